@@ -1,0 +1,48 @@
+//! The async-rosetta pipeline, as a specification you can run.
+//!
+//! Every style in this project (threads, callbacks, combinators, state machines, async/await)
+//! implements the same pipeline. This crate holds everything they share, so that a style crate
+//! contains *orchestration only*: how it waits, how it runs things concurrently, how it retries,
+//! times out, caches and hands records over. Nothing here blocks, spawns or sleeps, except
+//! [`reference::run`], the sequential run every other style is compared against.
+//!
+//! The pipeline has five steps (the same five as the seed article's section 3.2):
+//!
+//! 1. **fetch** each source, with latency, faults, retries and timeouts ([`scenario::Source`]);
+//! 2. **parse** its body into records ([`parse`]);
+//! 3. **enrich** each record with its station's region, through a single-flight cache
+//!    ([`registry`]);
+//! 4. **partition** records to workers over bounded queues, which aggregate them
+//!    ([`partition`], [`aggregate`]);
+//! 5. **merge** the workers' results into one [`report::Report`].
+//!
+//! # Layout
+//!
+//! - [`scenario`]: scenario files (TOML), their validation, the built-in scenarios and the
+//!   generator. Start here: it is the input of everything else.
+//! - [`parse`]: one line of a feed into a [`parse::Record`], or a rejection reason.
+//! - [`registry`]: station to region, the lookup a style must cache.
+//! - [`partition`]: FNV-1a hashing that decides which worker gets a record.
+//! - [`aggregate`]: per-station count, min, max and sum, and the merge of worker results.
+//! - [`report`]: the final report, its text rendering and its JSON form.
+//! - [`trace`]: the events a style records while it runs, and the figures derived from them.
+//! - [`model`]: the ideal wall time of a scenario, the limit benchmarks compare against.
+//! - [`run`]: what every style's entry point takes and returns.
+//! - [`reference`]: the sequential reference run. Read it next: it is the whole pipeline in
+//!   about a hundred lines with no concurrency at all.
+
+pub mod aggregate;
+pub mod model;
+pub mod parse;
+pub mod partition;
+pub mod reference;
+pub mod registry;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod trace;
+
+pub use report::Report;
+pub use run::{RunError, RunOptions};
+pub use scenario::Scenario;
+pub use trace::Trace;

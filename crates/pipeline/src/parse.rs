@@ -1,0 +1,203 @@
+//! Step 2: parse a feed's body into records.
+//!
+//! A body is split on `\n`; one trailing `\r` is removed from each line (so CRLF files work);
+//! empty lines are skipped but still count for line numbers, which start at 1. A line is
+//! `<station>;<temperature>`, split at the first `;`. The temperature must match
+//! `-?[0-9]{1,2}\.[0-9]` exactly and is kept as integer tenths, never as a float: float sums
+//! depend on the order of addition, and the order changes from run to run in a concurrent
+//! program. Integers do not care.
+//!
+//! This is pure, synchronous code, like `frame.rs` in mini-redis: every style calls it the same
+//! way. Read next: [`crate::registry`].
+
+use serde::Serialize;
+
+/// One parsed line of a feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Record {
+    /// Index of the source (in file order) the record came from.
+    pub source: usize,
+    /// Line number in that source's body, from 1.
+    pub line: u32,
+    /// Station name, verbatim.
+    pub station: String,
+    /// Temperature in tenths of a degree (`-3.5` is `-35`).
+    pub tenths: i32,
+}
+
+/// Why a line (or a record) was rejected. The text of each reason is part of the specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Reason {
+    /// The line has no `;`.
+    #[serde(rename = "missing ';'")]
+    MissingSeparator,
+    /// Nothing before the `;`.
+    #[serde(rename = "empty station")]
+    EmptyStation,
+    /// The temperature is not `-?[0-9]{1,2}\.[0-9]`.
+    #[serde(rename = "bad temperature")]
+    BadTemperature,
+    /// The station is not in the registry (found at the enrich step, not here).
+    #[serde(rename = "unknown station")]
+    UnknownStation,
+}
+
+impl Reason {
+    /// The reason as the report writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MissingSeparator => "missing ';'",
+            Reason::EmptyStation => "empty station",
+            Reason::BadTemperature => "bad temperature",
+            Reason::UnknownStation => "unknown station",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A line (or record) that did not make it into the report's statistics.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rejection {
+    /// Index of the source the line came from.
+    pub source: usize,
+    /// Line number in the source's body, from 1.
+    pub line: u32,
+    /// Why it was rejected.
+    pub reason: Reason,
+}
+
+/// A parsed body: the records, and the lines that could not be parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Records, in line order.
+    pub records: Vec<Record>,
+    /// Rejected lines, in line order.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses the body of source number `source`.
+pub fn parse_body(source: usize, body: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (index, line) in body.split('\n').enumerate() {
+        let line_no = u32::try_from(index + 1).expect("a feed has fewer than 4 billion lines");
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        match parse_line(line) {
+            Ok((station, tenths)) => parsed.records.push(Record {
+                source,
+                line: line_no,
+                station: station.to_string(),
+                tenths,
+            }),
+            Err(reason) => parsed.rejected.push(Rejection {
+                source,
+                line: line_no,
+                reason,
+            }),
+        }
+    }
+    parsed
+}
+
+/// Parses one non-empty line into a station and a temperature in tenths.
+pub fn parse_line(line: &str) -> Result<(&str, i32), Reason> {
+    let (station, temperature) = line.split_once(';').ok_or(Reason::MissingSeparator)?;
+    if station.is_empty() {
+        return Err(Reason::EmptyStation);
+    }
+    let tenths = parse_tenths(temperature).ok_or(Reason::BadTemperature)?;
+    Ok((station, tenths))
+}
+
+/// Parses exactly `-?[0-9]{1,2}\.[0-9]` into tenths. Anything else (`+1.0`, `1`, `1.25`,
+/// `100.0`, ` 1.0`) is `None`: a feed that changes its format should be noticed, not guessed.
+pub fn parse_tenths(text: &str) -> Option<i32> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = unsigned.split_once('.')?;
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !(1..=2).contains(&whole.len())
+        || fraction.len() != 1
+        || !is_digits(whole)
+        || !is_digits(fraction)
+    {
+        return None;
+    }
+    // Both parts are one or two ASCII digits, so these parses cannot fail.
+    let magnitude = whole.parse::<i32>().ok()? * 10 + fraction.parse::<i32>().ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperatures_in_the_exact_format() {
+        assert_eq!(parse_tenths("3.5"), Some(35));
+        assert_eq!(parse_tenths("-1.0"), Some(-10));
+        assert_eq!(parse_tenths("-0.0"), Some(0));
+        assert_eq!(parse_tenths("99.9"), Some(999));
+        assert_eq!(parse_tenths("05.5"), Some(55));
+        for bad in [
+            "", "1", "1.", ".5", "1.25", "100.0", "+1.0", " 1.0", "1.0 ", "--1.0", "1,0", "١.٠",
+        ] {
+            assert_eq!(parse_tenths(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lines_split_at_the_first_separator() {
+        assert_eq!(parse_line("Oslo;3.5"), Ok(("Oslo", 35)));
+        assert_eq!(parse_line("Oslo;3.5;x"), Err(Reason::BadTemperature));
+        assert_eq!(parse_line("Oslo"), Err(Reason::MissingSeparator));
+        assert_eq!(parse_line(";3.5"), Err(Reason::EmptyStation));
+        // The station is verbatim: spaces are part of it.
+        assert_eq!(parse_line(" Oslo ;3.5"), Ok((" Oslo ", 35)));
+    }
+
+    #[test]
+    fn bodies_keep_line_numbers_across_empty_lines_and_crlf() {
+        let parsed = parse_body(4, "Oslo;1.0\r\n\r\n\nBergen\nTromsø;-2.5\r\n");
+        assert_eq!(
+            parsed.records,
+            vec![
+                Record {
+                    source: 4,
+                    line: 1,
+                    station: "Oslo".into(),
+                    tenths: 10
+                },
+                Record {
+                    source: 4,
+                    line: 5,
+                    station: "Tromsø".into(),
+                    tenths: -25
+                },
+            ]
+        );
+        assert_eq!(
+            parsed.rejected,
+            vec![Rejection {
+                source: 4,
+                line: 4,
+                reason: Reason::MissingSeparator
+            }]
+        );
+    }
+
+    #[test]
+    fn only_one_carriage_return_is_removed() {
+        let parsed = parse_body(0, "Oslo;1.0\r\r\n");
+        assert_eq!(parsed.rejected[0].reason, Reason::BadTemperature);
+    }
+}

@@ -1,0 +1,124 @@
+//! The sequential reference run: the whole pipeline with no concurrency at all.
+//!
+//! Every other style is compared against this one: its report is the gold master. It does one
+//! thing at a time, in file order, and waits with `std::thread::sleep`. That makes it slow
+//! (roughly the sum of every latency, see [`crate::model::Ideal::sequential_ms`]) and obviously
+//! right, which is what a reference must be.
+//!
+//! Read it first: every concurrent style is this function with the waiting rearranged.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use crate::aggregate::{Enriched, WorkerTally};
+use crate::model;
+use crate::parse::{Reason, Rejection, parse_body};
+use crate::partition::worker_for;
+use crate::report::Report;
+use crate::run::{AttemptOutcome, FetchSummary, RunError, RunOptions};
+use crate::scenario::{Response, Scenario, Source};
+use crate::trace::{EventKind, Trace};
+
+// ANCHOR: run
+/// Runs the pipeline sequentially and returns its report.
+pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
+    let settings = &scenario.settings;
+    let mut fetches = Vec::with_capacity(scenario.sources.len());
+    let mut rejected = Vec::new();
+    // The cache: station -> region (`None`: unknown). Sequential code needs no single-flight
+    // logic: nobody else can be looking the station up at the same time.
+    let mut regions: HashMap<String, Option<String>> = HashMap::new();
+    let mut lookups = 0;
+    let mut tallies = vec![WorkerTally::new(); settings.workers];
+
+    for (index, source) in scenario.sources.iter().enumerate() {
+        // 1. Fetch, with retries and timeouts.
+        let (summary, body) = fetch_with_retry(index, source, scenario, opts, trace);
+        fetches.push(summary);
+        let Some(body) = body else { continue };
+
+        // 2. Parse.
+        let parsed = parse_body(index, body);
+        rejected.extend(parsed.rejected);
+
+        for record in parsed.records {
+            // 3. Enrich, through the cache.
+            let region = match regions.entry(record.station.clone()) {
+                Entry::Occupied(cached) => cached.get().clone(),
+                Entry::Vacant(vacant) => {
+                    lookups += 1;
+                    let region = lookup(scenario, &record.station, opts, trace);
+                    vacant.insert(region).clone()
+                }
+            };
+            let Some(region) = region else {
+                rejected.push(Rejection {
+                    source: record.source,
+                    line: record.line,
+                    reason: Reason::UnknownStation,
+                });
+                continue;
+            };
+            // 4. Partition: straight into the worker's tally, no queue needed.
+            let worker = worker_for(&record.station, settings.workers);
+            trace.record(EventKind::HandedOff { worker });
+            tallies[worker].add(Enriched { record, region });
+        }
+    }
+    // 5. Merge.
+    Ok(Report::assemble(
+        scenario, &fetches, rejected, lookups, &tallies,
+    ))
+}
+// ANCHOR_END: run
+
+// ANCHOR: fetch_with_retry
+/// Fetches one source: up to `retries + 1` attempts, each limited by the timeout.
+fn fetch_with_retry<'s>(
+    index: usize,
+    source: &'s Source,
+    scenario: &Scenario,
+    opts: &RunOptions,
+    trace: &Trace,
+) -> (FetchSummary, Option<&'s str>) {
+    let settings = &scenario.settings;
+    let mut attempt = 1;
+    loop {
+        trace.record(EventKind::AttemptStarted {
+            source: index,
+            attempt,
+        });
+        // One thread doing one thing cannot race a timer against an answer; it knows from the
+        // specification which comes first and sleeps that long (see `model::attempt`).
+        let (wait_ms, outcome) = model::attempt(source, attempt, settings);
+        std::thread::sleep(opts.scaled(wait_ms));
+        trace.record(EventKind::AttemptFinished {
+            source: index,
+            attempt,
+            outcome,
+        });
+        if outcome == AttemptOutcome::Answered || attempt == settings.max_attempts() {
+            let body = match source.respond(attempt) {
+                Response::Body(body) if outcome == AttemptOutcome::Answered => Some(body),
+                _ => None,
+            };
+            return (FetchSummary::after(attempt, outcome), body);
+        }
+        attempt += 1;
+    }
+}
+// ANCHOR_END: fetch_with_retry
+
+/// One registry lookup: waits `lookup_ms`, then answers.
+fn lookup(scenario: &Scenario, station: &str, opts: &RunOptions, trace: &Trace) -> Option<String> {
+    trace.record(EventKind::LookupStarted {
+        station: station.to_string(),
+    });
+    std::thread::sleep(opts.scaled(scenario.settings.lookup_ms));
+    let region = scenario.registry.region_of(station).map(str::to_string);
+    trace.record(EventKind::LookupFinished {
+        station: station.to_string(),
+        known: region.is_some(),
+    });
+    region
+}

@@ -1,0 +1,288 @@
+//! Step 5: the report, as text for people and as JSON for tools.
+//!
+//! A report never depends on timing or on the order in which things finished: every list is
+//! sorted by a stated key, temperatures are integer tenths, and times live in the trace, not
+//! here. That is what makes "every style produces the identical report" a testable claim.
+//!
+//! Every style ends by calling [`Report::assemble`] with what it collected; none renders a
+//! report itself. Read next: [`crate::trace`].
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::aggregate::{self, WorkerTally};
+use crate::parse::{Reason, Rejection};
+use crate::run::{FailReason, FetchSummary};
+use crate::scenario::Scenario;
+
+/// The final report of a run. Its JSON form has exactly these keys, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Sources that answered.
+    pub sources_ok: usize,
+    /// Sources that did not, in file order.
+    pub sources_failed: Vec<FailedSource>,
+    /// All fetch attempts, retries included.
+    pub attempts: u64,
+    /// Records that reached a worker.
+    pub accepted: u64,
+    /// Lines and records that did not, by source (file order), then line.
+    pub rejected: Vec<RejectedLine>,
+    /// Registry lookups made (each distinct station once, if the cache is single-flight).
+    pub lookups: u64,
+    /// Parsed records whose region came from the cache: parsed records minus lookups.
+    pub cache_hits: u64,
+    /// Accepted records per worker, by worker index.
+    pub partitions: Vec<u64>,
+    /// Per-station statistics, sorted by station name, bytewise.
+    pub stations: Vec<StationRow>,
+}
+
+/// A source that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedSource {
+    /// The source's name.
+    pub source: String,
+    /// The outcome of its last attempt.
+    pub reason: FailReason,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// A rejected line or record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedLine {
+    /// The source's name.
+    pub source: String,
+    /// Line number in the source's body, from 1.
+    pub line: u32,
+    /// Why it was rejected.
+    pub reason: Reason,
+}
+
+/// One station's statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StationRow {
+    /// The station's name.
+    pub station: String,
+    /// Its region, from the registry.
+    pub region: String,
+    /// Number of accepted records.
+    pub count: u64,
+    /// Lowest temperature.
+    pub min: Tenths,
+    /// Mean temperature, rounded to a tenth, ties away from zero.
+    pub mean: Tenths,
+    /// Highest temperature.
+    pub max: Tenths,
+}
+
+/// A temperature in integer tenths of a degree. Displays as `-3.5`; serializes as the JSON
+/// number `-3.5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tenths(pub i32);
+
+impl fmt::Display for Tenths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
+        let text = format!("{sign}{}.{}", magnitude / 10, magnitude % 10);
+        // `pad` so that width and alignment flags work in tables.
+        f.pad(&text)
+    }
+}
+
+impl Serialize for Tenths {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Integer division by ten is exact in decimal but not in binary; the nearest f64 to
+        // `t / 10` always prints back with one decimal (serde_json prints the shortest form that
+        // round-trips), so `-35` becomes `-3.5` and `20` becomes `2.0`.
+        serializer.serialize_f64(f64::from(self.0) / 10.0)
+    }
+}
+
+impl Report {
+    /// Builds the report from what a style collected, in any order.
+    ///
+    /// - `fetches`: one summary per source, in file order;
+    /// - `rejected`: every rejected line and record, in any order;
+    /// - `lookups`: registry lookups made;
+    /// - `tallies`: one per worker, by worker index.
+    pub fn assemble(
+        scenario: &Scenario,
+        fetches: &[FetchSummary],
+        mut rejected: Vec<Rejection>,
+        lookups: u64,
+        tallies: &[WorkerTally],
+    ) -> Report {
+        assert_eq!(
+            fetches.len(),
+            scenario.sources.len(),
+            "one fetch summary per source"
+        );
+        assert_eq!(
+            tallies.len(),
+            scenario.settings.workers,
+            "one tally per worker"
+        );
+        rejected.sort();
+        let source_name = |index: usize| scenario.sources[index].name.clone();
+
+        let sources_failed: Vec<FailedSource> = fetches
+            .iter()
+            .enumerate()
+            .filter_map(|(index, fetch)| {
+                fetch.failure.map(|reason| FailedSource {
+                    source: source_name(index),
+                    reason,
+                    attempts: fetch.attempts,
+                })
+            })
+            .collect();
+        let accepted: u64 = tallies.iter().map(|tally| tally.records).sum();
+        let unknown = rejected
+            .iter()
+            .filter(|rejection| rejection.reason == Reason::UnknownStation)
+            .count() as u64;
+        let parsed = accepted + unknown;
+        let stations = aggregate::merge(tallies)
+            .into_iter()
+            .map(|(station, stats)| StationRow {
+                mean: Tenths(stats.mean()),
+                min: Tenths(stats.min),
+                max: Tenths(stats.max),
+                count: stats.count,
+                region: stats.region,
+                station,
+            })
+            .collect();
+
+        Report {
+            scenario: scenario.name.clone(),
+            sources_ok: fetches.len() - sources_failed.len(),
+            sources_failed,
+            attempts: fetches.iter().map(|fetch| u64::from(fetch.attempts)).sum(),
+            accepted,
+            rejected: rejected
+                .into_iter()
+                .map(|rejection| RejectedLine {
+                    source: source_name(rejection.source),
+                    line: rejection.line,
+                    reason: rejection.reason,
+                })
+                .collect(),
+            lookups,
+            // A cache that is not single-flight looks up more often, never less; saturate so
+            // that such a bug shows as a wrong `lookups` figure rather than a panic.
+            cache_hits: parsed.saturating_sub(lookups),
+            partitions: tallies.iter().map(|tally| tally.records).collect(),
+            stations,
+        }
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serializes")
+    }
+}
+
+impl fmt::Display for Report {
+    /// The text form: what `rosetta run` prints and what the snapshots hold.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "scenario    {}", self.scenario)?;
+        writeln!(
+            f,
+            "sources     {} ok, {} failed",
+            self.sources_ok,
+            self.sources_failed.len()
+        )?;
+        for failed in &self.sources_failed {
+            let plural = if failed.attempts == 1 { "" } else { "s" };
+            writeln!(
+                f,
+                "  failed    {}: {} after {} attempt{plural}",
+                failed.source,
+                failed.reason.as_str(),
+                failed.attempts
+            )?;
+        }
+        writeln!(f, "attempts    {}", self.attempts)?;
+        writeln!(
+            f,
+            "records     {} accepted, {} rejected",
+            self.accepted,
+            self.rejected.len()
+        )?;
+        for rejected in &self.rejected {
+            writeln!(
+                f,
+                "  rejected  {} line {}: {}",
+                rejected.source, rejected.line, rejected.reason
+            )?;
+        }
+        writeln!(
+            f,
+            "lookups     {} ({} cache hits)",
+            self.lookups, self.cache_hits
+        )?;
+        let partitions: Vec<String> = self.partitions.iter().map(u64::to_string).collect();
+        writeln!(f, "partitions  {}", partitions.join(" "))?;
+        writeln!(f)?;
+
+        let width = |text: &str| text.chars().count();
+        let station_width = self
+            .stations
+            .iter()
+            .map(|row| width(&row.station))
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let region_width = self
+            .stations
+            .iter()
+            .map(|row| width(&row.region))
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        writeln!(
+            f,
+            "{:station_width$}  {:region_width$}  {:>5}  {:>5}  {:>5}  {:>5}",
+            "station", "region", "count", "min", "mean", "max"
+        )?;
+        for row in &self.stations {
+            writeln!(
+                f,
+                "{:station_width$}  {:region_width$}  {:>5}  {:>5}  {:>5}  {:>5}",
+                row.station, row.region, row.count, row.min, row.mean, row.max
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenths_print_with_one_decimal() {
+        let shown: Vec<String> = [35, -35, 0, -5, 5, 999, -999, 20]
+            .map(|t| Tenths(t).to_string())
+            .into();
+        assert_eq!(
+            shown,
+            ["3.5", "-3.5", "0.0", "-0.5", "0.5", "99.9", "-99.9", "2.0"]
+        );
+    }
+
+    #[test]
+    fn tenths_serialize_as_numbers_with_one_decimal() {
+        let json =
+            serde_json::to_string(&[Tenths(35), Tenths(-5), Tenths(20), Tenths(23), Tenths(0)])
+                .unwrap();
+        assert_eq!(json, "[3.5,-0.5,2.0,2.3,0.0]");
+    }
+}

@@ -1,0 +1,2 @@
+//! The `rosetta` command-line tool.
+fn main() {}
