@@ -141,13 +141,12 @@ impl Trace {
         let mut state = self.lock();
         // Read the clock under the lock, so that the order of events and of their times agree.
         let at = self.inner.start.elapsed();
-        if !state.threads.contains_key(&thread) {
+        state.threads.entry(thread).or_insert_with(|| {
             let current = std::thread::current();
-            let name = current
+            current
                 .name()
-                .map_or_else(|| format!("thread {thread}"), str::to_string);
-            state.threads.insert(thread, name);
-        }
+                .map_or_else(|| format!("thread {thread}"), str::to_string)
+        });
         state.events.push(Event { at, thread, kind });
     }
 

@@ -1,2 +1,329 @@
-//! The `rosetta` command-line tool.
-fn main() {}
+//! `rosetta`: one data pipeline, every async style Rust can express, side by side.
+//!
+//! This file parses the command line and prints; the work is in the library (`src/lib.rs`), so
+//! that the tests call exactly what the command runs. Run `rosetta --help` for the commands.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rosetta::{bench, compare, select, styles};
+use rosetta_pipeline::{RunOptions, Scenario};
+
+/// One data pipeline, written in every async style Rust can express, side by side.
+///
+/// With no command, runs `compare` on the built-in `classroom` scenario.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rosetta",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no command: the options of `compare`.
+    #[command(flatten)]
+    compare: CompareArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every style on one scenario and show that their reports agree.
+    Compare(CompareArgs),
+    /// Run one style and print its report.
+    Run(RunArgs),
+    /// Scale runs of the generated scenario against the model's ideal time.
+    Bench(BenchArgs),
+    /// List, show or check scenario files.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+}
+
+/// Which scenario to run, and how fast.
+#[derive(Debug, Args)]
+struct ScenarioArgs {
+    /// A built-in scenario (`classroom`, `faults`) or a scenario file.
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// Generate a scenario with this many sources instead.
+    #[arg(long, value_name = "N")]
+    sources: Option<usize>,
+    /// Seed of the generated scenario.
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "sources")]
+    seed: u64,
+    /// Multiply every latency, timeout and lookup time by this (0.1 runs ten times faster).
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
+    time_scale: f64,
+}
+
+impl ScenarioArgs {
+    fn scenario(&self) -> anyhow::Result<Scenario> {
+        select::scenario(self.scenario.as_deref(), self.sources, self.seed)
+    }
+
+    fn options(&self) -> RunOptions {
+        RunOptions::with_time_scale(self.time_scale)
+    }
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Run only these styles (the reference always runs, to compare against).
+    #[arg(long = "style", value_name = "STYLE", value_parser = style_name)]
+    styles: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The style to run.
+    #[arg(value_parser = style_name)]
+    style: String,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BenchFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Numbers of sources, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    sizes: Vec<usize>,
+    /// Seed of the generated scenarios.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Fetch attempts in flight at most.
+    #[arg(long, default_value_t = 100)]
+    concurrency: usize,
+    /// Multiply every latency by this.
+    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
+    time_scale: f64,
+    /// Skip a style at a size when the model says it would need more than this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    budget: u64,
+    /// Run only these styles.
+    #[arg(long = "style", value_name = "STYLE", value_parser = style_name)]
+    styles: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
+    format: BenchFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum ScenarioCommand {
+    /// List the built-in scenarios.
+    List,
+    /// Print a built-in scenario's TOML (a starting point for your own).
+    Show {
+        /// A built-in scenario name.
+        name: String,
+    },
+    /// Check a scenario file and summarise it, or say exactly what is wrong with it.
+    Check {
+        /// The scenario file.
+        file: std::path::PathBuf,
+    },
+}
+
+fn positive_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 => Ok(scale),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
+}
+
+fn style_name(text: &str) -> Result<String, String> {
+    match styles::find(text) {
+        Some(style) => Ok(style.name.to_string()),
+        None => Err(format!(
+            "no style `{text}` (styles: {})",
+            styles::names().join(", ")
+        )),
+    }
+}
+
+fn chosen(names: &[String]) -> Vec<&'static styles::Style> {
+    if names.is_empty() {
+        styles::ALL.iter().collect()
+    } else {
+        styles::ALL
+            .iter()
+            .filter(|style| names.iter().any(|name| name == style.name))
+            .collect()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Compare(cli.compare));
+    let result = match command {
+        Command::Compare(args) => run_compare(&args),
+        Command::Run(args) => run_one(&args),
+        Command::Bench(args) => run_bench(&args),
+        Command::Scenario(command) => run_scenario(&command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            // One line, no backtrace: the chain of causes joined, most general first.
+            eprintln!("rosetta: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
+    let scenario = args.scenario.scenario()?;
+    let opts = args.scenario.options();
+    let chosen = chosen(&args.styles);
+    println!(
+        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}), one after another...\n",
+        chosen.len(),
+        scenario.name,
+        scenario.sources.len(),
+        scenario.settings.concurrency,
+        opts.time_scale
+    );
+    let comparison = compare::compare(&scenario, &opts, &chosen);
+    print!("{}", compare::render_table(&comparison));
+    println!(
+        "\nideal ms: the model's limit with zero overhead (`pipeline::model`); ratio = wall / ideal.\n\
+         The reference is sequential, so its ratio is roughly the concurrency ({}).",
+        scenario.settings.concurrency
+    );
+    let disagreements = compare::render_disagreements(&comparison);
+    if !disagreements.is_empty() {
+        println!("\n{disagreements}");
+    }
+    if let Some(report) = &comparison.reference_text {
+        println!("\nThe report (identical for every style marked ✓):\n\n{report}");
+    }
+    if comparison.all_agree() {
+        println!(
+            "Next steps:\n\
+             \x20 rosetta run STYLE --format json      one style's report as JSON (styles: {})\n\
+             \x20 rosetta compare --scenario faults    every fault and rejection reason, side by side\n\
+             \x20 rosetta scenario show classroom      this scenario's file, to copy and edit\n\
+             \x20 rosetta bench                        scale runs against the model's ideal time",
+            styles::names().join(", ")
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("Some styles disagree with the reference: see above.");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let scenario = args.scenario.scenario()?;
+    let style = styles::find(&args.style).context("the style name was checked by the parser")?;
+    let outcome = style.run_traced(&scenario, &args.scenario.options());
+    let report = outcome
+        .report
+        .with_context(|| format!("the {} style could not finish", style.name))?;
+    match args.format {
+        Format::Text => print!("{report}"),
+        Format::Json => println!("{}", report.to_json()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.sizes.is_empty() || args.sizes.contains(&0) {
+        bail!("--sizes needs one or more positive numbers of sources");
+    }
+    let spec = bench::BenchSpec {
+        sizes: args.sizes.clone(),
+        seed: args.seed,
+        concurrency: args.concurrency,
+        time_scale: args.time_scale,
+        budget: Duration::from_secs(args.budget),
+    };
+    let chosen = chosen(&args.styles);
+    let table = matches!(args.format, BenchFormat::Table);
+    if table {
+        println!(
+            "Generated scenario (seed {}, concurrency {}, time scale {}); ideal = model's limit, \
+             sequential time for the reference.\n",
+            spec.seed, spec.concurrency, spec.time_scale
+        );
+        print!("{}", bench::render_table(&[]));
+        let _ = std::io::stdout().flush();
+    }
+    // The table is printed row by row as runs finish; JSON in one piece at the end.
+    let rows = bench::run(&spec, &chosen, |row| {
+        if table {
+            println!("{}", bench::render_row(row));
+            let _ = std::io::stdout().flush();
+        }
+    });
+    if !table {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).context("bench rows serialize")?
+        );
+    }
+    let broken = rows
+        .iter()
+        .any(|row| matches!(row.status, "differs" | "failed"));
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_scenario(command: &ScenarioCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ScenarioCommand::List => {
+            for name in Scenario::builtin_names() {
+                let scenario = Scenario::builtin(name).context("built-in scenarios exist")?;
+                println!(
+                    "{name:10}  {:3} sources  {}",
+                    scenario.sources.len(),
+                    scenario.about
+                );
+            }
+            println!("\nGenerated: --sources N --seed S (any command that takes --scenario).");
+        }
+        ScenarioCommand::Show { name } => match Scenario::builtin_text(name) {
+            Some(text) => print!("{text}"),
+            None => bail!("no built-in scenario `{name}` (try `rosetta scenario list`)"),
+        },
+        ScenarioCommand::Check { file } => {
+            let scenario = Scenario::load(file)?;
+            let ideal = rosetta_pipeline::model::ideal(&scenario);
+            println!(
+                "{}: ok: `{}`, {} sources, {} stations in the registry; ideal wall time {} ms \
+                 (sequential {} ms)",
+                file.display(),
+                scenario.name,
+                scenario.sources.len(),
+                scenario.registry.len(),
+                ideal.total_ms,
+                ideal.sequential_ms
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

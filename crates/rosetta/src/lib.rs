@@ -1,0 +1,20 @@
+//! The `rosetta` command-line tool, as a library the tests and benchmarks share.
+//!
+//! The binary (`src/main.rs`) only parses arguments and prints; everything it does lives here
+//! so that the conformance suite can call the same code.
+//!
+//! # Layout
+//!
+//! - [`styles`]: the one list of styles that the CLI, the tests and the benchmarks iterate.
+//!   Adding a style means adding one entry there.
+//! - [`select`]: turns `--scenario NAME|FILE` or `--sources N --seed S` into a scenario.
+//! - [`compare`]: runs styles side by side, checks their reports against the reference, and
+//!   renders the comparison table.
+//! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
+//!
+//! Read next: [`styles`].
+
+pub mod bench;
+pub mod compare;
+pub mod select;
+pub mod styles;

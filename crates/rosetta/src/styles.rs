@@ -1,0 +1,75 @@
+//! The registry of styles: one list, iterated by the CLI, the tests and the benchmarks.
+//!
+//! Each style crate exposes the same entry point,
+//! `run(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>`; this module pairs each one
+//! with its name (as the command line, the snapshots and the book write it) and a short
+//! description of how it waits.
+
+use rosetta_pipeline::trace::{EventKind, TraceSummary};
+use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
+
+/// The entry point every style implements.
+pub type RunFn = fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
+
+/// One registered style.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// The name used everywhere: `reference`, `threads`, `callbacks`, ...
+    pub name: &'static str,
+    /// The model of concurrency, in a few words.
+    pub model: &'static str,
+    /// What drives it: the runtime or executor.
+    pub runtime: &'static str,
+    /// The entry point.
+    pub run: RunFn,
+}
+
+/// Every style, in teaching order. The first is the reference the others are compared with.
+pub const ALL: &[Style] = &[Style {
+    name: "reference",
+    model: "sequential, one thing at a time",
+    runtime: "none (std::thread::sleep)",
+    run: rosetta_pipeline::reference::run,
+}];
+
+/// The reference style, whose report every other style must match.
+pub fn reference() -> &'static Style {
+    &ALL[0]
+}
+
+/// A style by name.
+pub fn find(name: &str) -> Option<&'static Style> {
+    ALL.iter().find(|style| style.name == name)
+}
+
+/// All style names, for error messages and `--help`.
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|style| style.name).collect()
+}
+
+/// What one run of one style produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The report, or why there is none.
+    pub report: Result<Report, RunError>,
+    /// Everything the style recorded, between `RunStarted` and `RunFinished`.
+    pub trace: Trace,
+    /// Figures derived from the trace.
+    pub summary: TraceSummary,
+}
+
+impl Style {
+    /// Runs the style on `scenario`, recording a fresh trace around it.
+    pub fn run_traced(&self, scenario: &Scenario, opts: &RunOptions) -> Outcome {
+        let trace = Trace::new();
+        trace.record(EventKind::RunStarted);
+        let report = (self.run)(scenario, opts, &trace);
+        trace.record(EventKind::RunFinished);
+        let summary = trace.summary();
+        Outcome {
+            report,
+            trace,
+            summary,
+        }
+    }
+}

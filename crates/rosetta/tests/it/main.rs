@@ -1,0 +1,27 @@
+//! The conformance suite and the command-line tests, in one test binary.
+//!
+//! - `conformance`: every registered style, on every built-in scenario, produces the reference's
+//!   report (insta snapshots under `allow_duplicates!`, plus plain equality), and a broken style
+//!   is caught and named.
+//! - `differential`: the same, on randomly generated scenarios (proptest).
+//! - `cli`: the `rosetta` binary as a user runs it: output, JSON keys, exit codes, bad input.
+
+mod cli;
+mod conformance;
+mod differential;
+
+use rosetta::styles::{self, Style};
+use rosetta_pipeline::{Report, RunOptions, Scenario, Trace};
+
+/// The reference report of a scenario, computed without waiting (time scale 0).
+pub fn expected_report(scenario: &Scenario) -> Report {
+    rosetta_pipeline::reference::run(scenario, &RunOptions::with_time_scale(0.0), &Trace::new())
+        .expect("the reference run cannot fail")
+}
+
+/// Every registered style except the reference.
+pub fn concurrent_styles() -> impl Iterator<Item = &'static Style> {
+    styles::ALL
+        .iter()
+        .filter(|style| style.name != styles::reference().name)
+}
