@@ -3,13 +3,13 @@
 //! This file parses the command line and prints; the work is in the library (`src/lib.rs`), so
 //! that the tests call exactly what the command runs. Run `rosetta --help` for the commands.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rosetta::{bench, compare, select, styles};
+use rosetta::{bench, compare, select, styles, view};
 use rosetta_pipeline::{RunOptions, Scenario};
 
 /// One data pipeline, written in every async style Rust can express, side by side.
@@ -39,6 +39,8 @@ enum Command {
     Run(RunArgs),
     /// Scale runs of the generated scenario against the model's ideal time.
     Bench(BenchArgs),
+    /// Run one style and draw what it did: a terminal timeline, a Chrome trace, an SVG.
+    Trace(TraceArgs),
     /// List, show or check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -90,6 +92,27 @@ struct RunArgs {
     /// Output format of the report.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+#[derive(Debug, Args)]
+struct TraceArgs {
+    /// The style to trace.
+    #[arg(value_parser = style_name)]
+    style: String,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Draw a timeline in the terminal (the default when no file is asked for).
+    #[arg(long)]
+    timeline: bool,
+    /// Write the trace in the Chrome trace event format (open it in ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    chrome: Option<std::path::PathBuf>,
+    /// Write the timeline as a standalone SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
+    /// Width of the terminal timeline (default: $COLUMNS, or 100).
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -180,6 +203,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(&args),
         Command::Run(args) => run_one(&args),
         Command::Bench(args) => run_bench(&args),
+        Command::Trace(args) => run_trace(&args),
         Command::Scenario(command) => run_scenario(&command),
     };
     match result {
@@ -290,6 +314,53 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
+    let scenario = args.scenario.scenario()?;
+    let style = styles::find(&args.style).context("the style name was checked by the parser")?;
+    let outcome = style.run_traced(&scenario, &args.scenario.options());
+    if let Err(error) = &outcome.report {
+        eprintln!(
+            "rosetta: the {} style failed ({error}); drawing what it did",
+            style.name
+        );
+    }
+    let spans = view::spans(
+        &scenario,
+        &outcome.trace.events(),
+        &outcome.trace.thread_names(),
+    );
+    if let Some(path) = &args.chrome {
+        let json = serde_json::to_string(&view::chrome_json(style.name, &spans))?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "wrote {} (open it in ui.perfetto.dev or chrome://tracing)",
+            path.display()
+        );
+    }
+    if let Some(path) = &args.svg {
+        std::fs::write(path, view::svg(style.name, &spans))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if args.timeline || (args.chrome.is_none() && args.svg.is_none()) {
+        let width = args
+            .width
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(100)
+            .max(40);
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!(
+            "{}",
+            view::timeline(style.name, &spans, view::TimelineOptions { width, colour })
+        );
+    }
+    Ok(if outcome.report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

@@ -1,0 +1,107 @@
+//! The trace views, for every style: the Chrome trace parses back with the required fields, and
+//! the timeline and the SVG show every source and every thread.
+
+use rosetta::styles;
+use rosetta::view::{self, TimelineOptions};
+use rosetta_pipeline::{RunOptions, Scenario};
+
+#[test]
+fn chrome_traces_have_the_required_structure() {
+    let scenario = Scenario::builtin("faults").unwrap();
+    for style in styles::ALL {
+        let outcome = style.run_traced(&scenario, &RunOptions::with_time_scale(0.5));
+        let spans = view::spans(
+            &scenario,
+            &outcome.trace.events(),
+            &outcome.trace.thread_names(),
+        );
+        // Written and read back as text, as Perfetto would read the file.
+        let text = serde_json::to_string(&view::chrome_json(style.name, &spans)).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let events = parsed["traceEvents"].as_array().unwrap();
+        let mut complete = 0;
+        for event in events {
+            for key in ["name", "ph", "ts", "pid", "tid"] {
+                assert!(
+                    event.get(key).is_some(),
+                    "{}: `{key}` missing in {event}",
+                    style.name
+                );
+            }
+            if event["ph"] == "X" {
+                complete += 1;
+                assert!(
+                    event["dur"].as_f64().is_some_and(|dur| dur >= 0.0),
+                    "{event}"
+                );
+            }
+        }
+        let report = outcome.report.unwrap();
+        assert_eq!(
+            complete as u64,
+            report.attempts + report.lookups,
+            "{}: one X per attempt and lookup",
+            style.name
+        );
+        let names = events
+            .iter()
+            .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+            .count();
+        assert_eq!(
+            names, outcome.summary.threads,
+            "{}: every thread is named",
+            style.name
+        );
+    }
+}
+
+#[test]
+fn timeline_and_svg_show_every_source_and_thread() {
+    let scenario = Scenario::builtin("classroom").unwrap();
+    for style in styles::ALL {
+        let outcome = style.run_traced(&scenario, &RunOptions::with_time_scale(0.25));
+        let spans = view::spans(
+            &scenario,
+            &outcome.trace.events(),
+            &outcome.trace.thread_names(),
+        );
+        let text = view::timeline(
+            style.name,
+            &spans,
+            TimelineOptions {
+                width: 80,
+                colour: false,
+            },
+        );
+        for source in &scenario.sources {
+            let label: String = source.name.chars().take(28).collect();
+            assert!(
+                text.contains(&label),
+                "{}: no lane for {}:\n{text}",
+                style.name,
+                source.name
+            );
+        }
+        assert!(
+            text.lines().all(|line| line.chars().count() <= 80),
+            "{}: wider than asked:\n{text}",
+            style.name
+        );
+        // Retries, errors and timeouts are told apart without colour.
+        assert!(
+            text.contains('|') && text.contains('x') && text.contains('~'),
+            "{text}"
+        );
+        let svg = view::svg(style.name, &spans);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(!svg.contains("<script") && !svg.contains("@import") && !svg.contains("href"));
+        for (name, _) in spans.threads.values() {
+            assert!(
+                svg.contains(name.as_str()),
+                "{}: thread {name} missing from the SVG",
+                style.name
+            );
+        }
+    }
+}
