@@ -30,7 +30,38 @@ pub const ALL: &[Style] = &[Style {
     model: "sequential, one thing at a time",
     runtime: "none (std::thread::sleep)",
     run: rosetta_pipeline::reference::run,
-}];
+},
+    Style {
+        name: rosetta_threads::NAME,
+        model: rosetta_threads::MODEL,
+        runtime: "OS threads",
+        run: rosetta_threads::run,
+    },
+    Style {
+        name: rosetta_callbacks::NAME,
+        model: rosetta_callbacks::MODEL,
+        runtime: "own event loop",
+        run: rosetta_callbacks::run,
+    },
+    Style {
+        name: rosetta_async_await::tokio_style::NAME,
+        model: rosetta_async_await::tokio_style::MODEL,
+        runtime: "tokio",
+        run: rosetta_async_await::tokio_style::run,
+    },
+    Style {
+        name: rosetta_async_await::async_std_style::NAME,
+        model: rosetta_async_await::async_std_style::MODEL,
+        runtime: "async-std (discontinued)",
+        run: rosetta_async_await::async_std_style::run,
+    },
+    Style {
+        name: rosetta_async_await::smol_style::NAME,
+        model: rosetta_async_await::smol_style::MODEL,
+        runtime: "smol",
+        run: rosetta_async_await::smol_style::run,
+    },
+];
 
 /// The reference style, whose report every other style must match.
 pub fn reference() -> &'static Style {

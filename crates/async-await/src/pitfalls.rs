@@ -1,0 +1,364 @@
+//! Four mistakes async Rust makes easy, each small, runnable and tested.
+//!
+//! 1. [Blocking the executor](blocking_vs_async_wait): `std::thread::sleep` (or any blocking
+//!    call) inside async code stops every other task on that thread.
+//! 2. [Holding a `std::sync::MutexGuard` across `.await`](add_then_wait): the future is no longer
+//!    `Send`, so `tokio::spawn` refuses it. The compiler catches this one.
+//! 3. [A future that is never awaited](created_but_never_awaited): it does nothing at all. This
+//!    is the bug in the seed article's Python example (`process_data` called without `await`),
+//!    and Rust has it too; `#[must_use]` warns.
+//! 4. [Cancellation by `select`](drain_losing_messages): the branch that loses a race is dropped
+//!    wherever it stood, so a message it had already taken from a channel is lost.
+//!
+//! The pipeline avoids all four; each section says where. Read next: `tests/it/main.rs`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_channel::Receiver;
+use rosetta_pipeline::Trace;
+use rosetta_pipeline::run::AttemptOutcome;
+use rosetta_pipeline::trace::{EventKind, TraceSummary};
+
+use crate::pipeline::with_timeout;
+use crate::runtime::Runtime;
+
+// ANCHOR: blocking
+/// How a task waits, in [`blocking_vs_async_wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// `std::thread::sleep`: blocks the thread, and with it every task the thread would run.
+    Blocking,
+    /// The runtime's sleep: the task yields, and the thread runs other tasks meanwhile.
+    Async,
+}
+
+/// Pitfall 1: runs `tasks` tasks on tokio's *current-thread* runtime (one thread for all
+/// tasks), each of which "fetches" for `wait`, waiting as `how` says, and returns the figures
+/// of their trace.
+///
+/// With [`Wait::Async`] every task starts before the first one finishes: `peak_attempts` is
+/// `tasks`. With [`Wait::Blocking`] a task never reaches an `.await`, so the executor cannot run
+/// anything else until it ends: the tasks run one after the other, `peak_attempts` is 1, and the
+/// program is as slow as the sequential reference while looking concurrent. On a multi-threaded
+/// runtime the same mistake is rarer to see and worse to debug: it takes one worker out of the
+/// pool, and the tasks queued behind it on that worker wait.
+///
+/// The pipeline only ever waits with [`Runtime::sleep`]. Blocking work that cannot be avoided
+/// belongs on a thread of its own (`tokio::task::spawn_blocking`, `smol::unblock`).
+pub fn blocking_vs_async_wait(tasks: usize, wait: Duration, how: Wait) -> TraceSummary {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime starts no thread, so it cannot fail to start");
+    let trace = Trace::new();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|source| {
+                let trace = trace.clone();
+                tokio::spawn(async move {
+                    trace.record(EventKind::AttemptStarted { source, attempt: 1 });
+                    match how {
+                        Wait::Blocking => std::thread::sleep(wait), // The mistake.
+                        Wait::Async => tokio::time::sleep(wait).await,
+                    }
+                    let outcome = AttemptOutcome::Answered;
+                    trace.record(EventKind::AttemptFinished {
+                        source,
+                        attempt: 1,
+                        outcome,
+                    });
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.expect("the tasks do not panic");
+        }
+    });
+    trace.summary()
+}
+// ANCHOR_END: blocking
+
+// ANCHOR: mutex_guard
+/// Pitfall 2, fixed: adds one to `counter`, then waits `pause`; returns the new count.
+///
+/// The obvious version does not compile when spawned. The guard of a `std::sync::Mutex` must
+/// be released on the thread that took it, so it is not `Send`; held across an `.await`, it
+/// becomes part of the future's state, and a multi-threaded runtime may resume the future on
+/// another thread. `tokio::spawn` demands `Send` futures and refuses this one with "future
+/// cannot be sent between threads safely". (That diagnostic has no error code for `compile_fail`
+/// to check, so whoever edits the example should confirm the error by hand.)
+///
+/// ```compile_fail
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// async fn add_then_wait(counter: Arc<Mutex<u64>>, pause: Duration) -> u64 {
+///     let mut count = counter.lock().unwrap();
+///     *count += 1;
+///     tokio::time::sleep(pause).await; // `count`, the guard, is still alive here.
+///     *count
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let counter = Arc::new(Mutex::new(0));
+/// tokio::spawn(add_then_wait(counter, Duration::from_millis(1)));
+/// # }
+/// ```
+///
+/// The fix is to end the guard's scope before the `.await`, as below (the pipeline's
+/// [`SingleFlightCache`](crate::pipeline::SingleFlightCache) does the same). When the lock
+/// really must be held across the wait, use an async mutex, whose guard is `Send`:
+/// [`add_while_waiting`].
+pub async fn add_then_wait(counter: Arc<Mutex<u64>>, pause: Duration) -> u64 {
+    let count = {
+        let mut count = counter.lock().unwrap_or_else(PoisonError::into_inner);
+        *count += 1;
+        *count
+    }; // The guard is dropped here: nothing that is not `Send` lives across the `.await`.
+    tokio::time::sleep(pause).await;
+    count
+}
+
+/// Pitfall 2, the other fix: an async mutex (`async_lock::Mutex`; `tokio::sync::Mutex` is the
+/// same idea) may be held across `.await`. Other tasks that want it wait asynchronously, so
+/// increments are serialised *including* the pause. Use it only when that is what you need: it
+/// is slower than a `std` mutex, and holding any lock across a wait invites deadlocks.
+pub async fn add_while_waiting(counter: Arc<async_lock::Mutex<u64>>, pause: Duration) -> u64 {
+    let mut count = counter.lock().await;
+    *count += 1;
+    tokio::time::sleep(pause).await;
+    *count
+}
+// ANCHOR_END: mutex_guard
+
+// ANCHOR: never_awaited
+/// Pitfall 3: the seed's `process_data`, in Rust. Counts one processed item in `processed`.
+///
+/// Calling an `async fn` runs *none* of its body: it returns a future, and the body runs only
+/// when the future is polled (awaited, spawned, or passed to `block_on`). A call without
+/// `.await` does nothing, which is exactly the seed's Python bug. Python warns at run time
+/// ("coroutine was never awaited"); Rust warns at compile time, because futures are
+/// `#[must_use]`, and this workspace turns the warning into an error:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// async fn process_data(processed: &AtomicU32) {
+///     processed.fetch_add(1, Ordering::Relaxed);
+/// }
+///
+/// fn main() {
+///     let processed = AtomicU32::new(0);
+///     process_data(&processed); // error: unused implementer of `Future` that must be used
+/// }
+/// ```
+///
+/// The lint only sees a future thrown away on the spot. `let _ = process_data(..)` compiles
+/// (clippy's `let_underscore_future` lint flags it), and a future stored and dropped later, as in
+/// [`created_but_never_awaited`], is flagged by nothing; both do nothing just the same. The
+/// pipeline awaits every future it creates, and the handle of every task it spawns.
+pub async fn process_data(processed: &AtomicU32) {
+    processed.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Pitfall 3, shown: creates the future of [`process_data`] and drops it without polling it.
+/// Returns how many items were processed: zero.
+pub fn created_but_never_awaited() -> u32 {
+    let processed = AtomicU32::new(0);
+    let future = process_data(&processed); // Creating a future runs none of its body...
+    drop(future); // ...and dropping it never will.
+    processed.load(Ordering::Relaxed)
+}
+// ANCHOR_END: never_awaited
+
+// ANCHOR: cancellation
+/// Pitfall 4, the mechanism: races a slow future (`steps` is 1 after its first step, 2 after its
+/// second) against a short timeout, waits long enough for the slow one to have finished had it
+/// lived, and returns `steps`: 1.
+///
+/// The loser of a race is dropped where it stood, at an `.await`, and never polled again:
+/// whatever follows that `.await` never happens. This is not like a thread, which cannot be
+/// stopped from outside, nor like a JavaScript promise, which runs on when nobody listens. The
+/// pipeline relies on it: a hanging feed's future is dropped when its timeout fires.
+pub async fn steps_of_the_loser<R: Runtime>(runtime: &R, timeout: Duration) -> u32 {
+    let steps = AtomicU32::new(0);
+    let slow = async {
+        steps.fetch_add(1, Ordering::Relaxed);
+        runtime.sleep(timeout * 2).await; // Dropped here...
+        steps.fetch_add(1, Ordering::Relaxed); // ...so this never runs.
+    };
+    let finished = with_timeout(runtime, timeout, slow).await;
+    assert!(finished.is_none(), "the timeout is the shorter wait");
+    runtime.sleep(timeout * 3).await; // Time enough for the second step, had it been alive.
+    steps.load(Ordering::Relaxed)
+}
+
+/// Pitfall 4, the bug: a consumer that takes messages from `inbox`, handles each for
+/// `handling`, and every `tick` stops to do something else (here, nothing). Returns the
+/// messages it handled, until `inbox` is closed and empty.
+///
+/// Receiving *and* handling are inside the raced future, so when the tick comes first, the
+/// future is dropped with a message already taken from the channel and not yet handled: the
+/// message is gone. With `handling` longer than `tick`, every message is lost. A future is
+/// *cancellation-safe* if dropping it at any `.await` loses nothing; this one is not. The
+/// pipeline's race is safe: the feed's future takes nothing from anyone before it completes,
+/// so dropping it loses nothing but the wait.
+pub async fn drain_losing_messages<R: Runtime>(
+    runtime: &R,
+    inbox: &Receiver<u32>,
+    handling: Duration,
+    tick: Duration,
+) -> Vec<u32> {
+    let mut handled = Vec::new();
+    loop {
+        let receive_and_handle = async {
+            let message = inbox.recv().await.ok()?;
+            runtime.sleep(handling).await; // If the tick wins now, `message` is dropped with us.
+            Some(message)
+        };
+        match with_timeout(runtime, tick, receive_and_handle).await {
+            Some(Some(message)) => handled.push(message),
+            Some(None) => return handled, // Closed and empty.
+            None => continue,             // The tick: housekeeping would go here.
+        }
+    }
+}
+
+/// Pitfall 4, fixed: the same consumer, racing only `recv()` against the tick.
+///
+/// `async_channel`'s `recv()` is cancellation-safe: until it completes it has taken nothing, so
+/// dropping it loses nothing. Handling happens after the race, where no tick can interrupt it.
+/// (The other fix is to keep the unfinished future and race *it* again after the tick, instead
+/// of making a new one.)
+pub async fn drain_keeping_messages<R: Runtime>(
+    runtime: &R,
+    inbox: &Receiver<u32>,
+    handling: Duration,
+    tick: Duration,
+) -> Vec<u32> {
+    let mut handled = Vec::new();
+    loop {
+        match with_timeout(runtime, tick, inbox.recv()).await {
+            Some(Ok(message)) => {
+                runtime.sleep(handling).await;
+                handled.push(message);
+            }
+            Some(Err(_closed)) => return handled,
+            None => continue,
+        }
+    }
+}
+// ANCHOR_END: cancellation
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{AsyncStd, Smol, Tokio};
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_blocking_wait_serialises_tasks_on_one_thread() {
+        let blocking = blocking_vs_async_wait(4, 5 * MS, Wait::Blocking);
+        let asynchronous = blocking_vs_async_wait(4, 5 * MS, Wait::Async);
+        assert_eq!((blocking.attempts, asynchronous.attempts), (4, 4));
+        assert_eq!(blocking.peak_attempts, 1, "blocked: one task at a time");
+        assert_eq!(asynchronous.peak_attempts, 4, "async: all four overlap");
+        assert_eq!((blocking.threads, asynchronous.threads), (1, 1));
+    }
+
+    #[test]
+    fn a_guard_scoped_before_the_await_makes_a_send_future() {
+        Tokio::block_on(|_| async {
+            let counter = Arc::new(Mutex::new(0));
+            // `tokio::spawn` compiles only because `add_then_wait`'s future is `Send`.
+            let tasks: Vec<_> = (0..8)
+                .map(|_| tokio::spawn(add_then_wait(Arc::clone(&counter), MS)))
+                .collect();
+            let mut seen = Vec::new();
+            for task in tasks {
+                seen.push(task.await.unwrap());
+            }
+            seen.sort();
+            assert_eq!(
+                seen,
+                (1..=8).collect::<Vec<_>>(),
+                "each saw its own increment"
+            );
+            assert_eq!(*counter.lock().unwrap(), 8);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn an_async_mutex_may_be_held_across_an_await() {
+        Tokio::block_on(|_| async {
+            let counter = Arc::new(async_lock::Mutex::new(0));
+            let tasks: Vec<_> = (0..8)
+                .map(|_| tokio::spawn(add_while_waiting(Arc::clone(&counter), MS)))
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            assert_eq!(*counter.lock().await, 8);
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_future_does_nothing_until_it_is_awaited() {
+        assert_eq!(created_but_never_awaited(), 0);
+        let processed = AtomicU32::new(0);
+        let future = process_data(&processed);
+        assert_eq!(processed.load(Ordering::Relaxed), 0, "created, not yet run");
+        futures::executor::block_on(future);
+        assert_eq!(processed.load(Ordering::Relaxed), 1, "awaited: it ran");
+    }
+
+    #[test]
+    fn the_loser_of_a_race_stops_at_its_await_on_every_runtime() {
+        let timeout = 5 * MS;
+        let tokio = Tokio::block_on(|rt| async move { steps_of_the_loser(&rt, timeout).await });
+        let smol = Smol::block_on(|rt| async move { steps_of_the_loser(&rt, timeout).await });
+        let async_std =
+            AsyncStd::block_on(|rt| async move { steps_of_the_loser(&rt, timeout).await });
+        assert_eq!(tokio.unwrap(), 1);
+        assert_eq!(smol.unwrap(), 1);
+        assert_eq!(async_std.unwrap(), 1);
+    }
+
+    /// Sends 1, 2, 3 into a closed channel and drains it with `drain`.
+    fn drain_three<Drain, Fut>(drain: Drain) -> Vec<u32>
+    where
+        Drain: FnOnce(Smol, Receiver<u32>) -> Fut,
+        Fut: Future<Output = Vec<u32>>,
+    {
+        let (outbox, inbox) = async_channel::unbounded();
+        for message in [1, 2, 3] {
+            outbox.try_send(message).unwrap();
+        }
+        outbox.close(); // The messages stay; `recv` fails only once they are all taken.
+        Smol::block_on(|runtime| drain(runtime, inbox)).unwrap()
+    }
+
+    #[test]
+    fn a_message_taken_inside_a_losing_branch_is_lost() {
+        // Handling takes far longer than a tick, so the tick always wins (a scheduler stall of
+        // ten seconds aside) and every message is taken and lost.
+        let handled = drain_three(|runtime, inbox| async move {
+            drain_losing_messages(&runtime, &inbox, 10_000 * MS, 5 * MS).await
+        });
+        assert_eq!(handled, Vec::<u32>::new());
+    }
+
+    #[test]
+    fn racing_only_the_receive_loses_nothing() {
+        let handled = drain_three(|runtime, inbox| async move {
+            drain_keeping_messages(&runtime, &inbox, 10 * MS, 5 * MS).await
+        });
+        assert_eq!(handled, [1, 2, 3]);
+    }
+}

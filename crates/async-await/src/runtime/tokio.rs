@@ -1,0 +1,62 @@
+//! The [`Runtime`] adapter for tokio, the most widely used async runtime.
+//!
+//! The multi-threaded runtime runs tasks on one worker thread per core, which steal work from
+//! each other, so a trace shows events on several `tokio-rt-worker` threads (the thread
+//! that calls `block_on` runs only the main future). Its timer has a resolution of 1 ms and
+//! rounds deadlines up: each sleep lasts up to about a millisecond longer than asked, which
+//! shows at small time scales. The adapter spawns and sleeps through a [`Handle`], not the free
+//! functions `tokio::spawn` and `tokio::time::sleep`, which panic outside a runtime context.
+//! Read next: `runtime/smol.rs`.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use tokio::runtime::{Builder, Handle};
+
+use super::{Panic, Runtime};
+
+/// A handle to a tokio multi-threaded runtime, created by [`Runtime::block_on`].
+#[derive(Debug, Clone)]
+pub struct Tokio {
+    /// Where tasks and timers go. `block_on` owns the runtime itself, so that it is shut down
+    /// on the thread that built it, never inside one of its own tasks (which would panic).
+    handle: Handle,
+}
+
+impl Runtime for Tokio {
+    const NAME: &'static str = "tokio";
+
+    fn block_on<Main, Fut>(main: Main) -> io::Result<Fut::Output>
+    where
+        Main: FnOnce(Self) -> Fut,
+        Fut: Future,
+    {
+        // The time driver only: the pipeline does no I/O (`enable_all()` would add it).
+        let runtime = Builder::new_multi_thread().enable_time().build()?;
+        let handle = runtime.handle().clone();
+        Ok(runtime.block_on(main(Tokio { handle })))
+    }
+
+    fn spawn<F>(&self, future: F) -> impl Future<Output = Result<F::Output, Panic>> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let task = self.handle.spawn(future);
+        // tokio catches a task's panic and returns it as a `JoinError`. Its other case, a task
+        // cancelled by the runtime's shutdown, cannot happen while `block_on` runs.
+        async move {
+            task.await.map_err(|error| match error.try_into_panic() {
+                Ok(payload) => payload,
+                Err(cancelled) => Box::new(cancelled.to_string()) as Panic,
+            })
+        }
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        // A tokio timer belongs to the runtime that is current when it is *created*.
+        let _inside = self.handle.enter();
+        tokio::time::sleep(duration)
+    }
+}

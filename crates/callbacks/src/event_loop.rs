@@ -1,0 +1,314 @@
+//! A small single-threaded event loop, written here because writing one by hand is the lesson.
+//!
+//! Node.js, browsers and libuv all run the same loop: keep a list of timers and a queue of
+//! callbacks that are ready to run; run whatever is due; when nothing is, sleep until the next
+//! timer. Everything else (fetching, looking up, handing over) is built on three calls:
+//!
+//! - [`EventLoop::set_timeout`]: call this closure once, after this delay;
+//! - [`EventLoop::clear_timeout`]: never mind, don't;
+//! - [`EventLoop::set_immediate`]: call this closure soon, on a later turn of the loop.
+//!
+//! [`EventLoop::run`] turns the loop until no timer and no callback is left, then returns.
+//! Callbacks run one at a time, to completion, on the thread that called `run`: no callback is
+//! ever interrupted by another, which is why the rest of the crate can share state through
+//! `Rc<RefCell<_>>` without locks. The price: a callback that blocks or computes for long stalls
+//! everything else.
+//!
+//! # One turn of the loop
+//!
+//! 1. **Timers.** Every timer whose deadline has passed fires, earliest deadline first; timers
+//!    with the same deadline fire in the order they were set (a sequence number breaks ties).
+//!    So the order is deterministic even when the loop is late and several timers are overdue.
+//! 2. **Immediates.** The callbacks that were ready when this phase began run, in order. Those
+//!    they queue wait for the next turn, so that a callback that keeps queueing callbacks
+//!    cannot starve the timers.
+//! 3. **Wait.** If callbacks are ready, turn again at once. If not, sleep until the next
+//!    deadline. If there is no timer either, the work is done: return.
+//!
+//! In production the loop does not `thread::sleep`: it blocks in the operating system's
+//! readiness call (`epoll_wait`, `kqueue`, IOCP) with the next deadline as its timeout, so that
+//! a socket becoming readable wakes it too. That is what libuv, mio and every async runtime's
+//! reactor do. This loop has no I/O to wait for, only timers, so a sleep is exactly right.
+//!
+//! Read next: `fetch.rs`, which races two timers.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// A callback the loop will call once. No `Send`: it never leaves this thread.
+type Callback = Box<dyn FnOnce()>;
+
+/// Names a timer set with [`EventLoop::set_timeout`], so that it can be cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerId(u64);
+
+/// When a timer fires: its deadline, then the order in which timers were set. The derived
+/// `Ord` compares the fields in order, which is exactly "earliest first, then first set first".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Deadline {
+    /// When the timer is due.
+    at: Instant,
+    /// The timer's number, increasing: breaks ties between equal deadlines (FIFO).
+    sequence: u64,
+}
+
+/// The loop's state. The loop handle wraps it in `Rc<RefCell<_>>` so that callbacks can hold
+/// a handle and schedule more work while the loop runs.
+#[derive(Default)]
+struct State {
+    /// Every timer not yet fired, earliest on top (`Reverse`: `BinaryHeap` is a max-heap).
+    /// Cleared timers stay here until they reach the top and are thrown away: a heap cannot
+    /// remove from the middle cheaply. Whether a timer is alive is told by `timers`.
+    deadlines: BinaryHeap<Reverse<Deadline>>,
+    /// The callback of every live timer, by sequence number. `clear_timeout` removes it here.
+    timers: HashMap<u64, Callback>,
+    /// Callbacks ready to run, in the order they were queued.
+    ready: VecDeque<Callback>,
+    /// The sequence number of the next timer.
+    next_sequence: u64,
+}
+
+/// A handle to a single-threaded event loop. Clone it into callbacks that schedule more work;
+/// every clone is the same loop.
+#[derive(Clone, Default)]
+pub struct EventLoop {
+    state: Rc<RefCell<State>>,
+}
+
+impl EventLoop {
+    /// A loop with nothing to do yet.
+    pub fn new() -> Self {
+        EventLoop::default()
+    }
+
+    /// Calls `callback` once, after `delay`, from [`run`](EventLoop::run).
+    pub fn set_timeout(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerId {
+        self.set_timeout_at(Instant::now() + delay, callback)
+    }
+
+    /// Forgets a timer: its callback is dropped without being called. Clearing a timer that has
+    /// already fired (or was already cleared) does nothing, as in Node.
+    pub fn clear_timeout(&self, timer: TimerId) {
+        // The deadline stays in the heap; without a callback it is skipped when it surfaces.
+        self.state.borrow_mut().timers.remove(&timer.0);
+    }
+
+    /// Calls `callback` on a later turn of the loop, after the callbacks already queued.
+    pub fn set_immediate(&self, callback: impl FnOnce() + 'static) {
+        self.state.borrow_mut().ready.push_back(Box::new(callback));
+    }
+
+    // ANCHOR: run
+    /// Runs until no timer and no callback is left.
+    pub fn run(&self) {
+        loop {
+            // 1. Timers whose deadline has passed, earliest first.
+            let now = Instant::now();
+            while let Some(callback) = self.pop_due_timer(now) {
+                callback();
+            }
+            // 2. The callbacks that are ready now; those they queue wait for the next turn.
+            let ready = self.state.borrow().ready.len();
+            for _ in 0..ready {
+                // Take the callback out *before* calling it: the `RefCell` must not be borrowed
+                // while the callback runs, since the callback will schedule more work.
+                let callback = self.state.borrow_mut().ready.pop_front();
+                if let Some(callback) = callback {
+                    callback();
+                }
+            }
+            // 3. Wait for the next timer, or stop.
+            if !self.state.borrow().ready.is_empty() {
+                continue;
+            }
+            match self.next_deadline() {
+                Some(deadline) => {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()))
+                }
+                None => return,
+            }
+        }
+    }
+    // ANCHOR_END: run
+
+    /// Sets a timer with an explicit deadline (the tests use it to make two deadlines equal).
+    fn set_timeout_at(&self, at: Instant, callback: impl FnOnce() + 'static) -> TimerId {
+        let mut state = self.state.borrow_mut();
+        let sequence = state.next_sequence;
+        state.next_sequence += 1;
+        state.deadlines.push(Reverse(Deadline { at, sequence }));
+        state.timers.insert(sequence, Box::new(callback));
+        TimerId(sequence)
+    }
+
+    /// Takes the callback of the earliest live timer due at `now`, if any.
+    fn pop_due_timer(&self, now: Instant) -> Option<Callback> {
+        let mut state = self.state.borrow_mut();
+        while let Some(&Reverse(deadline)) = state.deadlines.peek() {
+            if deadline.at > now {
+                return None;
+            }
+            state.deadlines.pop();
+            if let Some(callback) = state.timers.remove(&deadline.sequence) {
+                return Some(callback);
+            }
+            // A cleared timer: drop its deadline and look at the next one.
+        }
+        None
+    }
+
+    /// The deadline of the earliest live timer, throwing away cleared ones on the way, so that
+    /// a cleared timer never keeps the loop asleep (or alive).
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut state = self.state.borrow_mut();
+        while let Some(&Reverse(deadline)) = state.deadlines.peek() {
+            if state.timers.contains_key(&deadline.sequence) {
+                return Some(deadline.at);
+            }
+            state.deadlines.pop();
+        }
+        None
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Callbacks cannot be printed; their numbers can.
+        let state = self.state.borrow();
+        f.debug_struct("EventLoop")
+            .field("timers", &state.timers.len())
+            .field("ready", &state.ready.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// A log that callbacks append to, to check the order they ran in.
+    #[derive(Clone, Default)]
+    struct Log(Rc<RefCell<Vec<&'static str>>>);
+
+    impl Log {
+        /// A callback that appends `name` to the log.
+        fn entry(&self, name: &'static str) -> impl FnOnce() + 'static {
+            let log = self.clone();
+            move || log.0.borrow_mut().push(name)
+        }
+
+        fn entries(&self) -> Vec<&'static str> {
+            self.0.borrow().clone()
+        }
+    }
+
+    #[test]
+    fn overdue_timers_fire_in_deadline_order() {
+        let event_loop = EventLoop::new();
+        let log = Log::default();
+        event_loop.set_timeout(Duration::from_millis(30), log.entry("30"));
+        event_loop.set_timeout(Duration::from_millis(10), log.entry("10"));
+        event_loop.set_timeout(Duration::from_millis(20), log.entry("20"));
+        // Make the loop late: all three are overdue when it starts.
+        std::thread::sleep(Duration::from_millis(40));
+        event_loop.run();
+        assert_eq!(log.entries(), ["10", "20", "30"]);
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_the_order_they_were_set() {
+        let event_loop = EventLoop::new();
+        let log = Log::default();
+        let at = Instant::now();
+        for name in ["a", "b", "c", "d"] {
+            event_loop.set_timeout_at(at, log.entry(name));
+        }
+        event_loop.run();
+        assert_eq!(log.entries(), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_cleared_timer_never_fires() {
+        let event_loop = EventLoop::new();
+        let log = Log::default();
+        let late = event_loop.set_timeout(Duration::from_millis(5), log.entry("cleared"));
+        event_loop.set_timeout(Duration::from_millis(1), {
+            let event_loop = event_loop.clone();
+            let first = log.entry("first");
+            move || {
+                first();
+                event_loop.clear_timeout(late);
+            }
+        });
+        event_loop.run();
+        assert_eq!(log.entries(), ["first"]);
+    }
+
+    #[test]
+    fn a_cleared_timer_does_not_keep_the_loop_alive() {
+        // The loop runs on a thread of its own, so that this test fails instead of hanging
+        // when a cleared hour-long timer keeps the loop asleep.
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let event_loop = EventLoop::new();
+            let timer = event_loop.set_timeout(Duration::from_secs(3600), || {});
+            event_loop.set_immediate({
+                let event_loop = event_loop.clone();
+                move || event_loop.clear_timeout(timer)
+            });
+            event_loop.run();
+            done.send(()).unwrap();
+        });
+        assert!(finished.recv_timeout(Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn callbacks_scheduled_by_callbacks_run_on_later_turns() {
+        let event_loop = EventLoop::new();
+        let log = Log::default();
+        // A queues B (immediate) and C (timer, due at once); D was queued before A ran.
+        event_loop.set_immediate({
+            let event_loop = event_loop.clone();
+            let (a, b, c) = (log.entry("A"), log.entry("B"), log.entry("C"));
+            move || {
+                a();
+                event_loop.set_immediate(b);
+                event_loop.set_timeout(Duration::ZERO, c);
+            }
+        });
+        event_loop.set_immediate(log.entry("D"));
+        event_loop.run();
+        // A and D ran in the first turn; in the second, timers (C) come before immediates (B).
+        assert_eq!(log.entries(), ["A", "D", "C", "B"]);
+    }
+
+    #[test]
+    fn a_timer_can_set_a_timer() {
+        let event_loop = EventLoop::new();
+        let log = Log::default();
+        event_loop.set_timeout(Duration::from_millis(2), {
+            let event_loop = event_loop.clone();
+            let (outer, inner) = (log.entry("outer"), log.entry("inner"));
+            move || {
+                outer();
+                event_loop.set_timeout(Duration::from_millis(2), inner);
+            }
+        });
+        event_loop.run();
+        assert_eq!(log.entries(), ["outer", "inner"]);
+    }
+
+    #[test]
+    fn an_empty_loop_returns_at_once() {
+        let event_loop = EventLoop::new();
+        event_loop.run();
+        event_loop.clear_timeout(TimerId(7)); // unknown: ignored
+        event_loop.run();
+    }
+}
