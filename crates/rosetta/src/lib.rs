@@ -12,12 +12,14 @@
 //!   renders the comparison table.
 //! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
 //!
+//! - [`learn`]: the exercise runner behind `rosetta learn`.
 //! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
 //!
 //! Read next: [`styles`].
 
 pub mod bench;
 pub mod compare;
+pub mod learn;
 pub mod select;
 pub mod styles;
 pub mod view;

@@ -41,6 +41,8 @@ enum Command {
     Bench(BenchArgs),
     /// Run one style and draw what it did: a terminal timeline, a Chrome trace, an SVG.
     Trace(TraceArgs),
+    /// The exercises: list, check, hint, watch, reset.
+    Learn(rosetta::learn::LearnArgs),
     /// List, show or check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -204,6 +206,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_one(&args),
         Command::Bench(args) => run_bench(&args),
         Command::Trace(args) => run_trace(&args),
+        Command::Learn(args) => rosetta::learn::run(&args),
         Command::Scenario(command) => run_scenario(&command),
     };
     match result {
