@@ -1,14 +1,164 @@
-//! The pipeline in the combinators style (not written yet).
+//! The pipeline in the combinators style: Promise chains, written with futures-rs.
+//!
+//! Before Rust had syntax for writing futures, they were built the way JavaScript programmers
+//! built Promise chains: by calling methods that say what happens next. `fetch.then(parse)`,
+//! `lookup.map(region)`, `join_all(lookups)`. This crate writes the whole pipeline that way,
+//! with futures-rs 0.3 combinators only. It contains no `fn` that suspends in the middle, which
+//! is the point: every wait is a value, passed to the combinator that says what follows it.
+//!
+//! # Layout
+//!
+//! - [`run`] (this file): the pipeline as one chain, from sources to tallies. Start here.
+//! - [`fetch`]: one attempt as a race between two timers (`select`), retries as recursion.
+//! - [`cache`]: the single-flight cache, a map of `Shared` futures: a cache of promises.
+//! - [`workers`]: the bounded queues (`mpsc::channel`) and the workers, folds over them.
+//!
+//! # The executor: `block_on`, one future, one thread
+//!
+//! The whole run is *one* future, and [`futures::executor::block_on`] polls it on the calling
+//! thread, parking the thread whenever nothing is ready. Nothing is spawned: the concurrency
+//! comes from combinators that own several futures and poll them all (`buffer_unordered`,
+//! `for_each_concurrent`, `join`, `try_join_all`). That lets every future borrow the scenario
+//! instead of cloning it. A `LocalPool` could spawn the workers as separate tasks instead, but a
+//! spawned task must be `'static`, so the scenario would have to be put behind an `Rc`; with one
+//! future there is nothing to gain from that.
+//!
+//! # The timer: `futures-timer`
+//!
+//! A timer needs something to wake the future when the time has come. `tokio::time::sleep`
+//! relies on tokio's runtime to do that and panics outside it. [`futures_timer::Delay`] is
+//! runtime-independent: the first `Delay` starts one helper thread that keeps a heap of
+//! deadlines and wakes each `Delay`'s waker when its deadline passes. It therefore works under
+//! any executor, including `block_on`. The helper thread only wakes; every future of the
+//! pipeline is still polled, and every trace event recorded, on the thread that called [`run`].
+//!
+#![doc = include_str!("promise_table.md")]
 
-use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
+pub mod cache;
+pub mod fetch;
+pub mod workers;
+
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+
+use futures::executor::block_on;
+use futures::future::{self, Either, FutureExt, TryFutureExt};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use rosetta_pipeline::aggregate::Enriched;
+use rosetta_pipeline::parse::{Reason, Rejection, parse_body};
+use rosetta_pipeline::partition::worker_for;
+use rosetta_pipeline::run::FetchSummary;
+use rosetta_pipeline::trace::Trace;
+use rosetta_pipeline::{Report, RunError, RunOptions, Scenario};
+
+use crate::cache::SingleFlightCache;
+use crate::fetch::{AttemptTimes, Fetched, fetch_with_retry};
+use crate::workers::{WorkerQueue, start_workers};
 
 /// The style's name, as the command line, the snapshots and the book write it.
 pub const NAME: &str = "combinators";
 
+/// The model of concurrency, in a few words, for the comparison table.
+pub const MODEL: &str = "futures-rs combinator chains, one future on block_on";
+
+// ANCHOR: run
 /// Runs the pipeline in this style.
-pub fn run(_scenario: &Scenario, _opts: &RunOptions, _trace: &Trace) -> Result<Report, RunError> {
-    Err(RunError::Internal {
-        style: NAME,
-        message: "not written yet".into(),
-    })
+pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
+    let settings = &scenario.settings;
+    let timeout = opts.scaled(settings.timeout_ms);
+    let cache = SingleFlightCache::new(&scenario.registry, opts.scaled(settings.lookup_ms), trace);
+    let (queues, workers) = start_workers(settings.workers, settings.channel_capacity);
+    // Written by the stages as sources answer, in whatever order they do; read at the end.
+    let fetches = RefCell::new(vec![None; scenario.sources.len()]);
+    let rejected = RefCell::new(Vec::new());
+
+    // Steps 1 to 4, as one chain over the sources in file order.
+    let produce = stream::iter(scenario.sources.iter().enumerate())
+        // 1. A lazy fetch per source...
+        .map(|(index, source)| {
+            let times = AttemptTimes {
+                latency: opts.scaled(source.latency_ms),
+                timeout,
+            };
+            fetch_with_retry(index, source, settings, times, trace)
+                .map(move |fetched| Ok((index, fetched)))
+        })
+        // ...at most `concurrency` of them in flight. `buffer_unordered` pulls the next source
+        // (in file order) the moment a fetch finishes, which frees the slot before the body
+        // is even parsed: enrichment below never holds a fetch slot.
+        .buffer_unordered(settings.concurrency)
+        // 2 to 4. Each answered source is parsed, enriched and handed off concurrently with
+        // the fetches still running and with the other sources (`None`: no limit).
+        .try_for_each_concurrent(None, |(index, fetched): (usize, Fetched<'_>)| {
+            fetches.borrow_mut()[index] = Some(fetched.summary);
+            enrich_and_hand_off(index, fetched.body, &cache, &queues, &rejected, trace)
+        })
+        // Every record is in a queue: close the queues so that the workers can finish.
+        .and_then(|()| future::ready(queues.iter().try_for_each(WorkerQueue::close)));
+
+    // The workers drain their queues while the producers fill them: `try_join` polls both.
+    let pipeline = future::try_join(produce, future::join_all(workers).map(Ok));
+    // A panic inside any future unwinds out of `block_on`; `catch_unwind` turns it into a value.
+    let (_, tallies) = block_on(AssertUnwindSafe(pipeline).catch_unwind())
+        .map_err(|panic| RunError::from_panic(NAME, "future", panic))??;
+
+    // 5. Merge.
+    let fetches: Vec<FetchSummary> = fetches
+        .into_inner()
+        .into_iter()
+        .map(|fetch| fetch.expect("every source is fetched before the queues close"))
+        .collect();
+    let lookups = cache.lookups();
+    Ok(Report::assemble(
+        scenario,
+        &fetches,
+        rejected.into_inner(),
+        lookups,
+        &tallies,
+    ))
 }
+// ANCHOR_END: run
+
+// ANCHOR: enrich
+/// Parses the body of an answered source (`None`: the source failed) and, for every record at
+/// once, waits for its region and hands it to its worker.
+///
+/// Two lifetimes: `'s` is the scenario's (the body, the regions), `'r` the run's (the cache,
+/// the queues and the list of rejections live in [`run`]'s stack frame).
+fn enrich_and_hand_off<'r, 's: 'r>(
+    index: usize,
+    body: Option<&'s str>,
+    cache: &'r SingleFlightCache<'s>,
+    queues: &'r [WorkerQueue],
+    rejected: &'r RefCell<Vec<Rejection>>,
+    trace: &'r Trace,
+) -> impl Future<Output = Result<(), RunError>> + 'r {
+    let parsed = body.map(|body| parse_body(index, body)).unwrap_or_default();
+    rejected.borrow_mut().extend(parsed.rejected);
+    let records = parsed.records.into_iter().map(move |record| {
+        cache
+            .region(&record.station)
+            .then(move |region| match region {
+                Some(region) => {
+                    let queue = &queues[worker_for(&record.station, queues.len())];
+                    let enriched = Enriched {
+                        record,
+                        region: region.to_string(),
+                    };
+                    Either::Left(queue.hand_off(enriched, trace))
+                }
+                None => {
+                    rejected.borrow_mut().push(Rejection {
+                        source: record.source,
+                        line: record.line,
+                        reason: Reason::UnknownStation,
+                    });
+                    Either::Right(future::ok(()))
+                }
+            })
+    });
+    // `Promise.all` over the records of this source; the first error (a closed queue, which
+    // would be a bug) cancels the rest.
+    future::try_join_all(records).map_ok(|_| ())
+}
+// ANCHOR_END: enrich

@@ -150,6 +150,11 @@ impl Trace {
         state.events.push(Event { at, thread, kind });
     }
 
+    /// Time since the trace was created (its clock), for drawing a run while it runs.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.start.elapsed()
+    }
+
     /// A copy of every event so far, in the order they were recorded.
     pub fn events(&self) -> Vec<Event> {
         self.lock().events.clone()

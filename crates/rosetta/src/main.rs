@@ -41,6 +41,9 @@ enum Command {
     Bench(BenchArgs),
     /// Run one style and draw what it did: a terminal timeline, a Chrome trace, an SVG.
     Trace(TraceArgs),
+    /// One measurement of `bench`, in a process of its own.
+    #[command(hide = true)]
+    BenchOne(BenchOneArgs),
     /// The exercises: list, check, hint, watch, reset.
     Learn(rosetta::learn::LearnArgs),
     /// List, show or check scenario files.
@@ -123,23 +126,29 @@ enum Format {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BenchFormat {
     Table,
     Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// Numbers of sources, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    /// Numbers of sources, comma-separated [default: 10,100,1000,10000; with --tasks:
+    /// 10000,100000].
+    #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
     /// Seed of the generated scenarios.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Fetch attempts in flight at most.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, conflicts_with = "tasks")]
     concurrency: usize,
+    /// Task-scale run: every source in flight at once (concurrency = number of sources), to see
+    /// how many sleeping fetches each style holds and what each costs in memory.
+    #[arg(long)]
+    tasks: bool,
     /// Multiply every latency by this.
     #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
     time_scale: f64,
@@ -152,6 +161,24 @@ struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = BenchFormat::Table)]
     format: BenchFormat,
+    /// Also draw ratio-to-ideal against the number of sources, as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
+}
+
+/// One measurement in a fresh process, for `bench` (hidden: not for people).
+#[derive(Debug, Args)]
+struct BenchOneArgs {
+    #[arg(value_parser = style_name)]
+    style: String,
+    #[arg(long)]
+    sources: usize,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long)]
+    concurrency: Option<usize>,
+    #[arg(long, value_parser = positive_scale)]
+    time_scale: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +232,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(&args),
         Command::Run(args) => run_one(&args),
         Command::Bench(args) => run_bench(&args),
+        Command::BenchOne(args) => run_bench_one(&args),
         Command::Trace(args) => run_trace(&args),
         Command::Learn(args) => rosetta::learn::run(&args),
         Command::Scenario(command) => run_scenario(&command),
@@ -276,48 +304,98 @@ fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.sizes.is_empty() || args.sizes.contains(&0) {
-        bail!("--sizes needs one or more positive numbers of sources");
+    let sizes = match (&args.sizes[..], args.tasks) {
+        ([], false) => vec![10, 100, 1_000, 10_000],
+        ([], true) => vec![10_000, 100_000],
+        (sizes, _) => sizes.to_vec(),
+    };
+    if sizes.contains(&0) {
+        bail!("--sizes needs positive numbers of sources");
     }
     let spec = bench::BenchSpec {
-        sizes: args.sizes.clone(),
+        sizes,
         seed: args.seed,
-        concurrency: args.concurrency,
+        concurrency: (!args.tasks).then_some(args.concurrency),
         time_scale: args.time_scale,
         budget: Duration::from_secs(args.budget),
+        child: Some(std::env::current_exe().context("cannot find the rosetta executable")?),
     };
     let chosen = chosen(&args.styles);
-    let table = matches!(args.format, BenchFormat::Table);
+    let table = args.format == BenchFormat::Table;
+    let concurrency = match spec.concurrency {
+        Some(concurrency) => format!("concurrency {concurrency}"),
+        None => "every source in flight at once".to_string(),
+    };
+    let description = format!(
+        "generated scenario, seed {}, {concurrency}, time scale {}",
+        spec.seed, spec.time_scale
+    );
     if table {
         println!(
-            "Generated scenario (seed {}, concurrency {}, time scale {}); ideal = model's limit, \
-             sequential time for the reference.\n",
-            spec.seed, spec.concurrency, spec.time_scale
+            "Bench: {description}. Each run in a process of its own; ideal = the model's limit \
+             (the sequential time for the reference).\n"
         );
-        print!("{}", bench::render_table(&[]));
+        println!("{}", bench::render_header());
         let _ = std::io::stdout().flush();
     }
-    // The table is printed row by row as runs finish; JSON in one piece at the end.
+    // The table is printed row by row as runs finish; JSON and CSV in one piece at the end.
     let rows = bench::run(&spec, &chosen, |row| {
         if table {
             println!("{}", bench::render_row(row));
             let _ = std::io::stdout().flush();
         }
     });
-    if !table {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).context("bench rows serialize")?
-        );
+    match args.format {
+        BenchFormat::Table => {}
+        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        BenchFormat::Csv => print!("{}", bench::render_csv(&rows)),
+    }
+    if let Some(path) = &args.svg {
+        let caption = format!("rosetta bench ({description}) on {}", machine());
+        std::fs::write(path, bench::render_svg(&rows, &caption))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if table {
+            println!("\nwrote {}", path.display());
+        }
     }
     let broken = rows
         .iter()
-        .any(|row| matches!(row.status, "differs" | "failed"));
+        .any(|row| matches!(row.status.as_str(), "differs" | "failed"));
     Ok(if broken {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn run_bench_one(args: &BenchOneArgs) -> anyhow::Result<ExitCode> {
+    let style = styles::find(&args.style).context("the style name was checked by the parser")?;
+    let scenario = bench::scenario(args.sources, args.seed, args.concurrency);
+    let (row, report) = bench::measure(
+        style,
+        &scenario,
+        &RunOptions::with_time_scale(args.time_scale),
+    );
+    println!(
+        "{}",
+        serde_json::to_string(&bench::ChildOutput { row, report })?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The machine a figure was made on: cores and CPU model (Linux), for captions.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{cores} cores, {model}")
 }
 
 fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
@@ -357,7 +435,11 @@ fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!(
             "{}",
-            view::timeline(style.name, &spans, view::TimelineOptions { width, colour })
+            view::timeline(
+                style.name,
+                &spans,
+                view::TimelineOptions::full(width, colour)
+            )
         );
     }
     Ok(if outcome.report.is_ok() {

@@ -25,12 +25,13 @@ pub struct Style {
 }
 
 /// Every style, in teaching order. The first is the reference the others are compared with.
-pub const ALL: &[Style] = &[Style {
-    name: "reference",
-    model: "sequential, one thing at a time",
-    runtime: "none (std::thread::sleep)",
-    run: rosetta_pipeline::reference::run,
-},
+pub const ALL: &[Style] = &[
+    Style {
+        name: "reference",
+        model: "sequential, one thing at a time",
+        runtime: "none (std::thread::sleep)",
+        run: rosetta_pipeline::reference::run,
+    },
     Style {
         name: rosetta_threads::NAME,
         model: rosetta_threads::MODEL,
@@ -42,6 +43,18 @@ pub const ALL: &[Style] = &[Style {
         model: rosetta_callbacks::MODEL,
         runtime: "own event loop",
         run: rosetta_callbacks::run,
+    },
+    Style {
+        name: rosetta_combinators::NAME,
+        model: rosetta_combinators::MODEL,
+        runtime: "futures::executor",
+        run: rosetta_combinators::run,
+    },
+    Style {
+        name: rosetta_state_machines::NAME,
+        model: rosetta_state_machines::MODEL,
+        runtime: "own executor + reactor",
+        run: rosetta_state_machines::run,
     },
     Style {
         name: rosetta_async_await::tokio_style::NAME,

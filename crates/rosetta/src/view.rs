@@ -56,9 +56,21 @@ pub struct Spans {
 /// Pairs starts with ends. A start without an end (a bug in a style) becomes a span that runs
 /// to the end of the trace, so it shows rather than vanishes.
 pub fn spans(scenario: &Scenario, events: &[Event], names: &BTreeMap<u64, String>) -> Spans {
+    let end = events.last().map(|e| e.at).unwrap_or_default();
+    spans_until(scenario, events, names, end)
+}
+
+/// Like [`spans`], for a run still going on: the trace ends at `now`, and attempts and lookups
+/// that have not ended yet run until then (drawn as "in flight").
+pub fn spans_until(
+    scenario: &Scenario,
+    events: &[Event],
+    names: &BTreeMap<u64, String>,
+    now: Duration,
+) -> Spans {
     let mut out = Spans {
         start: events.first().map(|e| e.at).unwrap_or_default(),
-        end: events.last().map(|e| e.at).unwrap_or_default(),
+        end: now,
         ..Spans::default()
     };
     let source_name = |index: usize| {
@@ -198,7 +210,7 @@ fn glyph(kind: SpanKind) -> (char, &'static str) {
         SpanKind::Attempt(_, Some(AttemptOutcome::Answered)) => ('=', "32"), // green
         SpanKind::Attempt(_, Some(AttemptOutcome::Error)) => ('x', "31"),    // red
         SpanKind::Attempt(_, Some(AttemptOutcome::Timeout)) => ('~', "33"),  // yellow
-        SpanKind::Attempt(_, None) => ('?', "35"),
+        SpanKind::Attempt(_, None) => ('>', "35"),                           // still in flight
         SpanKind::Lookup(true) => ('-', "36"),
         SpanKind::Lookup(false) => ('.', "36"),
     }
@@ -211,16 +223,45 @@ pub struct TimelineOptions {
     pub width: usize,
     /// Use ANSI colours.
     pub colour: bool,
+    /// The time the width stands for; `None`: the trace's own length. The live view fixes it,
+    /// so that bars grow from left to right as time passes.
+    pub axis: Option<Duration>,
+    /// Draw at most this many source lanes (the live view must fit 24 rows); `None`: all.
+    pub max_sources: Option<usize>,
+    /// Draw the lookup lanes and the thread lanes (the live view leaves them out).
+    pub details: bool,
+}
+
+impl TimelineOptions {
+    /// Every lane, fitted to `width` columns.
+    pub fn full(width: usize, colour: bool) -> Self {
+        TimelineOptions {
+            width,
+            colour,
+            axis: None,
+            max_sources: None,
+            details: true,
+        }
+    }
 }
 
 /// The terminal timeline: one row per lane, time running left to right.
 pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String {
     let mut lanes: Vec<(String, Vec<&Span>)> = Vec::new();
     for span in &spans.spans {
+        let is_lookup = matches!(span.kind, SpanKind::Lookup(_));
+        if is_lookup && !options.details {
+            continue;
+        }
         match lanes.last_mut() {
             Some((lane, list)) if *lane == span.lane => list.push(span),
             _ => lanes.push((span.lane.clone(), vec![span])),
         }
+    }
+    let mut hidden = 0;
+    if let Some(max) = options.max_sources {
+        hidden = lanes.len().saturating_sub(max);
+        lanes.truncate(max);
     }
     let label_width = lanes
         .iter()
@@ -230,9 +271,9 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         .unwrap_or(8)
         .clamp(8, 28);
     let columns = options.width.saturating_sub(label_width + 3).max(10);
-    let total = spans
-        .end
-        .saturating_sub(spans.start)
+    let total = options
+        .axis
+        .unwrap_or_else(|| spans.end.saturating_sub(spans.start))
         .max(Duration::from_micros(1));
     let column_of = |at: Duration| {
         let fraction = at.saturating_sub(spans.start).as_secs_f64() / total.as_secs_f64();
@@ -253,9 +294,9 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{style}: {:.1} ms, {} threads",
-        total.as_secs_f64() * 1000.0,
-        spans.threads.len()
+        "{style}: {:.1} ms, {}",
+        spans.end.saturating_sub(spans.start).as_secs_f64() * 1000.0,
+        threads_phrase(spans.threads.len())
     );
     for (lane, list) in &lanes {
         let mut row: Vec<Option<(char, &str)>> = vec![None; columns];
@@ -279,18 +320,19 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
             .collect();
         let _ = writeln!(out, "{} │{bar}│", label(lane));
     }
+    if hidden > 0 {
+        let _ = writeln!(out, "{} │ (+{hidden} more sources)", label(""));
+    }
     let _ = writeln!(out, "{} ├{}┤", label(""), "─".repeat(columns));
-    for (name, times) in spans.threads.values() {
-        let mut row = vec![' '; columns];
-        for at in times {
-            row[column_of(*at)] = '•';
+    if options.details {
+        for (name, times) in spans.threads.values() {
+            let mut row = vec![' '; columns];
+            for at in times {
+                row[column_of(*at)] = '•';
+            }
+            let row: String = row.into_iter().collect();
+            let _ = writeln!(out, "{} │{row}│", label(name));
         }
-        let _ = writeln!(
-            out,
-            "{} │{}│",
-            label(name),
-            row.into_iter().collect::<String>()
-        );
     }
     let end_label = format!("{:.0} ms", total.as_secs_f64() * 1000.0);
     let _ = writeln!(
@@ -300,7 +342,7 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         width = columns + 1
     );
     out.push_str(
-        "= answered  x error  ~ timed out  | retry  - lookup  . unknown station  • busy\n",
+        "= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n",
     );
     out
 }

@@ -1,14 +1,202 @@
-//! The pipeline in the state-machines style (not written yet).
+//! The pipeline with every future written by hand, on an executor and a reactor written here.
+//!
+//! Every other style of this project rests on machinery someone else wrote: tokio's scheduler,
+//! futures-rs's combinators, the compiler's transformation of a suspending function into a state
+//! machine. This style writes all of it out. Each future is a `struct` or an `enum` with a
+//! `poll` method; each executor step is a few lines of a loop; each timer is an entry in a map.
+//! Nothing suspends by magic, and that is the lesson: after reading this crate, the question
+//! "what does a runtime actually do?" has a short answer you have seen work.
+//!
+//! The futures follow one shape, futures-lite's: a documented constructor function, a struct
+//! (made with `pin_project!` when it holds a future that must stay pinned), `#[derive(Debug)]`,
+//! `#[must_use]`, and a `poll` of about ten lines. [`future_sizes`] lists how big each one is.
+//!
+//! # Layout
+//!
+//! - [`executor`]: run queue, tasks, wakers, `spawn` and `block_on`. Start here.
+//! - [`reactor`]: the timer heap and [`Sleep`](reactor::Sleep), the future it wakes.
+//! - [`timeout`]: [`Timeout`](timeout::Timeout), a future raced against a deadline.
+//! - [`fetch`]: [`FetchWithRetry`](fetch::FetchWithRetry), the state machine of one fetch.
+//! - [`join`]: [`BoundedJoin`](join::BoundedJoin), at most `concurrency` fetches at a time.
+//! - [`cache`]: the single-flight cache, a shared slot with a list of wakers.
+//! - [`channel`]: a bounded channel with `Send` and `Recv` futures, for the workers' queues.
+//! - [`stages`]: the per-record task and the worker task.
+//! - [`run`] (this file): the pipeline, put together.
+//!
+//! Everything runs on the thread that calls [`run`]: one executor, one reactor, no helper
+//! thread. In production you would use a runtime (tokio, smol) for all of this; you would also
+//! keep reading their source, which is this crate with the corners filled in.
 
+pub mod cache;
+pub mod channel;
+pub mod executor;
+pub mod fetch;
+pub mod join;
+pub mod reactor;
+pub mod stages;
+pub mod timeout;
+
+#[cfg(test)]
+mod test_support;
+
+use std::cell::RefCell;
+use std::mem::size_of;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::parse::parse_body;
+use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
+
+use crate::cache::SingleFlightCache;
+use crate::executor::{Executor, JoinHandle};
+use crate::fetch::{Fetched, fetch_with_retry};
+use crate::join::bounded_join;
+use crate::stages::enrich_and_hand_off;
 
 /// The style's name, as the command line, the snapshots and the book write it.
 pub const NAME: &str = "state-machines";
 
+/// The model of concurrency, in a few words, for the comparison table.
+pub const MODEL: &str = "hand-written futures on a hand-written executor and timer reactor";
+
 /// Runs the pipeline in this style.
-pub fn run(_scenario: &Scenario, _opts: &RunOptions, _trace: &Trace) -> Result<Report, RunError> {
-    Err(RunError::Internal {
-        style: NAME,
-        message: "not written yet".into(),
-    })
+///
+/// A panic in any future (a bug) unwinds out of the executor; it is returned as
+/// [`RunError::Panicked`].
+pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
+    catch_unwind(AssertUnwindSafe(|| run_pipeline(scenario, opts, trace)))
+        .map_err(|panic| RunError::from_panic(NAME, "task", panic))
+}
+
+// ANCHOR: run
+/// The pipeline: fetch with a bounded join, spawn a task per record, wait for the workers.
+fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Report {
+    let settings = &scenario.settings;
+    // Declared before the executor, so that it outlives the tasks that borrow it.
+    let rejected = RefCell::new(Vec::new());
+    let executor = Executor::new();
+    let reactor = executor.reactor();
+    let lookup_time = opts.scaled(settings.lookup_ms);
+    let cache = SingleFlightCache::new(&scenario.registry, lookup_time, reactor, trace);
+
+    // 4. The workers, one task each, each draining its own bounded queue.
+    let (queues, workers): (Vec<_>, Vec<JoinHandle<WorkerTally>>) = (0..settings.workers)
+        .map(|_| {
+            let (queue, receiver) = channel::channel::<Enriched>(settings.channel_capacity);
+            (queue, executor.spawn(stages::worker(receiver)))
+        })
+        .unzip();
+
+    // 1. Fetch, at most `concurrency` at a time, in file order. The futures are created lazily
+    //    (`map` on an iterator), when a slot takes them.
+    let fetches = scenario
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| fetch_with_retry(index, source, settings, opts, reactor, trace));
+    let mut summaries = vec![None; scenario.sources.len()];
+    let fetch_all = bounded_join(fetches, settings.concurrency, |index, fetched: Fetched| {
+        // The slot is already free. 2. Parse, and 3. give every record a task of its own that
+        // enriches it and hands it to its worker, while the fetches go on.
+        summaries[index] = Some(fetched.summary);
+        let Some(body) = fetched.body else { return };
+        let parsed = parse_body(index, body);
+        rejected.borrow_mut().extend(parsed.rejected);
+        for record in parsed.records {
+            let region = cache.region(&record.station, &executor);
+            let worker = worker_for(&record.station, settings.workers);
+            let queue = queues[worker].clone();
+            let task = enrich_and_hand_off(record, region, worker, queue, &rejected, trace);
+            // Detached: the task reports through the queue (or `rejected`), not its handle.
+            let _detached = executor.spawn(task);
+        }
+    });
+    executor.block_on(fetch_all);
+
+    // Every source is fetched. Drop our senders: each queue now closes when the last record
+    // task holding a clone of its sender has handed its record off.
+    drop(queues);
+    // 5. Wait for each worker's tally (running every other task on the way), and merge.
+    let tallies: Vec<WorkerTally> = workers
+        .into_iter()
+        .map(|worker| executor.block_on(worker))
+        .collect();
+    let fetches: Vec<_> = summaries
+        .into_iter()
+        .map(|summary| summary.expect("bounded_join finishes every fetch"))
+        .collect();
+    Report::assemble(
+        scenario,
+        &fetches,
+        rejected.take(),
+        cache.lookups(),
+        &tallies,
+    )
+}
+// ANCHOR_END: run
+
+// ANCHOR: future_sizes
+/// The size in bytes of each hand-written future, for the CLI and the book.
+///
+/// A future's size is the size of its largest state plus the fields all states share, which is
+/// also how the compiler sizes the futures it generates. The sizes grow the way the futures nest:
+/// a `Timeout` holds a `FeedAnswer` and a `Sleep`, a `FetchWithRetry` holds a `Timeout`.
+pub fn future_sizes() -> Vec<(&'static str, usize)> {
+    use crate::cache::{Lookup, RegionWait};
+    use crate::channel::{Recv, Send};
+    use crate::fetch::{FeedAnswer, FetchWithRetry};
+    use crate::join::BoundedJoin;
+    use crate::reactor::Sleep;
+    use crate::stages::{EnrichAndHandOff, Worker};
+    use crate::timeout::Timeout;
+
+    type FetchJoin = BoundedJoin<std::vec::IntoIter<FetchWithRetry<'static>>, fn(usize, Fetched)>;
+    vec![
+        ("Sleep", size_of::<Sleep>()),
+        (
+            "Timeout<FeedAnswer>",
+            size_of::<Timeout<FeedAnswer<'static>>>(),
+        ),
+        ("FeedAnswer", size_of::<FeedAnswer<'static>>()),
+        ("FetchWithRetry", size_of::<FetchWithRetry<'static>>()),
+        ("BoundedJoin<FetchWithRetry>", size_of::<FetchJoin>()),
+        ("Lookup", size_of::<Lookup<'static>>()),
+        ("RegionWait", size_of::<RegionWait<'static>>()),
+        ("Send<Enriched>", size_of::<Send<Enriched>>()),
+        ("Recv<Enriched>", size_of::<Recv<'static, Enriched>>()),
+        ("EnrichAndHandOff", size_of::<EnrichAndHandOff<'static>>()),
+        ("Worker", size_of::<Worker>()),
+        (
+            "JoinHandle<WorkerTally>",
+            size_of::<JoinHandle<WorkerTally>>(),
+        ),
+    ]
+}
+// ANCHOR_END: future_sizes
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn future_sizes_follow_the_nesting() {
+        let sizes: std::collections::HashMap<_, _> = future_sizes().into_iter().collect();
+        for (name, size) in future_sizes() {
+            println!("{name:<28} {size:>4} bytes");
+        }
+        // A future holds the futures it is waiting on, so it is at least as big as they are.
+        let timeout = sizes["Timeout<FeedAnswer>"];
+        assert!(timeout >= sizes["FeedAnswer"] + sizes["Sleep"]);
+        assert!(sizes["FeedAnswer"] >= sizes["Sleep"]);
+        assert!(sizes["FetchWithRetry"] >= timeout);
+        assert!(sizes["EnrichAndHandOff"] >= sizes["RegionWait"].max(sizes["Send<Enriched>"]));
+        // The join keeps its running futures on the heap (in a `Vec`): its own size does not
+        // depend on what it joins.
+        type SleepJoin = join::BoundedJoin<std::vec::IntoIter<reactor::Sleep>, fn(usize, ())>;
+        assert_eq!(sizes["BoundedJoin<FetchWithRetry>"], size_of::<SleepJoin>());
+        // Handles to shared state are one pointer.
+        assert_eq!(sizes["JoinHandle<WorkerTally>"], size_of::<usize>());
+        assert_eq!(sizes["Recv<Enriched>"], size_of::<usize>());
+    }
 }

@@ -65,14 +65,7 @@ fn timeline_and_svg_show_every_source_and_thread() {
             &outcome.trace.events(),
             &outcome.trace.thread_names(),
         );
-        let text = view::timeline(
-            style.name,
-            &spans,
-            TimelineOptions {
-                width: 80,
-                colour: false,
-            },
-        );
+        let text = view::timeline(style.name, &spans, TimelineOptions::full(80, false));
         for source in &scenario.sources {
             let label: String = source.name.chars().take(28).collect();
             assert!(
