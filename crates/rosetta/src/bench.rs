@@ -107,12 +107,17 @@ pub fn scenario(sources: usize, seed: u64, concurrency: Option<usize>) -> Scenar
 /// Only the threads style has a hard limit: it keeps about two OS threads per attempt in flight
 /// (the fetch thread and the simulated network), and the kernel caps the number of threads.
 pub fn cannot_hold(style: &Style, scenario: &Scenario) -> Option<String> {
+    cannot_hold_within(style, scenario, thread_limit()?)
+}
+
+/// [`cannot_hold`], for a machine that allows `limit` threads in all. Half of it is left for
+/// everything else the machine runs.
+pub fn cannot_hold_within(style: &Style, scenario: &Scenario, limit: usize) -> Option<String> {
     if style.name != "threads" {
         return None;
     }
     let in_flight = scenario.settings.concurrency.min(scenario.sources.len());
     let needed = 2 * in_flight + scenario.settings.workers + 100;
-    let limit = thread_limit()?;
     (needed > limit / 2).then(|| {
         format!(
             "it would start about {needed} OS threads at once (two per attempt in flight), and this \
@@ -497,4 +502,53 @@ fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_threads_style_is_limited_by_the_thread_limit() {
+        let scenario = scenario(500, 1, None); // every source in flight at once
+        let threads = styles::find("threads").unwrap();
+        let reason = cannot_hold_within(threads, &scenario, 1_000).expect("1,100 threads > 500");
+        assert!(
+            reason.contains("about 1104 OS threads") && reason.contains("allows 1000"),
+            "{reason}"
+        );
+        assert_eq!(cannot_hold_within(threads, &scenario, 100_000), None);
+        for style in styles::ALL.iter().filter(|style| style.name != "threads") {
+            assert_eq!(
+                cannot_hold_within(style, &scenario, 1_000),
+                None,
+                "{}",
+                style.name
+            );
+        }
+    }
+
+    #[test]
+    fn csv_and_svg_carry_every_measured_row() {
+        let mut row = BenchRow::new(100, 100, "smol", 120.0);
+        row.wall_ms = 126.0;
+        row.ratio = 1.05;
+        row.note = "a \"quoted\" note".into();
+        let mut other = row.clone();
+        other.sources = 1000;
+        let csv = render_csv(&[row.clone(), other.clone()]);
+        assert_eq!(csv.lines().count(), 3);
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("100,100,smol,ok,126.0,120.0,1.0500,")
+        );
+        assert!(csv.contains("\"a \"\"quoted\"\" note\""), "{csv}");
+        let svg = render_svg(&[row, other], "made by a test");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("made by a test"));
+    }
 }

@@ -104,24 +104,42 @@ pub fn verdict(reference: Option<&str>, style: &Style, outcome: &Outcome) -> Ver
 /// The reference always runs first (it is the gold master), whether or not `styles` lists it;
 /// it is shown as a row only if `styles` lists it.
 pub fn compare(scenario: &Scenario, opts: &RunOptions, styles: &[&'static Style]) -> Comparison {
+    compare_with(scenario, opts, styles, |style| {
+        style.run_traced(scenario, opts)
+    })
+}
+
+/// [`compare`], with `run` running each style (the live view draws while it runs).
+pub fn compare_with(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    styles: &[&'static Style],
+    mut run: impl FnMut(&'static Style) -> Outcome,
+) -> Comparison {
     let reference = crate::styles::reference();
-    let reference_outcome = reference.run_traced(scenario, opts);
-    let reference_text = reference_outcome
-        .report
-        .as_ref()
-        .ok()
-        .map(ToString::to_string);
+    // The reference runs first: listed, in its row; otherwise unseen, only to compare against.
+    let listed = styles.iter().any(|style| style.name == reference.name);
+    // Unlisted, it runs at time scale 0: its report cannot depend on time (it decides each
+    // attempt from the specification), so there is no need to wait for it.
+    let mut reference_text = if listed {
+        None
+    } else {
+        reference
+            .run_traced(scenario, &RunOptions::with_time_scale(0.0))
+            .report
+            .ok()
+            .map(|report| report.to_string())
+    };
+    let ordered = styles
+        .iter()
+        .filter(|style| style.name == reference.name)
+        .chain(styles.iter().filter(|style| style.name != reference.name));
     let mut rows = Vec::new();
-    let mut reference_outcome = Some(reference_outcome);
-    for style in styles {
-        let outcome = if style.name == reference.name {
-            match reference_outcome.take() {
-                Some(outcome) => outcome,
-                None => style.run_traced(scenario, opts),
-            }
-        } else {
-            style.run_traced(scenario, opts)
-        };
+    for style in ordered {
+        let outcome = run(style);
+        if style.name == reference.name {
+            reference_text = outcome.report.as_ref().ok().map(ToString::to_string);
+        }
         let verdict = verdict(reference_text.as_deref(), style, &outcome);
         rows.push(Row {
             style,
@@ -143,8 +161,9 @@ fn ms(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }
 
-/// The comparison table, one row per style.
-pub fn render_table(comparison: &Comparison) -> String {
+/// The comparison table, one row per style; with a `width`, lines are cut to it (the model
+/// column, last, is the one that gives way).
+pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
     let ideal = comparison.ideal_wall();
     let style_width = comparison
         .rows
@@ -190,7 +209,13 @@ pub fn render_table(comparison: &Comparison) -> String {
             row.style.model,
         );
     }
-    out
+    match width {
+        Some(width) => out
+            .lines()
+            .map(|line| line.chars().take(width).collect::<String>() + "\n")
+            .collect(),
+        None => out,
+    }
 }
 
 /// The verdicts that are not agreement, with their diffs or errors, ready to print.

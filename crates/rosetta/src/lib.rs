@@ -13,6 +13,7 @@
 //! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
 //!
 //! - [`learn`]: the exercise runner behind `rosetta learn`.
+//! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
 //! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
 //!
 //! Read next: [`styles`].
@@ -20,6 +21,7 @@
 pub mod bench;
 pub mod compare;
 pub mod learn;
+pub mod live;
 pub mod select;
 pub mod styles;
 pub mod view;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rosetta::{bench, compare, select, styles, view};
+use rosetta::{bench, compare, live, select, styles, view};
 use rosetta_pipeline::{RunOptions, Scenario};
 
 /// One data pipeline, written in every async style Rust can express, side by side.
@@ -63,9 +63,10 @@ struct ScenarioArgs {
     /// Seed of the generated scenario.
     #[arg(long, value_name = "S", default_value_t = 1, requires = "sources")]
     seed: u64,
-    /// Multiply every latency, timeout and lookup time by this (0.1 runs ten times faster).
-    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
-    time_scale: f64,
+    /// Multiply every latency, timeout and lookup time by this (0.1 runs ten times faster)
+    /// [default: 1, or 3 with --live].
+    #[arg(long, value_name = "X", value_parser = positive_scale)]
+    time_scale: Option<f64>,
 }
 
 impl ScenarioArgs {
@@ -74,7 +75,7 @@ impl ScenarioArgs {
     }
 
     fn options(&self) -> RunOptions {
-        RunOptions::with_time_scale(self.time_scale)
+        RunOptions::with_time_scale(self.time_scale.unwrap_or(1.0))
     }
 }
 
@@ -85,6 +86,10 @@ struct CompareArgs {
     /// Run only these styles (the reference always runs, to compare against).
     #[arg(long = "style", value_name = "STYLE", value_parser = style_name)]
     styles: Vec<String>,
+    /// Classroom mode: draw each style's lanes while it runs, three times slower (unless
+    /// --time-scale says otherwise). Falls back to the plain table when not on a terminal.
+    #[arg(long)]
+    live: bool,
 }
 
 #[derive(Debug, Args)]
@@ -249,21 +254,43 @@ fn main() -> ExitCode {
 
 fn run_compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let scenario = args.scenario.scenario()?;
-    let opts = args.scenario.options();
+    let live = args.live && std::io::stdout().is_terminal();
+    let opts = match args.scenario.time_scale {
+        None if live => RunOptions::with_time_scale(3.0),
+        _ => args.scenario.options(),
+    };
     let chosen = chosen(&args.styles);
     println!(
-        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}), one after another...\n",
+        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}):\n",
         chosen.len(),
         scenario.name,
         scenario.sources.len(),
         scenario.settings.concurrency,
         opts.time_scale
     );
-    let comparison = compare::compare(&scenario, &opts, &chosen);
-    print!("{}", compare::render_table(&comparison));
+    let comparison = if live {
+        let options = live::LiveOptions {
+            size: live::terminal_size(),
+            colour: std::env::var_os("NO_COLOR").is_none(),
+            frame: Duration::from_millis(100),
+        };
+        live::compare_live(
+            &scenario,
+            &opts,
+            &chosen,
+            options,
+            &mut std::io::stdout().lock(),
+        )
+    } else {
+        compare::compare(&scenario, &opts, &chosen)
+    };
+    let width = std::io::stdout()
+        .is_terminal()
+        .then(|| live::terminal_size().0);
+    print!("{}", compare::render_table(&comparison, width));
     println!(
-        "\nideal ms: the model's limit with zero overhead (`pipeline::model`); ratio = wall / ideal.\n\
-         The reference is sequential, so its ratio is roughly the concurrency ({}).",
+        "\nideal ms: the model's limit with zero overhead; ratio = wall / ideal.\n\
+         The reference is sequential: its ratio is about the concurrency ({}).",
         scenario.settings.concurrency
     );
     let disagreements = compare::render_disagreements(&comparison);
@@ -276,10 +303,13 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     if comparison.all_agree() {
         println!(
             "Next steps:\n\
-             \x20 rosetta run STYLE --format json      one style's report as JSON (styles: {})\n\
-             \x20 rosetta compare --scenario faults    every fault and rejection reason, side by side\n\
-             \x20 rosetta scenario show classroom      this scenario's file, to copy and edit\n\
-             \x20 rosetta bench                        scale runs against the model's ideal time",
+             \x20 rosetta trace callbacks            what one style did, as a timeline\n\
+             \x20 rosetta compare --live             the same, drawn while it runs (class)\n\
+             \x20 rosetta compare --scenario faults  every fault and rejection reason\n\
+             \x20 rosetta run STYLE --format json    one style's report as JSON\n\
+             \x20 rosetta scenario show classroom    this scenario's file, to copy and edit\n\
+             \x20 rosetta bench                      scale runs against the ideal time\n\
+             Styles: {}.",
             styles::names().join(", ")
         );
         Ok(ExitCode::SUCCESS)

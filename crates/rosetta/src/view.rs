@@ -341,9 +341,7 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         label(""),
         width = columns + 1
     );
-    out.push_str(
-        "= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n",
-    );
+    out.push_str("= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n");
     out
 }
 

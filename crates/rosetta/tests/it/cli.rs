@@ -65,6 +65,23 @@ fn compare_shows_every_style_agreeing() {
 }
 
 #[test]
+fn live_mode_falls_back_to_the_plain_table_when_not_on_a_terminal() {
+    // The test's stdout is a pipe, not a terminal: no escape sequences, the same table.
+    let output = rosetta(&[
+        "compare",
+        "--live",
+        "--time-scale",
+        "0.25",
+        "--style",
+        "callbacks",
+    ]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", stderr(&output));
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(text.contains("✓ callbacks"), "{text}");
+}
+
+#[test]
 fn run_prints_json_with_the_specified_keys_for_every_style() {
     let keys = [
         "scenario",
@@ -278,7 +295,41 @@ fn bench_prints_json_rows_for_every_style() {
         assert_eq!(row["sources"], 20);
         assert!(row["ideal_ms"].as_f64().unwrap() > 0.0);
         assert!(row["peak_in_flight"].as_u64().unwrap() <= 100);
+        // Measured in a process of its own, which reports its peak memory (Linux).
+        if cfg!(target_os = "linux") {
+            assert!(row["peak_rss_mib"].as_f64().unwrap() > 0.0, "{row}");
+        }
     }
+}
+
+#[test]
+fn bench_writes_csv_and_an_svg_chart() {
+    let svg = TempScenario::new("bench-svg", "");
+    let chart = svg.dir.join("chart.svg");
+    let output = rosetta(&[
+        "bench",
+        "--sizes",
+        "10,30",
+        "--time-scale",
+        "0.05",
+        "--style",
+        "callbacks",
+        "--style",
+        "smol",
+        "--format",
+        "csv",
+        "--svg",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let csv = stdout(&output);
+    assert_eq!(csv.lines().count(), 1 + 2 * 2, "{csv}");
+    assert!(
+        csv.starts_with("sources,concurrency,style,status,"),
+        "{csv}"
+    );
+    let chart = std::fs::read_to_string(chart).unwrap();
+    assert_eq!(chart.matches("<polyline").count(), 2, "one line per style");
 }
 
 #[test]

@@ -206,5 +206,5 @@ fn a_style_that_differs_is_named_with_a_diff() {
         rendered.starts_with("✗ uncached produced a different report:"),
         "{rendered}"
     );
-    assert!(compare::render_table(&comparison).contains("✗ uncached"));
+    assert!(compare::render_table(&comparison, None).contains("✗ uncached"));
 }

@@ -4,12 +4,14 @@
 //!   report (insta snapshots under `allow_duplicates!`, plus plain equality), and a broken style
 //!   is caught and named.
 //! - `differential`: the same, on randomly generated scenarios (proptest).
+//! - `live`: the classroom mode (`compare --live`).
 //! - `trace`: the trace views (timeline, Chrome trace, SVG) of every style.
 //! - `cli`: the `rosetta` binary as a user runs it: output, JSON keys, exit codes, bad input.
 
 mod cli;
 mod conformance;
 mod differential;
+mod live;
 mod trace;
 
 use rosetta::styles::{self, Style};
