@@ -407,8 +407,7 @@ pub fn render_svg(rows: &[BenchRow], caption: &str) -> String {
         .iter()
         .map(|row| row.ratio)
         .fold(1.0f64, f64::max)
-        .max(1.2)
-        .min(20.0);
+        .clamp(1.2, 20.0);
     let x_of = |n: f64| {
         if max_n <= min_n {
             left + width / 2.0
