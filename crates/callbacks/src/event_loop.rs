@@ -85,6 +85,7 @@ impl EventLoop {
         EventLoop::default()
     }
 
+    // ANCHOR: api
     /// Calls `callback` once, after `delay`, from [`run`](EventLoop::run).
     pub fn set_timeout(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerId {
         self.set_timeout_at(Instant::now() + delay, callback)
@@ -101,6 +102,7 @@ impl EventLoop {
     pub fn set_immediate(&self, callback: impl FnOnce() + 'static) {
         self.state.borrow_mut().ready.push_back(Box::new(callback));
     }
+    // ANCHOR_END: api
 
     // ANCHOR: run
     /// Runs until no timer and no callback is left.

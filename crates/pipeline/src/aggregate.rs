@@ -53,6 +53,7 @@ impl StationStats {
         self.sum += other.sum;
     }
 
+    // ANCHOR: mean
     /// The mean in tenths: `sum / count`, rounded to the nearest tenth, ties away from zero.
     ///
     /// Done in integers: `round(|s| / c) = floor((2|s| + c) / 2c)`, then the sign put back.
@@ -64,6 +65,7 @@ impl StationStats {
         let mean = if sum < 0 { -magnitude } else { magnitude };
         i32::try_from(mean).expect("a mean lies between the minimum and the maximum")
     }
+    // ANCHOR_END: mean
 }
 
 /// Everything one worker has aggregated.

@@ -63,6 +63,7 @@ pub struct Ideal {
     pub sequential_ms: u64,
 }
 
+// ANCHOR: ideal
 /// Computes the ideal schedule of `scenario`.
 pub fn ideal(scenario: &Scenario) -> Ideal {
     let settings = &scenario.settings;
@@ -100,6 +101,7 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
         sequential_ms: sequential,
     }
 }
+// ANCHOR_END: ideal
 
 #[cfg(test)]
 mod tests {

@@ -106,6 +106,7 @@ pub fn parse_body(source: usize, body: &str) -> Parsed {
     parsed
 }
 
+// ANCHOR: parse_line
 /// Parses one non-empty line into a station and a temperature in tenths.
 pub fn parse_line(line: &str) -> Result<(&str, i32), Reason> {
     let (station, temperature) = line.split_once(';').ok_or(Reason::MissingSeparator)?;
@@ -115,7 +116,9 @@ pub fn parse_line(line: &str) -> Result<(&str, i32), Reason> {
     let tenths = parse_tenths(temperature).ok_or(Reason::BadTemperature)?;
     Ok((station, tenths))
 }
+// ANCHOR_END: parse_line
 
+// ANCHOR: parse_tenths
 /// Parses exactly `-?[0-9]{1,2}\.[0-9]` into tenths. Anything else (`+1.0`, `1`, `1.25`,
 /// `100.0`, ` 1.0`) is `None`: a feed that changes its format should be noticed, not guessed.
 pub fn parse_tenths(text: &str) -> Option<i32> {
@@ -136,6 +139,7 @@ pub fn parse_tenths(text: &str) -> Option<i32> {
     let magnitude = whole.parse::<i32>().ok()? * 10 + fraction.parse::<i32>().ok()?;
     Some(if negative { -magnitude } else { magnitude })
 }
+// ANCHOR_END: parse_tenths
 
 #[cfg(test)]
 mod tests {

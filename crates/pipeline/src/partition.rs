@@ -7,6 +7,7 @@
 //!
 //! Read next: [`crate::aggregate`].
 
+// ANCHOR: partition
 /// FNV-1a, 32-bit: start at 2166136261; for each byte, xor it in, then multiply by 16777619,
 /// wrapping.
 pub fn fnv1a32(bytes: &[u8]) -> u32 {
@@ -25,6 +26,7 @@ pub fn worker_for(station: &str, workers: usize) -> usize {
     );
     fnv1a32(station.as_bytes()) as usize % workers
 }
+// ANCHOR_END: partition
 
 #[cfg(test)]
 mod tests {

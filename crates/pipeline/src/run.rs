@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::{Report, Scenario, Trace};
+
+/// The entry point every style implements: `run(scenario, options, trace)`.
+pub type StyleFn = fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
+
 /// Options that change how a run waits, never what it reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunOptions {

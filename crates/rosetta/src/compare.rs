@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rosetta_pipeline::model::{self, Ideal};
 use rosetta_pipeline::{RunOptions, Scenario};
-use similar::TextDiff;
 
 use crate::styles::{Outcome, Style};
 
@@ -68,14 +67,7 @@ impl Comparison {
     }
 }
 
-/// A unified diff from `expected` (the reference's report) to `actual` (`style`'s report).
-pub fn diff(expected: &str, actual: &str, style: &str) -> String {
-    TextDiff::from_lines(expected, actual)
-        .unified_diff()
-        .context_radius(2)
-        .header("reference", style)
-        .to_string()
-}
+pub use rosetta_conformance::diff;
 
 /// Compares a style's report text with the reference's.
 pub fn verdict(reference: Option<&str>, style: &Style, outcome: &Outcome) -> Verdict {

@@ -8,8 +8,7 @@
 use rosetta_pipeline::trace::{EventKind, TraceSummary};
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
-/// The entry point every style implements.
-pub type RunFn = fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
+pub use rosetta_pipeline::run::StyleFn;
 
 /// One registered style.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +20,7 @@ pub struct Style {
     /// What drives it: the runtime or executor.
     pub runtime: &'static str,
     /// The entry point.
-    pub run: RunFn,
+    pub run: StyleFn,
 }
 
 /// Every style, in teaching order. The first is the reference the others are compared with.

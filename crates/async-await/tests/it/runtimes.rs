@@ -19,6 +19,7 @@ fn a_panicking_task_is_reported_by_its_handle() {
     assert_eq!(panic_message::<Smol>(), "deliberate");
 }
 
+// ANCHOR: handle_drop
 /// Spawns a task that waits for a gate, drops its handle, opens the gate, and says whether the
 /// task then ran to its end.
 fn runs_on_after_its_handle_is_dropped<R: Runtime>() -> bool {
@@ -45,6 +46,7 @@ fn dropping_a_handle_detaches_on_tokio_and_async_std_and_cancels_on_smol() {
     assert!(runs_on_after_its_handle_is_dropped::<AsyncStd>());
     assert!(!runs_on_after_its_handle_is_dropped::<Smol>());
 }
+// ANCHOR_END: handle_drop
 
 #[test]
 #[should_panic(expected = "must be called from the context of a Tokio 1.x runtime")]

@@ -1,30 +1,27 @@
-//! Integration tests of the callbacks style: the report equals the reference's, the trace shows
-//! the style kept its promises (bounded attempts, single-flight lookups, one thread). That the
-//! crate's code uses no futures is checked with the other tidy rules, in `crates/xtask`.
-//!
-//! Time scales keep at least ~20 ms between every latency and its timeout in real time, so that
-//! a busy CI machine cannot flip an outcome; no test asserts a wall-clock time.
+//! Integration tests of the callbacks style: the standard conformance battery (report equal to
+//! the reference's, trace invariants; see `rosetta-conformance`), and what is particular to this
+//! style: the whole run on one thread. That the crate's code uses no futures is checked with the
+//! other tidy rules, in `crates/xtask`.
 
-mod report;
-mod trace;
+use rosetta_conformance::{check_style, time_scale_for};
+use rosetta_pipeline::trace::EventKind;
+use rosetta_pipeline::{RunOptions, Scenario, Trace};
 
-use rosetta_pipeline::{Report, RunOptions, Scenario, Trace, reference};
-
-/// The reference's report, computed without sleeping (the reference decides attempts from the
-/// specification, so the time scale cannot change its report).
-fn expected(scenario: &Scenario) -> Report {
-    reference::run(scenario, &RunOptions::with_time_scale(0.0), &Trace::new())
-        .expect("the reference run does not fail")
+#[test]
+fn conforms_to_the_specification() {
+    check_style(rosetta_callbacks::NAME, rosetta_callbacks::run);
 }
 
-/// Runs the callbacks style at `time_scale` and returns its report and trace.
-fn run_callbacks(scenario: &Scenario, time_scale: f64) -> (Report, Trace) {
+#[test]
+fn the_whole_run_uses_one_thread() {
+    let scenario = Scenario::builtin("classroom").unwrap();
     let trace = Trace::new();
-    let report = rosetta_callbacks::run(scenario, &RunOptions::with_time_scale(time_scale), &trace)
-        .expect("the callbacks style runs");
-    (report, trace)
-}
-
-fn builtin(name: &str) -> Scenario {
-    Scenario::builtin(name).expect("a built-in scenario")
+    // Record the run's start and end here, as the harness does, so that the test's own thread
+    // counts too: every event must come from it.
+    trace.record(EventKind::RunStarted);
+    let opts = RunOptions::with_time_scale(time_scale_for("classroom"));
+    rosetta_callbacks::run(&scenario, &opts, &trace).unwrap();
+    trace.record(EventKind::RunFinished);
+    assert!(trace.events().len() > 2);
+    assert_eq!(trace.summary().threads, 1);
 }

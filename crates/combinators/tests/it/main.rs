@@ -1,58 +1,14 @@
-//! Integration tests of the combinators style: its report must equal the sequential reference's,
-//! and its trace must show the concurrency the specification asks for.
-//!
-//! One test binary (`tests/it/`), as the workspace's habit is. The reference runs with time
-//! scale 0 (it does not race timers, so it needs no real waits); the style runs with a scale
-//! that keeps every latency at least ~20 ms away from its timeout, so that scheduling noise on a
-//! busy machine cannot change an outcome. Nothing here asserts a wall-clock time.
-
-mod support;
+//! Integration tests of the combinators style: the standard conformance battery (report equal to
+//! the reference's, trace invariants; see `rosetta-conformance`), and what is particular to this
+//! style: everything is polled on the calling thread.
 
 use rosetta_combinators as style;
+use rosetta_conformance::{check_against_reference, check_style, time_scale_for};
 use rosetta_pipeline::Scenario;
 
-use support::{check_against_reference, check_trace};
-
 #[test]
-fn classroom_matches_the_reference() {
-    let scenario = Scenario::builtin("classroom").unwrap();
-    let (report, trace) = check_against_reference(style::run, &scenario, 0.25);
-    check_trace(&scenario, &report, &trace);
-}
-
-#[test]
-fn faults_match_the_reference() {
-    let scenario = Scenario::builtin("faults").unwrap();
-    let (report, trace) = check_against_reference(style::run, &scenario, 0.5);
-    check_trace(&scenario, &report, &trace);
-}
-
-#[test]
-fn generated_scenarios_match_the_reference() {
-    for (sources, seed) in [(1, 1), (12, 2), (40, 3), (60, 4)] {
-        let scenario = Scenario::generate(sources, seed);
-        let (report, trace) = check_against_reference(style::run, &scenario, 0.2);
-        check_trace(&scenario, &report, &trace);
-    }
-}
-
-#[test]
-fn a_small_concurrency_limit_is_respected() {
-    // Generated scenarios use concurrency 100, more than they have sources; squeeze it to 3.
-    let mut scenario = Scenario::generate(30, 5);
-    scenario.settings.concurrency = 3;
-    scenario.settings.channel_capacity = 1;
-    let (report, trace) = check_against_reference(style::run, &scenario, 0.2);
-    check_trace(&scenario, &report, &trace);
-    assert_eq!(trace.summary().peak_attempts, 3, "the slots are used");
-}
-
-#[test]
-fn an_empty_scenario_gives_an_empty_report() {
-    let scenario = Scenario::from_toml("name = \"empty\"", "empty.toml").unwrap();
-    let (report, trace) = check_against_reference(style::run, &scenario, 1.0);
-    assert_eq!(report.sources_ok, 0);
-    assert!(trace.events().is_empty());
+fn conforms_to_the_specification() {
+    check_style(style::NAME, style::run);
 }
 
 #[test]
@@ -60,6 +16,11 @@ fn everything_is_polled_on_the_calling_thread() {
     // `futures-timer` has a helper thread, but it only wakes futures; `block_on` polls them all
     // on the thread that called `run`, so that is the only thread in the trace.
     let scenario = Scenario::builtin("classroom").unwrap();
-    let (_, trace) = check_against_reference(style::run, &scenario, 0.25);
+    let (_, trace) = check_against_reference(
+        style::NAME,
+        style::run,
+        &scenario,
+        time_scale_for("classroom"),
+    );
     assert_eq!(trace.summary().threads, 1);
 }

@@ -13,17 +13,7 @@ use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::run::FetchSummary;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace, model};
 
-use crate::expected_report;
-
-/// Time scales that keep every latency at least ~25 ms of real time away from its timeout, so
-/// that a busy two-core CI machine cannot change an outcome.
-fn time_scale_for(scenario: &str) -> f64 {
-    match scenario {
-        "classroom" => 0.25, // timeout 100 ms; latencies at most 45 ms or at least 225 ms
-        "faults" => 0.5,     // timeout 50 ms; latencies at most 20 ms or at least 125 ms
-        other => panic!("no time scale chosen for the built-in scenario `{other}`"),
-    }
-}
+use rosetta_conformance::{check_trace, expected_report, time_scale_for};
 
 fn check_builtin(name: &str) {
     let scenario = Scenario::builtin(name).unwrap();
@@ -43,48 +33,9 @@ fn check_builtin(name: &str) {
                 style.name,
                 compare::diff(&expected, &text, style.name)
             );
-            check_trace_invariants(style, &scenario, &report, &outcome.trace);
+            check_trace(style.name, &scenario, &report, &outcome.trace);
         }
     }
-}
-
-/// What every style's trace must show, whatever its timing.
-fn check_trace_invariants(style: &Style, scenario: &Scenario, report: &Report, trace: &Trace) {
-    let summary = trace.summary();
-    let name = style.name;
-    assert!(
-        summary.peak_attempts <= scenario.settings.concurrency,
-        "{name}: {} attempts in flight, concurrency is {}",
-        summary.peak_attempts,
-        scenario.settings.concurrency
-    );
-    assert_eq!(
-        summary.attempts as u64, report.attempts,
-        "{name}: attempts in the trace"
-    );
-    assert_eq!(
-        summary.lookups as u64, report.lookups,
-        "{name}: lookups in the trace"
-    );
-    use rosetta_pipeline::trace::EventKind;
-    let events = trace.events();
-    let started = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::AttemptStarted { .. }))
-        .count();
-    let finished = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::AttemptFinished { .. }))
-        .count();
-    assert_eq!(started, finished, "{name}: every attempt must end");
-    let handed = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::HandedOff { .. }))
-        .count();
-    assert_eq!(
-        handed as u64, report.accepted,
-        "{name}: one hand-off per accepted record"
-    );
 }
 
 #[test]

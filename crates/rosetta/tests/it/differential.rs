@@ -16,7 +16,9 @@ use rosetta_pipeline::registry::Registry;
 use rosetta_pipeline::scenario::{Fault, Settings, Source};
 use rosetta_pipeline::{RunOptions, Scenario};
 
-use crate::{concurrent_styles, expected_report};
+use rosetta_conformance::expected_report;
+
+use crate::concurrent_styles;
 
 fn arb_line() -> impl Strategy<Value = String> {
     let station = prop::sample::select(vec!["Oslo", "Bergen", "Riga", "Nowhere", "Oslo "]);

@@ -15,13 +15,6 @@ mod live;
 mod trace;
 
 use rosetta::styles::{self, Style};
-use rosetta_pipeline::{Report, RunOptions, Scenario, Trace};
-
-/// The reference report of a scenario, computed without waiting (time scale 0).
-pub fn expected_report(scenario: &Scenario) -> Report {
-    rosetta_pipeline::reference::run(scenario, &RunOptions::with_time_scale(0.0), &Trace::new())
-        .expect("the reference run cannot fail")
-}
 
 /// Every registered style except the reference.
 pub fn concurrent_styles() -> impl Iterator<Item = &'static Style> {
