@@ -6,15 +6,31 @@
 //!
 //! - `cargo xtask tidy`: the repository rules that the compiler cannot check (see [`tidy`]).
 //!   They also run as ordinary tests, so `cargo test --workspace` enforces them.
+//! - `cargo xtask book`: builds the mdBook in `book/` into `target/book` with `mdbook-driver`
+//!   (no `mdbook` install needed), checking its includes, links, chapters and listings on the
+//!   way (see [`book`]). A test builds it the same way, so `cargo test --workspace` fails on a
+//!   broken book.
+//! - `cargo xtask figures`: reruns the commands whose output and pictures the book shows, and
+//!   writes them to `book/src/figures/` (see [`figures`]). Commit the result.
 
+mod book;
+mod figures;
 mod tidy;
 
 use std::process::ExitCode;
 
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  tidy      check the repository rules
+  book      build the book into target/book, checking includes, links and listings
+  figures   regenerate book/src/figures/ (timelines, comparison, benchmarks)";
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
+    let root = tidy::workspace_root();
     match task.as_deref() {
-        Some("tidy") => match tidy::check(&tidy::workspace_root()) {
+        Some("tidy") => match tidy::check(&root) {
             Ok(()) => {
                 println!("tidy: ok");
                 ExitCode::SUCCESS
@@ -26,8 +42,30 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("book") => {
+            let dest = root.join("target/book");
+            match book::build_and_check(&root.join("book"), &root, &dest) {
+                Ok(index) => {
+                    println!("book: ok; open {}", index.display());
+                    ExitCode::SUCCESS
+                }
+                Err(problems) => {
+                    for problem in problems {
+                        eprintln!("book: {problem}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("figures") => match figures::generate(&root) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("figures: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  tidy    check the repository rules");
+            eprintln!("{USAGE}");
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,32 @@
+//! Small examples the book shows, compiled and tested here because no style crate needs them.
+//!
+//! The style crates hold the pipeline; the book also needs a few things beside it: a future
+//! polled by hand, an `async fn` to set next to a hand-written state machine, the exact messages
+//! of a few runtime mistakes, the arithmetic of the performance model. Each lives in a module
+//! named after what it shows, with tests that prove what the book says about it. The book
+//! includes them by anchor (`// ANCHOR: name`), so a listing cannot drift from code that works.
+//!
+//! # Layout
+//!
+//! - [`ordering`] (chapter 2): why the report keeps integer tenths: float sums depend on order.
+//! - [`poll_by_hand`] (chapter 6): `Future`, `Poll`, `Context` and `Waker` with nothing else
+//!   around them, and why a self-referential future must be pinned.
+//! - [`generated`] (chapter 7): the hand-written `FetchWithRetry` of `rosetta-state-machines`
+//!   written again as an `async fn` on the same executor, and the sizes of both futures.
+//! - [`backpressure`] (chapter 9): what a bounded queue does to a fast producer.
+//! - [`caching`] (chapter 10): why a plain cache looks the same key up many times under
+//!   concurrency, and how a shared future makes it single-flight.
+//! - [`model`] (chapter 11): the performance model, with units checked, and the seed article's
+//!   formula shown to come out in seconds per megabyte.
+//! - [`runtime_errors`] (chapter 12): the messages of a missing runtime and a nested one.
+//!
+//! `tests/listings.rs` runs the book's JavaScript and Python listings (chapter 13) with `node`
+//! and `python3` and checks what they print.
+
+pub mod backpressure;
+pub mod caching;
+pub mod generated;
+pub mod model;
+pub mod ordering;
+pub mod poll_by_hand;
+pub mod runtime_errors;
