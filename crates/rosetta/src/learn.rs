@@ -1,14 +1,225 @@
-//! `rosetta learn`: the exercise runner (list, check, hint, watch, reset).
+//! `rosetta learn`: the exercise runner.
 //!
-//! Not written yet: the exercises land with their own issue.
+//! The exercises (`exercises/`, a Cargo workspace of their own) are a graded path from
+//! callbacks to async/await; `exercises/info.toml` lists them in order, with the book chapter,
+//! the minutes and a hint of each. The runner checks them, one at a time, and keeps the
+//! learner's progress:
+//!
+//! - `list`: every exercise, done or not, and the progress;
+//! - `check [NN]`: build and test one exercise (the current one by default), and show the first
+//!   failure in the learner's terms: what to do where, what was expected, what happened, what
+//!   to reread;
+//! - `hint [NN]`: the exercise's hint;
+//! - `watch` (the default): check the current exercise each time its files change, and move on
+//!   to the next when it passes;
+//! - `reset NN`: restore an exercise from git, after backing up the learner's version;
+//! - `verify`: for maintainers, every exercise fails unsolved and passes with its solution.
+//!
+//! No command writes to an exercise's files, except `reset`, after its backup.
+//!
+//! # Layout
+//!
+//! - [`course`]: `info.toml`, read and checked, and where the exercises are;
+//! - [`check`]: one check (cargo's JSON messages, the tests run with a time limit);
+//! - [`show`]: everything printed, as strings;
+//! - [`progress`]: the git-ignored progress file;
+//! - [`watch`]: the watch loop and its change detection;
+//! - [`reset`]: backup, then restore from git;
+//! - [`verify`]: the maintainers' checks.
 
+pub mod check;
+pub mod course;
+pub mod progress;
+pub mod reset;
+pub mod show;
+pub mod verify;
+pub mod watch;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use self::check::CheckOptions;
+use self::course::Course;
+use self::progress::Progress;
+use self::show::Paint;
 
 /// The arguments of `rosetta learn`.
 #[derive(Debug, clap::Args)]
-pub struct LearnArgs {}
+#[command(
+    after_help = "With no command: `watch`. Exercises are named by number (`7`), folder \
+                        (`07-join-all-vs-try-join-all`) or name (`join-all-vs-try-join-all`)."
+)]
+pub struct LearnArgs {
+    /// The exercises folder (default: `exercises/` of the repository you are in).
+    #[arg(long, value_name = "DIR", global = true)]
+    exercises: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    command: Option<LearnCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum LearnCommand {
+    /// Every exercise, done or not, and your progress.
+    List,
+    /// Build and test an exercise (default: the current one) and show the first failure.
+    Check {
+        /// The exercise: number, folder or name.
+        exercise: Option<String>,
+        /// Stop the tests after this many seconds (a test that waits for ever).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        timeout: u64,
+    },
+    /// A hint for an exercise (default: the current one).
+    Hint {
+        /// The exercise: number, folder or name.
+        exercise: Option<String>,
+    },
+    /// Check the current exercise whenever its files change; move on when it passes.
+    Watch {
+        /// Check the current exercise once (moving on if it passes), then stop.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Restore an exercise from git, keeping a copy of your version in
+    /// `exercises/.rosetta-backup/`.
+    Reset {
+        /// The exercise: number, folder or name.
+        exercise: String,
+    },
+    /// For maintainers: every exercise is complete, fails unsolved and passes with its
+    /// solution.
+    Verify {
+        /// Only the quick checks of the course's files (no build).
+        #[arg(long)]
+        quick: bool,
+        /// Where to copy and build the exercises (default: `target/learn-verify`).
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
+    },
+}
+
+/// Check options for a learner at a terminal.
+fn interactive_options(timeout: Duration) -> CheckOptions {
+    CheckOptions {
+        show_build_progress: true,
+        color: Paint::for_stdout().enabled,
+        test_timeout: timeout,
+        ..CheckOptions::default()
+    }
+}
 
 /// Runs `rosetta learn`.
-pub fn run(_args: &LearnArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the exercises are not written yet")
+pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
+    let course = Course::find(args.exercises.as_deref())?;
+    let paint = Paint::for_stdout();
+    let command = args
+        .command
+        .as_ref()
+        .unwrap_or(&LearnCommand::Watch { once: false });
+    match command {
+        LearnCommand::List => {
+            let progress = Progress::load(&course.dir)?;
+            print!("{}", show::list(&course, &progress, paint));
+            Ok(ExitCode::SUCCESS)
+        }
+        LearnCommand::Check { exercise, timeout } => {
+            let mut progress = Progress::load(&course.dir)?;
+            let exercise = match exercise {
+                Some(text) => course.resolve(text)?.clone(),
+                None => match progress.current(&course) {
+                    Some(current) => current.clone(),
+                    None => bail!("every exercise is done: name one to check it again"),
+                },
+            };
+            println!(
+                "{}",
+                paint.dim(&format!("Checking {}...", show::label(&exercise)))
+            );
+            let options = interactive_options(Duration::from_secs(*timeout));
+            let verdict = check::check(&course, &exercise, &options)?;
+            progress.set_done(&exercise, verdict.passed());
+            progress.save()?;
+            print!("{}", show::verdict(&exercise, &verdict, paint));
+            if verdict.passed() {
+                match progress.current(&course) {
+                    Some(next) => println!(
+                        "{} of {} done. Next: {} ({}).",
+                        progress.done_count(&course),
+                        course.exercises.len(),
+                        show::label(next),
+                        show::command(&format!("check {}", next.number))
+                    ),
+                    None => println!("Every exercise is done."),
+                }
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        LearnCommand::Hint { exercise } => {
+            let progress = Progress::load(&course.dir)?;
+            let exercise = match exercise {
+                Some(text) => course.resolve(text)?,
+                None => match progress.current(&course) {
+                    Some(current) => current,
+                    None => bail!("every exercise is done: name one to see its hint"),
+                },
+            };
+            print!("{}", show::hint(exercise, paint));
+            Ok(ExitCode::SUCCESS)
+        }
+        LearnCommand::Watch { once } => {
+            let options = watch::WatchOptions {
+                once: *once,
+                poll: Duration::from_millis(500),
+            };
+            watch::watch(
+                &course,
+                &options,
+                &interactive_options(Duration::from_secs(60)),
+            )
+        }
+        LearnCommand::Reset { exercise } => {
+            let exercise = course.resolve(exercise)?.clone();
+            match reset::reset(&course, &exercise)? {
+                reset::Reset::Unchanged => println!(
+                    "{} is as it was in git: nothing to reset.",
+                    show::label(&exercise)
+                ),
+                reset::Reset::Restored { backup } => {
+                    let mut progress = Progress::load(&course.dir)?;
+                    progress.set_done(&exercise, false);
+                    progress.save()?;
+                    println!(
+                        "{} is back to its original. Your version is in {}.",
+                        show::label(&exercise),
+                        backup
+                            .strip_prefix(course.repo())
+                            .unwrap_or(&backup)
+                            .display()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LearnCommand::Verify { quick, scratch } => {
+            let scratch = scratch
+                .clone()
+                .unwrap_or_else(|| verify::default_scratch(&course));
+            let problems = verify::verify(&course, &scratch, !quick)?;
+            if problems.is_empty() {
+                println!("verify: ok");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for problem in &problems {
+                    println!("verify: {problem}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
 }

@@ -1,0 +1,401 @@
+//! The course: `exercises/info.toml`, read and checked, and how to find it.
+//!
+//! `info.toml` lists the exercises in teaching order. Each entry names the exercise, its folder
+//! (`NN-name`, the number being its place in the order), the book chapter to read with it (a
+//! file of `book/src/`), the minutes it takes, and a hint:
+//!
+//! ```toml
+//! format_version = 1
+//!
+//! [[exercise]]
+//! name = "countdown-callbacks"
+//! dir = "01-countdown-callbacks"
+//! chapter = "callbacks.md"
+//! minutes = 10
+//! hint = """..."""
+//! ```
+//!
+//! Reading it checks everything the runner relies on, so that a mistake in the file is one
+//! clear message rather than a confusing failure later.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The version of `info.toml`'s format that this runner reads.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// The book's chapters that exercises refer to: file name, number and title, as
+/// `book/src/SUMMARY.md` has them (a test in `verify` checks that they agree).
+pub const CHAPTERS: &[(&str, u32, &str)] = &[
+    ("callbacks.md", 4, "Callbacks"),
+    ("promises.md", 5, "Promises in Rust"),
+    ("futures-by-hand.md", 6, "Under the hood: futures by hand"),
+    ("async-await.md", 7, "async/await"),
+    ("runtimes.md", 8, "Three runtimes"),
+    ("communication.md", 9, "Async communication"),
+    ("data-management.md", 10, "Async data management"),
+    ("pitfalls.md", 12, "Pitfalls"),
+];
+
+/// One exercise, as `info.toml` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exercise {
+    /// Its place in the course, from 1 (the `NN` of its folder).
+    pub number: u32,
+    /// Its name (`countdown-callbacks`).
+    pub name: String,
+    /// Its folder, inside `exercises/` (`01-countdown-callbacks`).
+    pub dir: String,
+    /// The book chapter to read with it: a file of `book/src/`.
+    pub chapter: String,
+    /// About how long it takes, in minutes.
+    pub minutes: u32,
+    /// A hint: how to start, without the answer.
+    pub hint: String,
+}
+
+impl Exercise {
+    /// The Cargo package name of the exercise.
+    pub fn package(&self) -> String {
+        format!("rosetta-exercise-{}", self.dir)
+    }
+
+    /// The chapter as people say it: "chapter 4, Callbacks (book/src/callbacks.md)".
+    pub fn chapter_title(&self) -> String {
+        match CHAPTERS.iter().find(|(file, ..)| *file == self.chapter) {
+            Some((file, number, title)) => format!("chapter {number}, {title} (book/src/{file})"),
+            None => format!("book/src/{}", self.chapter),
+        }
+    }
+}
+
+/// The whole course: where the exercises are, and the exercises in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Course {
+    /// The `exercises/` folder (its own Cargo workspace).
+    pub dir: PathBuf,
+    /// The exercises, in teaching order: `exercises[n - 1].number == n`.
+    pub exercises: Vec<Exercise>,
+}
+
+impl Course {
+    /// Reads `DIR/info.toml`.
+    pub fn load(dir: &Path) -> anyhow::Result<Course> {
+        let file = dir.join("info.toml");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let exercises = parse_info(&text).with_context(|| format!("{}", file.display()))?;
+        Ok(Course {
+            dir: dir.to_path_buf(),
+            exercises,
+        })
+    }
+
+    /// Finds the exercises: `explicit` if given; otherwise the `exercises/` folder of the
+    /// repository the current directory is in; otherwise the one this program was built from.
+    pub fn find(explicit: Option<&Path>) -> anyhow::Result<Course> {
+        if let Some(dir) = explicit {
+            return Course::load(dir);
+        }
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        for dir in cwd.ancestors() {
+            if dir.join("exercises/info.toml").is_file() {
+                return Course::load(&dir.join("exercises"));
+            }
+            if dir.join("info.toml").is_file() && dir.file_name() == Some("exercises".as_ref()) {
+                return Course::load(dir);
+            }
+        }
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../exercises");
+        if built_from.join("info.toml").is_file() {
+            return Course::load(&built_from);
+        }
+        bail!(
+            "cannot find the exercises (`exercises/info.toml`): run this from the async-rosetta \
+             repository, or pass `--exercises DIR`"
+        )
+    }
+
+    /// The repository the exercises belong to (the parent of `exercises/`).
+    pub fn repo(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .map_or_else(|| PathBuf::from(".."), Path::to_path_buf)
+    }
+
+    /// The folder of `exercise`.
+    pub fn path(&self, exercise: &Exercise) -> PathBuf {
+        self.dir.join(&exercise.dir)
+    }
+
+    /// The exercise that `text` names: its number (`7`, `07`), its folder (`07-join-all-...`)
+    /// or its name (`join-all-...`).
+    pub fn resolve(&self, text: &str) -> anyhow::Result<&Exercise> {
+        let text = text.trim().trim_end_matches('/');
+        let text = text.strip_prefix("exercises/").unwrap_or(text);
+        let found = match text.parse::<u32>() {
+            Ok(number) => self.exercises.iter().find(|e| e.number == number),
+            Err(_) => self
+                .exercises
+                .iter()
+                .find(|e| e.dir == text || e.name == text),
+        };
+        match found {
+            Some(exercise) => Ok(exercise),
+            None => bail!(
+                "no exercise `{text}`: give its number (1 to {}), its folder or its name \
+                 (`cargo run -- learn list` shows them)",
+                self.exercises.len()
+            ),
+        }
+    }
+}
+
+/// `info.toml` as written; [`parse_info`] checks what types alone cannot.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InfoFile {
+    format_version: i64,
+    #[serde(rename = "exercise", default)]
+    exercises: Vec<Spanned<ExerciseEntry>>,
+}
+
+/// One `[[exercise]]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseEntry {
+    name: String,
+    dir: String,
+    chapter: String,
+    minutes: u32,
+    hint: String,
+}
+
+/// The 1-based line number of a byte offset in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parses the text of `info.toml` into the exercises, checking every rule. Errors name the
+/// line.
+pub fn parse_info(text: &str) -> anyhow::Result<Vec<Exercise>> {
+    let file: InfoFile = toml::from_str(text).map_err(|error| {
+        let at = error
+            .span()
+            .map(|span| format!("line {}: ", line_of(text, span.start)));
+        anyhow::anyhow!("{}{}", at.unwrap_or_default(), error.message().trim())
+    })?;
+    if file.format_version != FORMAT_VERSION {
+        bail!(
+            "format_version {} is not supported: this runner reads version {FORMAT_VERSION} \
+             (update async-rosetta?)",
+            file.format_version
+        );
+    }
+    let mut exercises = Vec::new();
+    for entry in file.exercises {
+        let line = line_of(text, entry.span().start);
+        let exercise = check_exercise(line, entry.into_inner())?;
+        let expected = exercises.len() as u32 + 1;
+        if exercise.number != expected {
+            bail!(
+                "line {line}: exercise `{}` is number {} in its folder name, but number \
+                 {expected} in the list: the exercises must be listed in order, numbered from 01",
+                exercise.dir,
+                exercise.number
+            );
+        }
+        exercises.push(exercise);
+    }
+    if exercises.is_empty() {
+        bail!("no `[[exercise]]` at all");
+    }
+    Ok(exercises)
+}
+
+/// Checks one entry (which starts at `line`) and numbers it from its folder.
+fn check_exercise(line: usize, entry: ExerciseEntry) -> anyhow::Result<Exercise> {
+    let ExerciseEntry {
+        name,
+        dir,
+        chapter,
+        minutes,
+        hint,
+    } = entry;
+    for (key, value) in [
+        ("name", &name),
+        ("dir", &dir),
+        ("chapter", &chapter),
+        ("hint", &hint),
+    ] {
+        if value.trim().is_empty() {
+            bail!("line {line}: `{key}` is empty");
+        }
+    }
+    if !(1..=120).contains(&minutes) {
+        bail!("line {line}: `minutes` must be a number of minutes, from 1 to 120");
+    }
+    let number = dir
+        .split_once('-')
+        .filter(|(number, rest)| number.len() == 2 && *rest == name)
+        .and_then(|(number, _)| number.parse::<u32>().ok())
+        .with_context(|| {
+            format!("line {line}: `dir` must be `NN-{name}` (two digits, then the name)")
+        })?;
+    if !chapter.ends_with(".md") || chapter.contains('/') {
+        bail!("line {line}: `chapter` must be a file name of `book/src/`, like `callbacks.md`");
+    }
+    Ok(Exercise {
+        number,
+        name,
+        dir,
+        chapter,
+        minutes,
+        hint,
+    })
+}
+
+/// What to show a learner about where to work: the title line of the exercise's `src/lib.rs`
+/// header, and the lines marked `// TODO`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outline {
+    /// The header's `# ...` title, without the `//! # `.
+    pub title: Option<String>,
+    /// The file the learner edits, relative to the repository.
+    pub file: String,
+    /// Line numbers (from 1) of the `// TODO` markers still in it.
+    pub todo_lines: Vec<usize>,
+}
+
+/// Reads the outline of `exercise` (an exercise whose `lib.rs` cannot be read has an empty one).
+pub fn outline(course: &Course, exercise: &Exercise) -> Outline {
+    let text =
+        std::fs::read_to_string(course.path(exercise).join("src/lib.rs")).unwrap_or_default();
+    let title = text
+        .lines()
+        .take_while(|line| line.starts_with("//!"))
+        .find_map(|line| line.strip_prefix("//! # "))
+        .map(str::to_string);
+    let todo_lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("// TODO"))
+        .map(|(index, _)| index + 1)
+        .collect();
+    Outline {
+        title,
+        file: format!("exercises/{}/src/lib.rs", exercise.dir),
+        todo_lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INFO: &str = r#"
+format_version = 1
+
+[[exercise]]
+name = "first"
+dir = "01-first"
+chapter = "callbacks.md"
+minutes = 10
+hint = "Count."
+
+[[exercise]]
+name = "second-one"
+dir = "02-second-one"
+chapter = "promises.md"
+minutes = 15
+hint = """
+Chain them."""
+"#;
+
+    fn course() -> Course {
+        Course {
+            dir: PathBuf::from("/repo/exercises"),
+            exercises: parse_info(INFO).unwrap(),
+        }
+    }
+
+    #[test]
+    fn reads_the_exercises_in_order() {
+        let course = course();
+        assert_eq!(course.exercises.len(), 2);
+        let second = &course.exercises[1];
+        assert_eq!(second.number, 2);
+        assert_eq!(second.package(), "rosetta-exercise-02-second-one");
+        assert_eq!(second.hint, "Chain them.");
+        assert_eq!(
+            second.chapter_title(),
+            "chapter 5, Promises in Rust (book/src/promises.md)"
+        );
+        assert_eq!(course.repo(), PathBuf::from("/repo"));
+    }
+
+    #[test]
+    fn resolves_numbers_folders_and_names() {
+        let course = course();
+        for text in [
+            "2",
+            "02",
+            "02-second-one",
+            "second-one",
+            "exercises/02-second-one/",
+        ] {
+            assert_eq!(course.resolve(text).unwrap().number, 2, "{text}");
+        }
+        let error = course.resolve("7").unwrap_err().to_string();
+        assert!(
+            error.contains("no exercise `7`") && error.contains("1 to 2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn refuses_mistakes_with_the_line() {
+        let cases = [
+            (INFO.replace("format_version = 1", ""), "format_version"),
+            (
+                INFO.replace("format_version = 1", "format_version = 2"),
+                "not supported",
+            ),
+            (
+                INFO.replace("hint = \"Count.\"", "hint = \"\""),
+                "line 4: `hint` is empty",
+            ),
+            (
+                INFO.replace("minutes = 10", "minutes = \"ten\""),
+                "line 8: invalid type: string \"ten\", expected u32",
+            ),
+            (
+                INFO.replace("dir = \"01-first\"", "dir = \"1-first\""),
+                "`dir` must be",
+            ),
+            (
+                INFO.replace("dir = \"02-second-one\"", "dir = \"03-second-one\""),
+                "in order",
+            ),
+            (
+                INFO.replace("hint = \"Count.\"", "hint = \"C\"\nhnit = \"x\""),
+                "unknown field `hnit`",
+            ),
+            (
+                INFO.replace("callbacks.md", "callbacks"),
+                "`chapter` must be",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = format!("{:#}", parse_info(&text).unwrap_err());
+            assert!(
+                error.contains(expected),
+                "expected {expected:?} in {error:?}"
+            );
+        }
+    }
+}

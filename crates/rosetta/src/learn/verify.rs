@@ -1,0 +1,578 @@
+//! `rosetta learn verify`: for maintainers, the proof that the exercises are honest.
+//!
+//! Like rustlings' own checks, it makes sure of two kinds of things:
+//!
+//! - **The course is complete** ([`course_problems`], quick, no build): every exercise of
+//!   `info.toml` has its folder, a `//!` header naming its chapter, a `// TODO` and a `todo!()`,
+//!   tests that name the chapter to reread, a hint, and a solution whose manifest runs the same
+//!   test files with the same dependencies; the workspace lists exactly these exercises; and
+//!   ([`missing_chapters`]) every chapter exists in the book.
+//! - **The checks are honest** ([`build_problems`], slow: it builds the exercises workspace
+//!   twice): in a scratch copy of `exercises/`, every exercise, unsolved, fails
+//!   `rosetta learn check` (its tests fail, or it does not compile); then, with each exercise's
+//!   `src/` replaced by its solution's, every exercise passes it. The copy shares one target
+//!   directory across both rounds, so the dependencies are built once.
+//!
+//! The solutions themselves are members of the main workspace: `cargo test`, `cargo clippy`
+//! and `cargo fmt --check` there already run their tests and lints.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::check::{CheckOptions, Verdict, cargo, check};
+use super::course::{Course, Exercise};
+use super::reset::copy_dir;
+
+/// Everything wrong with the course that can be seen without building it.
+pub fn course_problems(course: &Course) -> Vec<String> {
+    let mut problems = Vec::new();
+    let repo = course.repo();
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+
+    let members = workspace_members(&manifest(&course.dir.join("Cargo.toml")));
+    let dirs: Vec<String> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+    if members != dirs {
+        problems.push(format!(
+            "exercises/Cargo.toml: `members` should list the exercises of info.toml, in order:\n  \
+             members: {members:?}\n  info.toml: {dirs:?}"
+        ));
+    }
+    for exercise in &course.exercises {
+        let mut problem = |text: String| problems.push(format!("{}: {text}", exercise.dir));
+        let dir = course.path(exercise);
+        let solution = repo.join("solutions").join(&exercise.dir);
+        let exercise_manifest = manifest(&dir.join("Cargo.toml"));
+        let solution_manifest = manifest(&solution.join("Cargo.toml"));
+        let lib = read(&dir.join("src/lib.rs"));
+        let solution_lib = read(&solution.join("src/lib.rs"));
+        let chapter = format!("book/src/{}", exercise.chapter);
+
+        if exercise_manifest.is_empty() {
+            problem("no Cargo.toml, or one that is not valid TOML".into());
+            continue;
+        }
+        if package_name(&exercise_manifest) != Some(exercise.package().as_str()) {
+            problem(format!(
+                "Cargo.toml: the package should be `{}`",
+                exercise.package()
+            ));
+        }
+        if !lib.starts_with("//!") || !lib.contains(&chapter) {
+            problem(format!(
+                "src/lib.rs should start with a `//!` header that names {chapter}"
+            ));
+        }
+        if !lib.contains("// TODO") {
+            problem("src/lib.rs has no `// TODO` marking where the learner writes".into());
+        }
+        if !lib.contains("todo!(") {
+            problem("src/lib.rs has no `todo!()` where the learner's code goes".into());
+        }
+        if exercise.hint.trim().len() < 40 {
+            problem("info.toml: the hint is too short to help".into());
+        }
+        if !(5..=30).contains(&exercise.minutes) {
+            problem(format!(
+                "info.toml: {} minutes; an exercise should take 5 to 30",
+                exercise.minutes
+            ));
+        }
+        let tests = test_files(&dir);
+        if tests.is_empty() {
+            problem("no test files in tests/".into());
+        }
+        for test in &tests {
+            let text = read(&dir.join("tests").join(test));
+            if !text.starts_with("//!") {
+                problem(format!("tests/{test} should start with a `//!` line"));
+            }
+            if !text.contains(&chapter) {
+                problem(format!(
+                    "tests/{test} should name {chapter} for the learner to reread"
+                ));
+            }
+            let path = format!("../../exercises/{}/tests/{test}", exercise.dir);
+            if !test_paths(&solution_manifest).contains(&path.as_str()) {
+                problem(format!(
+                    "solutions/{}/Cargo.toml should run this test file: `path = \"{path}\"`",
+                    exercise.dir
+                ));
+            }
+        }
+        if solution_manifest.is_empty() {
+            problem(format!(
+                "no solution: solutions/{}/Cargo.toml is missing or not valid TOML",
+                exercise.dir
+            ));
+            continue;
+        }
+        let package = format!("rosetta-solution-{}", exercise.dir);
+        if package_name(&solution_manifest) != Some(package.as_str()) {
+            problem(format!("the solution's package should be `{package}`"));
+        }
+        let lib = lib_name(&exercise_manifest);
+        if lib.is_none() || lib != lib_name(&solution_manifest) {
+            problem(format!(
+                "the exercise's and the solution's `[lib] name` differ ({:?}, {:?}): one test \
+                 file must `use` both",
+                lib,
+                lib_name(&solution_manifest)
+            ));
+        }
+        if ["dependencies", "dev-dependencies"]
+            .iter()
+            .any(|key| exercise_manifest.get(*key) != solution_manifest.get(*key))
+        {
+            problem(
+                "the exercise's and the solution's dependencies differ: the solution's src/ \
+                 must build in the exercise's place"
+                    .into(),
+            );
+        }
+        if solution_lib.contains("todo!(") || solution_lib.contains("// TODO") {
+            problem("the solution still has a `todo!()` or a `// TODO`".into());
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(repo.join("solutions")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() && !dirs.contains(&name) {
+                problems.push(format!(
+                    "solutions/{name}: no exercise of that name in info.toml"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The chapters that exercises name but the book does not have (yet).
+pub fn missing_chapters(course: &Course) -> Vec<String> {
+    let book = course.repo().join("book/src");
+    let mut missing: Vec<String> = course
+        .exercises
+        .iter()
+        .filter(|exercise| !book.join(&exercise.chapter).is_file())
+        .map(|exercise| {
+            format!(
+                "{}: book/src/{} does not exist",
+                exercise.dir, exercise.chapter
+            )
+        })
+        .collect();
+    missing.dedup();
+    missing
+}
+
+/// Whether the exercises are formatted as `cargo fmt` would (a learner reads them line by
+/// line). `None` if `cargo fmt` cannot run here (rustfmt is not installed).
+pub fn format_problems(course: &Course) -> Option<Vec<String>> {
+    let mut command = cargo();
+    command
+        .current_dir(&course.dir)
+        .arg("fmt")
+        .arg("--manifest-path")
+        .arg(course.dir.join("Cargo.toml"))
+        .arg("--check");
+    for exercise in &course.exercises {
+        command.args(["--package", &exercise.package()]);
+    }
+    let output = command.output().ok()?;
+    if output.status.success() {
+        return Some(Vec::new());
+    }
+    let diff = String::from_utf8_lossy(&output.stdout);
+    if diff.trim().is_empty() {
+        return None; // rustfmt did not run (not installed): nothing to say about the files.
+    }
+    let files: Vec<String> = diff
+        .lines()
+        .filter_map(|line| line.strip_prefix("Diff in "))
+        .map(|file| file.split(':').next().unwrap_or(file).to_string())
+        .collect();
+    Some(vec![format!(
+        "exercises are not formatted (`cargo fmt --manifest-path exercises/Cargo.toml`): {}",
+        files.join(", ")
+    )])
+}
+
+/// A Cargo manifest, parsed; empty if it is missing or not valid TOML (the checks then say so).
+fn manifest(path: &Path) -> toml::Table {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .unwrap_or_default()
+}
+
+/// The string at `keys` (a path of table keys) in a manifest.
+fn string_at<'m>(manifest: &'m toml::Table, keys: &[&str]) -> Option<&'m str> {
+    let (last, tables) = keys.split_last()?;
+    let mut table = manifest;
+    for key in tables {
+        table = table.get(*key)?.as_table()?;
+    }
+    table.get(*last)?.as_str()
+}
+
+/// `[workspace] members`.
+fn workspace_members(manifest: &toml::Table) -> Vec<String> {
+    let members = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("members"))
+        .and_then(toml::Value::as_array);
+    members
+        .into_iter()
+        .flatten()
+        .filter_map(|member| member.as_str().map(str::to_string))
+        .collect()
+}
+
+/// `[package] name`.
+fn package_name(manifest: &toml::Table) -> Option<&str> {
+    string_at(manifest, &["package", "name"])
+}
+
+/// `[lib] name`.
+fn lib_name(manifest: &toml::Table) -> Option<&str> {
+    string_at(manifest, &["lib", "name"])
+}
+
+/// The `path`s of the `[[test]]` targets.
+fn test_paths(manifest: &toml::Table) -> Vec<&str> {
+    let tests = manifest.get("test").and_then(toml::Value::as_array);
+    tests
+        .into_iter()
+        .flatten()
+        .filter_map(|test| test.get("path")?.as_str())
+        .collect()
+}
+
+/// The `.rs` files of `dir/tests/`, by name.
+fn test_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("tests"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One exercise's results in the two rounds.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The exercise.
+    pub exercise: Exercise,
+    /// What `check` found on the exercise as shipped.
+    pub unsolved: Verdict,
+    /// What `check` found with the solution's `src/` in its place.
+    pub solved: Verdict,
+}
+
+impl Row {
+    /// What is wrong with this row, if anything.
+    pub fn problem(&self) -> Option<String> {
+        let name = &self.exercise.dir;
+        match (&self.unsolved, &self.solved) {
+            (Verdict::Passed { .. }, _) => Some(format!(
+                "{name}: passes its tests unsolved: they check nothing the learner writes"
+            )),
+            (Verdict::TimedOut { .. }, _) => Some(format!(
+                "{name}: unsolved, its tests hang until the time limit instead of failing"
+            )),
+            (Verdict::BuildError { message }, _) => Some(format!(
+                "{name}: unsolved, cargo cannot build it: {message}"
+            )),
+            (_, Verdict::Passed { .. }) => None,
+            (_, solved) => Some(format!(
+                "{name}: with the solution's src/ in its place, `check` says: {}",
+                solved.summary()
+            )),
+        }
+    }
+}
+
+/// Copies the course to `scratch`, checks every exercise unsolved, swaps in the solutions'
+/// `src/` folders, and checks every exercise again. `progress` is told what happens.
+pub fn build_rounds(
+    course: &Course,
+    scratch: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<Row>> {
+    let repo = course.repo();
+    let copy = scratch.join("exercises");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy)
+            .with_context(|| format!("cannot clear {}", copy.display()))?;
+    }
+    for file in super::reset::files(&course.dir) {
+        let relative = file.strip_prefix(&course.dir)?;
+        let hidden = relative
+            .components()
+            .any(|part| part.as_os_str().to_string_lossy().starts_with(".rosetta-"));
+        if hidden {
+            continue; // The maintainer's own progress and backups.
+        }
+        let target = copy.join(relative);
+        std::fs::create_dir_all(target.parent().context("a file has a folder")?)?;
+        std::fs::copy(&file, &target)?;
+    }
+    // The copy's path dependencies must still reach the repository's crates.
+    let manifest = copy.join("Cargo.toml");
+    let crates = repo.join("crates").display().to_string().replace('\\', "/");
+    let text = std::fs::read_to_string(&manifest)?
+        .replace("path = \"../crates/", &format!("path = \"{crates}/"));
+    std::fs::write(&manifest, text)?;
+    let copied = Course::load(&copy)?;
+
+    let options = CheckOptions {
+        target_dir: Some(scratch.join("target")),
+        locked: true,
+        test_timeout: Duration::from_secs(60),
+        ..CheckOptions::default()
+    };
+    progress("round 1: every exercise as shipped must fail");
+    prebuild(&copied, &options);
+    let mut unsolved = Vec::new();
+    for exercise in &copied.exercises {
+        let verdict = check(&copied, exercise, &options)?;
+        progress(&format!("  {:<32} {}", exercise.dir, verdict.summary()));
+        unsolved.push(verdict);
+    }
+
+    progress("round 2: every exercise with its solution's src/ must pass");
+    for exercise in &copied.exercises {
+        let src = copied.path(exercise).join("src");
+        std::fs::remove_dir_all(&src)?;
+        copy_dir(
+            &repo.join("solutions").join(&exercise.dir).join("src"),
+            &src,
+        )?;
+    }
+    prebuild(&copied, &options);
+    let mut rows = Vec::new();
+    for (exercise, unsolved) in copied.exercises.iter().zip(unsolved) {
+        let solved = check(&copied, exercise, &options)?;
+        progress(&format!("  {:<32} {}", exercise.dir, solved.summary()));
+        rows.push(Row {
+            exercise: exercise.clone(),
+            unsolved,
+            solved,
+        });
+    }
+    Ok(rows)
+}
+
+/// Builds every exercise's tests at once, in parallel, before the checks run one by one (each
+/// check then finds its build done). Errors are left for the checks to report.
+fn prebuild(course: &Course, options: &CheckOptions) {
+    let mut command = cargo();
+    command
+        .current_dir(&course.dir)
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(course.dir.join("Cargo.toml"))
+        .args(["--workspace", "--tests", "--keep-going", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if options.locked {
+        command.arg("--locked");
+    }
+    if let Some(target_dir) = &options.target_dir {
+        command.env("CARGO_TARGET_DIR", target_dir);
+    }
+    let _ = command.status();
+}
+
+/// Runs every check, prints as it goes, and returns every problem found, with how long the
+/// slow part took.
+pub fn verify(course: &Course, scratch: &Path, with_builds: bool) -> anyhow::Result<Vec<String>> {
+    let mut problems = course_problems(course);
+    problems.extend(missing_chapters(course));
+    match format_problems(course) {
+        Some(found) => problems.extend(found),
+        None => println!("(cargo fmt is not installed: the exercises' formatting is not checked)"),
+    }
+    println!(
+        "course: {} exercises; {} problem(s) found without building",
+        course.exercises.len(),
+        problems.len()
+    );
+    if with_builds {
+        let started = Instant::now();
+        let rows = build_rounds(course, scratch, &mut |line| println!("{line}"))?;
+        problems.extend(rows.iter().filter_map(Row::problem));
+        println!("builds and checks: {} s", started.elapsed().as_secs());
+    }
+    Ok(problems)
+}
+
+/// Where `verify` builds, by default: `target/learn-verify` of the repository.
+pub fn default_scratch(course: &Course) -> PathBuf {
+    course.repo().join("target/learn-verify")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository's own course.
+    fn course() -> Course {
+        Course::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../exercises"))
+            .expect("exercises/info.toml is valid")
+    }
+
+    #[test]
+    fn manifests_are_read_the_way_the_checks_need() {
+        let manifest: toml::Table = "[package]\nname = \"x\"\n\n[lib]\nname = \"countdown\"\n\
+                        [[test]]\nname = \"t\"\npath = \"../../exercises/01-a/tests/t.rs\"\n\
+                        [dependencies]\nfutures.workspace = true\n"
+            .parse()
+            .unwrap();
+        assert_eq!(package_name(&manifest), Some("x"));
+        assert_eq!(lib_name(&manifest), Some("countdown"));
+        assert_eq!(test_paths(&manifest), ["../../exercises/01-a/tests/t.rs"]);
+        let workspace: toml::Table = "[workspace]\nmembers = [\n    \"01-a\",\n    \"02-b\",\n]\n"
+            .parse()
+            .unwrap();
+        assert_eq!(workspace_members(&workspace), ["01-a", "02-b"]);
+    }
+
+    #[test]
+    fn every_exercise_has_its_parts_a_hint_and_a_solution() {
+        let problems = course_problems(&course());
+        assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_exercises_are_formatted() {
+        match format_problems(&course()) {
+            Some(problems) => assert!(problems.is_empty(), "{}", problems.join("\n")),
+            None => eprintln!("cargo fmt is not installed: not checked"),
+        }
+    }
+
+    #[test]
+    fn every_chapter_named_by_an_exercise_exists_in_the_book() {
+        let missing = missing_chapters(&course());
+        assert!(
+            missing.is_empty(),
+            "missing chapters:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// The acceptance test of the exercises, and of `check` and `watch` on real exercises.
+    ///
+    /// In a scratch copy under this build's target directory (`target/learn-verify`): every
+    /// exercise, unsolved, fails `check`; with its solution's `src/` in place of its own, every
+    /// exercise passes it. Then `watch`'s step, on a copy where only exercise 01 is solved,
+    /// passes 01, moves on to 02, and stays there. Builds the exercises workspace once (about a
+    /// minute and a half on two cores from cold; incremental afterwards).
+    #[test]
+    fn every_exercise_fails_unsolved_and_passes_with_its_solution() {
+        let course = course();
+        let exe = std::env::current_exe().expect("the test binary has a path");
+        // `target/debug/deps/rosetta-HASH`: three levels below the target directory.
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("the test binary is in target/");
+        let scratch = target.join("learn-verify");
+        let rows = build_rounds(&course, &scratch, &mut |line| eprintln!("{line}"))
+            .expect("the rounds run");
+        assert_eq!(rows.len(), course.exercises.len());
+        let problems: Vec<String> = rows.iter().filter_map(Row::problem).collect();
+        assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+
+        // `watch`: with only 01 solved, it passes 01, moves on to 02, and stays there.
+        let copy = Course::load(&scratch.join("exercises")).expect("the copy loads");
+        let second = &copy.exercises[1];
+        let src = copy.path(second).join("src");
+        std::fs::remove_dir_all(&src).unwrap();
+        copy_dir(&course.path(&course.exercises[1]).join("src"), &src).unwrap();
+        let _ = std::fs::remove_file(copy.dir.join(super::super::progress::FILE));
+        let mut progress = super::super::progress::Progress::load(&copy.dir).unwrap();
+        let options = CheckOptions {
+            target_dir: Some(scratch.join("target")),
+            locked: true,
+            ..CheckOptions::default()
+        };
+        let first = super::super::watch::step(&copy, &mut progress, &options).unwrap();
+        assert_eq!(first.checked.as_ref().map(|e| e.number), Some(1));
+        assert!(
+            first.verdict.as_ref().is_some_and(Verdict::passed),
+            "{first:?}"
+        );
+        assert_eq!(
+            first.next.as_ref().map(|e| e.number),
+            Some(2),
+            "moves on to 02"
+        );
+        let second_step = super::super::watch::step(&copy, &mut progress, &options).unwrap();
+        assert_eq!(second_step.checked.as_ref().map(|e| e.number), Some(2));
+        let Some(Verdict::TestsFail { first: failure, .. }) = &second_step.verdict else {
+            panic!("02, unsolved, fails: {second_step:?}");
+        };
+        assert!(failure.reached_todo(), "{failure:?}");
+        assert_eq!(
+            failure
+                .location
+                .as_deref()
+                .map(|at| at.starts_with("exercises/02-error-first/src/lib.rs:")),
+            Some(true),
+            "{failure:?}"
+        );
+        assert_eq!(
+            second_step.next.as_ref().map(|e| e.number),
+            Some(2),
+            "stays on 02"
+        );
+        let saved = super::super::progress::Progress::load(&copy.dir).unwrap();
+        assert_eq!(
+            saved.done_count(&copy),
+            1,
+            "the progress file says 01 is done"
+        );
+    }
+
+    #[test]
+    fn chapter_numbers_and_titles_are_the_books() {
+        // The numbered chapters of SUMMARY.md, in order: `- [Title](file.md)`.
+        let summary = std::fs::read_to_string(course().repo().join("book/src/SUMMARY.md")).unwrap();
+        let numbered: Vec<(String, String)> = summary
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("- ["))
+            .filter_map(|rest| {
+                let (title, rest) = rest.split_once("](")?;
+                Some((rest.trim_end_matches(')').to_string(), title.to_string()))
+            })
+            .collect();
+        for (file, number, title) in super::super::course::CHAPTERS {
+            let index = numbered.iter().position(|(f, _)| f == file);
+            assert_eq!(
+                index.map(|i| i as u32 + 1),
+                Some(*number),
+                "{file}: chapter number"
+            );
+            assert_eq!(
+                numbered[*number as usize - 1].1,
+                *title,
+                "{file}: chapter title"
+            );
+        }
+    }
+
+    #[test]
+    fn the_numbering_is_the_books() {
+        let course = course();
+        let names: Vec<&str> = course.exercises.iter().map(|e| e.dir.as_str()).collect();
+        assert_eq!(names.len(), 23);
+        assert_eq!(names[0], "01-countdown-callbacks");
+        assert_eq!(names[22], "23-whole-style");
+    }
+}

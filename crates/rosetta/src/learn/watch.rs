@@ -1,0 +1,287 @@
+//! `rosetta learn watch`: check the current exercise, wait for its files to change, check again;
+//! when it passes, move on to the next.
+//!
+//! Changes are noticed by polling: every half second, the size and modification time of every
+//! file in the exercise's folder (its `target/` aside) are compared with the last look. That is
+//! cheap for a few files, needs no dependency, and works with every editor, including those
+//! that save by writing a new file and renaming it over the old one.
+//!
+//! While it waits, it reads commands from the terminal: `h` (a hint), `l` (the list), `c`
+//! (check now), `q` (quit), each followed by Enter.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, SystemTime};
+
+use super::check::{CheckOptions, Verdict, check};
+use super::course::{Course, Exercise};
+use super::progress::Progress;
+use super::show::{self, Paint};
+
+/// What the files of a folder looked like: size and modification time of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot(BTreeMap<PathBuf, (u64, Option<SystemTime>)>);
+
+impl Snapshot {
+    /// Looks at every file under `dir`, except in `target/` and hidden folders.
+    pub fn take(dir: &Path) -> Snapshot {
+        let mut files = BTreeMap::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(metadata) = entry.metadata() else {
+                    continue;
+                };
+                if metadata.is_dir() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name != "target" && !name.starts_with('.') {
+                        pending.push(path);
+                    }
+                } else {
+                    files.insert(path, (metadata.len(), metadata.modified().ok()));
+                }
+            }
+        }
+        Snapshot(files)
+    }
+}
+
+/// What one step of the watch loop did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The exercise checked (`None`: every exercise was already done).
+    pub checked: Option<Exercise>,
+    /// What the check found.
+    pub verdict: Option<Verdict>,
+    /// The exercise that is current after the step (`None`: all done).
+    pub next: Option<Exercise>,
+}
+
+/// One step: checks the current exercise, records the result, says what is current next.
+pub fn step(
+    course: &Course,
+    progress: &mut Progress,
+    options: &CheckOptions,
+) -> anyhow::Result<Step> {
+    let Some(current) = progress.current(course).cloned() else {
+        return Ok(Step {
+            checked: None,
+            verdict: None,
+            next: None,
+        });
+    };
+    let verdict = check(course, &current, options)?;
+    progress.set_done(&current, verdict.passed());
+    progress.save()?;
+    Ok(Step {
+        next: progress.current(course).cloned(),
+        checked: Some(current),
+        verdict: Some(verdict),
+    })
+}
+
+/// How the watch loop runs.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Check once (advancing if it passes) and return, instead of watching.
+    pub once: bool,
+    /// How often to look at the files.
+    pub poll: Duration,
+}
+
+/// Runs `rosetta learn watch`.
+pub fn watch(
+    course: &Course,
+    watch: &WatchOptions,
+    options: &CheckOptions,
+) -> anyhow::Result<ExitCode> {
+    let paint = Paint::for_stdout();
+    let mut progress = Progress::load(&course.dir)?;
+    let commands = (!watch.once && std::io::stdin().is_terminal()).then(read_commands);
+    let mut introduced = None;
+    loop {
+        let Some(current) = progress.current(course).cloned() else {
+            println!("{}", all_done(course, paint));
+            return Ok(ExitCode::SUCCESS);
+        };
+        if introduced.as_ref() != Some(&current.dir) {
+            println!("{}", show::introduction(course, &current, paint));
+            introduced = Some(current.dir.clone());
+        }
+        println!(
+            "{}",
+            paint.dim(&format!("Checking {}...", show::label(&current)))
+        );
+        let step = step(course, &mut progress, options)?;
+        if let Some(verdict) = &step.verdict {
+            println!("{}", show::verdict(&current, verdict, paint));
+        }
+        if step.next.as_ref() != Some(&current) {
+            println!(
+                "{} of {} done. On to the next one!\n",
+                progress.done_count(course),
+                course.exercises.len()
+            );
+            if watch.once {
+                return Ok(ExitCode::SUCCESS);
+            }
+            continue;
+        }
+        if watch.once {
+            return Ok(ExitCode::FAILURE);
+        }
+        println!(
+            "{}",
+            paint.dim(&format!(
+                "Watching exercises/{}/ : save a file to check again.{}",
+                current.dir,
+                if commands.is_some() {
+                    " Type h (hint), l (list), c (check now) or q (quit), then Enter."
+                } else {
+                    ""
+                }
+            ))
+        );
+        loop {
+            match wait_for_change(&course.path(&current), commands.as_ref(), watch.poll) {
+                Wake::Changed | Wake::CheckNow => break,
+                Wake::Quit => return Ok(ExitCode::SUCCESS),
+                Wake::Hint => println!("{}", show::hint(&current, paint)),
+                Wake::List => println!("{}", show::list(course, &progress, paint)),
+            }
+        }
+    }
+}
+
+/// Why waiting ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// A file of the exercise changed.
+    Changed,
+    /// `c`: check now.
+    CheckNow,
+    /// `h`: show the hint.
+    Hint,
+    /// `l`: show the list.
+    List,
+    /// `q`: quit.
+    Quit,
+}
+
+/// Waits until a file under `dir` changes (and has stopped changing for a moment, so that a
+/// save in several writes is checked once), or a command arrives.
+fn wait_for_change(dir: &Path, commands: Option<&Receiver<String>>, poll: Duration) -> Wake {
+    let before = Snapshot::take(dir);
+    loop {
+        match commands.map(|commands| commands.recv_timeout(poll)) {
+            Some(Ok(line)) => match line.trim() {
+                "q" | "quit" => return Wake::Quit,
+                "h" | "hint" => return Wake::Hint,
+                "l" | "list" => return Wake::List,
+                "c" | "check" | "" => return Wake::CheckNow,
+                _ => println!("(h: hint, l: list, c: check now, q: quit)"),
+            },
+            Some(Err(RecvTimeoutError::Timeout)) => {}
+            Some(Err(RecvTimeoutError::Disconnected)) | None => std::thread::sleep(poll),
+        }
+        let now = Snapshot::take(dir);
+        if now != before {
+            // Let the editor finish writing.
+            let mut settled = now;
+            loop {
+                std::thread::sleep(poll / 2);
+                let again = Snapshot::take(dir);
+                if again == settled {
+                    return Wake::Changed;
+                }
+                settled = again;
+            }
+        }
+    }
+}
+
+/// Reads lines from the terminal on a thread of its own (reading blocks).
+fn read_commands() -> Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { return };
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receive
+}
+
+fn all_done(course: &Course, paint: Paint) -> String {
+    format!(
+        "{}\n\nEvery one of the {} exercises passes. Compare your code with `solutions/`, where \
+         each exercise is solved once more with comments, and with the style crates in \
+         `crates/`, which run the whole pipeline each way.",
+        paint.green("All done!"),
+        course.exercises.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_sees_changes_but_not_the_target_folder() {
+        let dir = std::env::temp_dir().join(format!("rosetta-snapshot-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::create_dir_all(dir.join("target/debug")).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "//! one\n").unwrap();
+        let before = Snapshot::take(&dir);
+        assert_eq!(before.0.len(), 1, "{before:?}");
+
+        std::fs::write(dir.join("target/debug/artifact"), "built").unwrap();
+        assert_eq!(
+            Snapshot::take(&dir),
+            before,
+            "the target folder is not the learner's"
+        );
+
+        std::fs::write(dir.join("src/lib.rs"), "//! one, and more\n").unwrap();
+        assert_ne!(Snapshot::take(&dir), before, "an edit (a new size) is seen");
+
+        let edited = Snapshot::take(&dir);
+        std::fs::write(dir.join("src/helper.rs"), "//! new\n").unwrap();
+        assert_ne!(Snapshot::take(&dir), edited, "a new file is seen");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn waiting_ends_when_a_file_changes() {
+        let dir = std::env::temp_dir().join(format!("rosetta-wait-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lib.rs"), "a").unwrap();
+        let writer = {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                std::fs::write(dir.join("lib.rs"), "ab").unwrap();
+            })
+        };
+        let (_send, commands) = mpsc::channel::<String>();
+        let wake = wait_for_change(&dir, Some(&commands), Duration::from_millis(10));
+        writer.join().unwrap();
+        assert_eq!(wake, Wake::Changed);
+
+        let (send, commands) = mpsc::channel();
+        send.send("h".to_string()).unwrap();
+        let wake = wait_for_change(&dir, Some(&commands), Duration::from_millis(10));
+        assert_eq!(wake, Wake::Hint);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
