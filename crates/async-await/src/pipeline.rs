@@ -64,6 +64,18 @@ pub fn run<R: Runtime>(
     })?
 }
 
+/// The size in bytes of the pipeline's main future on the runtime `R`: the state machine the
+/// compiler generates for `run_async`, with every local that lives across an `.await` in it.
+/// Tasks it spawns are separate allocations and do not count. (The future is created, measured
+/// and dropped without being polled: a future does nothing until it is polled.)
+pub fn main_future_size<R: Runtime>() -> std::io::Result<usize> {
+    let scenario = Arc::new(Scenario::generate(1, 1));
+    R::block_on(|runtime| {
+        let main = run_async(runtime, scenario, RunOptions::default(), Trace::new());
+        future::ready(std::mem::size_of_val(&main))
+    })
+}
+
 /// Everything the tasks of one run share. Tasks hold it through an `Arc`; nothing in it is
 /// borrowed, so they can be `'static`.
 #[derive(Debug)]
@@ -397,6 +409,20 @@ mod tests {
 
     use super::*;
     use crate::runtime::Smol;
+
+    #[test]
+    fn the_main_future_holds_what_lives_across_its_awaits() {
+        use crate::runtime::Tokio;
+        let size = main_future_size::<Tokio>().unwrap();
+        // It holds at least the run's shared context handle, the vectors of handles and the
+        // semaphore: far more than a pointer, far less than the tasks it spawns.
+        assert!(size > 8 * std::mem::size_of::<usize>(), "{size}");
+        assert_eq!(
+            size,
+            main_future_size::<Tokio>().unwrap(),
+            "a type has one size"
+        );
+    }
 
     #[test]
     fn askers_at_the_same_moment_share_one_lookup() {

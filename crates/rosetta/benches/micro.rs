@@ -3,8 +3,9 @@
 //!
 //! Run with `cargo bench -p rosetta --bench micro`. Each benchmark does a batch of `BATCH`
 //! operations per sample and divan reports the time per operation (the `items` throughput).
-//! Before the benchmarks, the sizes of the hand-written futures are printed, to set beside the
-//! figures in the book's chapter on futures.
+//! Before the benchmarks, the sizes of the hand-written futures and of the async/await
+//! pipeline's main future are printed, to set beside the figures in the book's chapter on
+//! futures.
 //!
 //! These are figures, not tests: nothing here asserts a time.
 
@@ -25,6 +26,17 @@ fn main() {
     println!("size_of the hand-written futures (crates/state-machines):");
     for (name, size) in rosetta_state_machines::future_sizes() {
         println!("  {name:<28} {size:>5} bytes");
+    }
+    println!("\nsize_of the async/await pipeline's main future (crates/async-await):");
+    use rosetta_async_await::pipeline::main_future_size;
+    use rosetta_async_await::runtime::{AsyncStd, Smol, Tokio};
+    for (runtime, size) in [
+        ("tokio", main_future_size::<Tokio>()),
+        ("async-std", main_future_size::<AsyncStd>()),
+        ("smol", main_future_size::<Smol>()),
+    ] {
+        let size = size.expect("the runtime starts");
+        println!("  run_async on {runtime:<19} {size:>5} bytes");
     }
     println!();
     divan::main();
