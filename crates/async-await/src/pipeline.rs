@@ -411,17 +411,18 @@ mod tests {
     use crate::runtime::Smol;
 
     #[test]
-    fn the_main_future_holds_what_lives_across_its_awaits() {
+    fn an_unpolled_main_future_holds_its_arguments() {
+        use std::mem::size_of;
+
         use crate::runtime::Tokio;
+        // Before its first poll, the state machine of an `async fn` is its arguments, moved in;
+        // its later states (the locals across each `.await`) reuse the same bytes.
+        let arguments = size_of::<Tokio>()
+            + size_of::<Arc<Scenario>>()
+            + size_of::<RunOptions>()
+            + size_of::<Trace>();
         let size = main_future_size::<Tokio>().unwrap();
-        // It holds at least the run's shared context handle, the vectors of handles and the
-        // semaphore: far more than a pointer, far less than the tasks it spawns.
-        assert!(size > 8 * std::mem::size_of::<usize>(), "{size}");
-        assert_eq!(
-            size,
-            main_future_size::<Tokio>().unwrap(),
-            "a type has one size"
-        );
+        assert!(size >= arguments, "{size} < {arguments}");
     }
 
     #[test]
