@@ -568,6 +568,32 @@ mod tests {
     }
 
     #[test]
+    fn the_books_exercise_index_agrees_with_info_toml() {
+        // Appendix B's table: `| NN | name | [N](chapter.md)... | minutes | ... |`.
+        let course = course();
+        let index = std::fs::read_to_string(course.repo().join("book/src/exercises.md")).unwrap();
+        let rows: Vec<Vec<&str>> = index
+            .lines()
+            .filter(|line| {
+                line.starts_with("| ") && line.as_bytes().get(2).is_some_and(u8::is_ascii_digit)
+            })
+            .map(|line| line.split('|').map(str::trim).collect())
+            .collect();
+        assert_eq!(rows.len(), course.exercises.len(), "one row per exercise");
+        for (row, exercise) in rows.iter().zip(&course.exercises) {
+            let at = format!("book/src/exercises.md, exercise {}", exercise.dir);
+            assert_eq!(row[1], format!("{:02}", exercise.number), "{at}: number");
+            assert_eq!(row[2], exercise.name, "{at}: name");
+            assert!(
+                row[3].contains(&format!("({})", exercise.chapter)),
+                "{at}: chapter {}",
+                exercise.chapter
+            );
+            assert_eq!(row[4], exercise.minutes.to_string(), "{at}: minutes");
+        }
+    }
+
+    #[test]
     fn the_numbering_is_the_books() {
         let course = course();
         let names: Vec<&str> = course.exercises.iter().map(|e| e.dir.as_str()).collect();
