@@ -188,23 +188,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// Every Markdown file below `src`, sorted.
 fn markdown_files(src: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![src.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    crate::tidy::files_with_extension(src, "md")
 }
 
 /// The `.md` targets of the links in `SUMMARY.md`, relative to `src`, with their line numbers.
@@ -441,23 +425,7 @@ pub fn check_sources(book_dir: &Path, code_root: &Path) -> Vec<Problem> {
 
 /// Every `.html` file below `dir`, sorted.
 fn html_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "html") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    crate::tidy::files_with_extension(dir, "html")
 }
 
 /// The values of every `name="..."` attribute in `html` (double quotes, as mdBook writes them).

@@ -18,27 +18,23 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.rs` file below `dir`, sorted, skipping `target` folders.
-pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                if path.file_name().is_some_and(|name| name != "target") {
-                    pending.push(path);
-                }
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
-                files.push(path);
-            }
-        }
-    }
+/// Every file below `dir` whose name ends in `.EXTENSION`, sorted, skipping `target` folders.
+pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || entry.file_name() != "target")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+        .collect();
     files.sort();
     files
+}
+
+/// Every `.rs` file below `dir`, sorted, skipping `target` folders.
+pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    files_with_extension(dir, "rs")
 }
 
 /// The code of a Rust file with `//` comments (doc comments included) removed, line by line.

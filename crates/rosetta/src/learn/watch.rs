@@ -28,28 +28,25 @@ pub struct Snapshot(BTreeMap<PathBuf, (u64, Option<SystemTime>)>);
 impl Snapshot {
     /// Looks at every file under `dir`, except in `target/` and hidden folders.
     pub fn take(dir: &Path) -> Snapshot {
-        let mut files = BTreeMap::new();
-        let mut pending = vec![dir.to_path_buf()];
-        while let Some(dir) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(metadata) = entry.metadata() else {
-                    continue;
-                };
-                if metadata.is_dir() {
-                    let name = entry.file_name();
-                    let name = name.to_string_lossy();
-                    if name != "target" && !name.starts_with('.') {
-                        pending.push(path);
-                    }
-                } else {
-                    files.insert(path, (metadata.len(), metadata.modified().ok()));
-                }
-            }
-        }
+        let skipped = |entry: &walkdir::DirEntry| {
+            let name = entry.file_name().to_string_lossy();
+            entry.depth() > 0
+                && entry.file_type().is_dir()
+                && (name == "target" || name.starts_with('.'))
+        };
+        let files = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_entry(|entry| !skipped(entry))
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_file())
+            .filter_map(|entry| {
+                let metadata = entry.metadata().ok()?;
+                Some((
+                    entry.into_path(),
+                    (metadata.len(), metadata.modified().ok()),
+                ))
+            })
+            .collect();
         Snapshot(files)
     }
 }
