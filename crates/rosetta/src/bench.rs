@@ -107,7 +107,7 @@ pub fn scenario(sources: usize, seed: u64, concurrency: Option<usize>) -> Scenar
 /// Only the threads style has a hard limit: it keeps about two OS threads per attempt in flight
 /// (the fetch thread and the simulated network), and the kernel caps the number of threads.
 pub fn cannot_hold(style: &Style, scenario: &Scenario) -> Option<String> {
-    cannot_hold_within(style, scenario, thread_limit()?)
+    cannot_hold_within(style, scenario, threads_allowed()?)
 }
 
 /// [`cannot_hold`], for a machine that allows `limit` threads in all. Half of it is left for
@@ -127,7 +127,7 @@ pub fn cannot_hold_within(style: &Style, scenario: &Scenario, limit: usize) -> O
 }
 
 /// The smaller of the kernel's `threads-max` and this user's process limit (Linux only).
-fn thread_limit() -> Option<usize> {
+pub fn threads_allowed() -> Option<usize> {
     let threads_max: usize = std::fs::read_to_string("/proc/sys/kernel/threads-max")
         .ok()?
         .trim()
@@ -144,7 +144,7 @@ fn thread_limit() -> Option<usize> {
 }
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); `None` off Linux.
-fn status_kib(field: &str) -> Option<u64> {
+pub fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -14,6 +14,7 @@
 //!
 //! - [`learn`]: the exercise runner behind `rosetta learn`.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
+//! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
 //! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
 //!
 //! Read next: [`styles`].
@@ -23,5 +24,6 @@ pub mod compare;
 pub mod learn;
 pub mod live;
 pub mod select;
+pub mod sleepers;
 pub mod styles;
 pub mod view;

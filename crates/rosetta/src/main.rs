@@ -44,6 +44,14 @@ enum Command {
     /// One measurement of `bench`, in a process of its own.
     #[command(hide = true)]
     BenchOne(BenchOneArgs),
+    /// One measurement of `bench --sleepers`, in a process of its own.
+    #[command(hide = true)]
+    BenchSleepersOne {
+        /// The kind of sleeper.
+        kind: String,
+        /// How many.
+        count: usize,
+    },
     /// The exercises: list, check, hint, watch, reset.
     Learn(rosetta::learn::LearnArgs),
     /// List, show or check scenario files.
@@ -154,6 +162,10 @@ struct BenchArgs {
     /// how many sleeping fetches each style holds and what each costs in memory.
     #[arg(long)]
     tasks: bool,
+    /// Bare sleeping tasks instead of the pipeline: N tasks (callbacks, threads) that each
+    /// sleep 500 ms and do nothing else, per runtime, with the memory each costs.
+    #[arg(long, conflicts_with_all = ["tasks", "svg", "styles"])]
+    sleepers: bool,
     /// Multiply every latency by this.
     #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
     time_scale: f64,
@@ -238,6 +250,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_one(&args),
         Command::Bench(args) => run_bench(&args),
         Command::BenchOne(args) => run_bench_one(&args),
+        Command::BenchSleepersOne { kind, count } => run_sleepers_one(&kind, count),
         Command::Trace(args) => run_trace(&args),
         Command::Learn(args) => rosetta::learn::run(&args),
         Command::Scenario(command) => run_scenario(&command),
@@ -334,13 +347,16 @@ fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let sizes = match (&args.sizes[..], args.tasks) {
+    let sizes = match (&args.sizes[..], args.tasks || args.sleepers) {
         ([], false) => vec![10, 100, 1_000, 10_000],
         ([], true) => vec![10_000, 100_000],
         (sizes, _) => sizes.to_vec(),
     };
     if sizes.contains(&0) {
         bail!("--sizes needs positive numbers of sources");
+    }
+    if args.sleepers {
+        return run_sleepers(&sizes, args.format);
     }
     let spec = bench::BenchSpec {
         sizes,
@@ -396,6 +412,42 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn run_sleepers(sizes: &[usize], format: BenchFormat) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
+    let table = format == BenchFormat::Table;
+    if table {
+        println!(
+            "Bare sleepers: each waits {} ms and does nothing else; each count in a process of \
+             its own.\n",
+            rosetta::sleepers::WAIT.as_millis()
+        );
+        println!("{}", rosetta::sleepers::render_header());
+    }
+    let rows = rosetta::sleepers::run(&exe, sizes, |row| {
+        if table {
+            println!("{}", rosetta::sleepers::render_row(row));
+            let _ = std::io::stdout().flush();
+        }
+    });
+    match format {
+        BenchFormat::Table => {}
+        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        BenchFormat::Csv => bail!("--sleepers prints a table or JSON (--format table|json)"),
+    }
+    let failed = rows.iter().any(|row| row.status == "failed");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_sleepers_one(kind: &str, count: usize) -> anyhow::Result<ExitCode> {
+    let row = rosetta::sleepers::measure(kind, count)?;
+    println!("{}", serde_json::to_string(&row)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_bench_one(args: &BenchOneArgs) -> anyhow::Result<ExitCode> {

@@ -10,6 +10,7 @@
 //! - `bench.txt` and `bench.svg`: the output and the chart of the `rosetta bench` run
 //!   [`BENCH_ARGS`];
 //! - `tasks.txt`: the output of the task-scale run [`TASKS_ARGS`];
+//! - `sleepers.txt`: bare sleeping tasks per runtime [`SLEEPERS_ARGS`];
 //! - `uniform.txt`: `rosetta compare` on `book/src/listings/uniform.toml` ([`UNIFORM_ARGS`]);
 //! - `future-sizes.txt`: the `future_sizes` example of `rosetta-book-examples`;
 //! - `machine.md`: one line saying which machine all of that ran on (cores from `nproc`, the CPU
@@ -50,6 +51,10 @@ pub const BENCH_ARGS: &[&str] = &[
 
 /// The task-scale run chapter 3 shows: every source in flight at once.
 pub const TASKS_ARGS: &[&str] = &["bench", "--tasks", "--sizes", "1000,10000"];
+
+/// Bare sleeping tasks, chapter 3: what one waiting thing costs on each runtime, up to a million
+/// (the size of the figure people quote for tokio).
+pub const SLEEPERS_ARGS: &[&str] = &["bench", "--sleepers", "--sizes", "10000,100000,1000000"];
 
 /// The uniform-latency check of chapter 11: measured against `ceil(N / P) * L`.
 pub const UNIFORM_ARGS: &[&str] = &["compare", "--scenario", "book/src/listings/uniform.toml"];
@@ -171,6 +176,7 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
     write("uniform.txt", &rosetta(root, UNIFORM_ARGS)?)?;
     write("bench.txt", &bench(root, BENCH_ARGS)?)?;
     write("tasks.txt", &bench(root, TASKS_ARGS)?)?;
+    write("sleepers.txt", &rosetta(root, SLEEPERS_ARGS)?)?;
     write("future-sizes.txt", &future_sizes(root)?)?;
     println!("figures: wrote {}", figures.display());
     Ok(())

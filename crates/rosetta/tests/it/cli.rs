@@ -333,6 +333,27 @@ fn bench_writes_csv_and_an_svg_chart() {
 }
 
 #[test]
+fn bench_sleepers_measures_every_kind_in_its_own_process() {
+    let output = rosetta(&["bench", "--sleepers", "--sizes", "100", "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let kinds: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, rosetta::sleepers::KINDS);
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["status"], "ok", "{row}");
+        assert_eq!(row["count"], 100);
+        if cfg!(target_os = "linux") {
+            assert!(row["bytes_per_sleeper"].as_f64().is_some(), "{row}");
+        }
+    }
+}
+
+#[test]
 fn every_command_has_help() {
     for args in [
         &["--help"][..],
