@@ -23,10 +23,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use rosetta_pipeline::model;
-use rosetta_pipeline::{RunOptions, Scenario, Trace};
+use rosetta_pipeline::{RunOptions, Scenario};
 use serde::{Deserialize, Serialize};
 
-use crate::styles::{self, Style};
+use crate::styles::Style;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -77,6 +77,13 @@ pub struct BenchRow {
 }
 
 impl BenchRow {
+    /// The row with another status and its reason.
+    fn marked(mut self, status: &str, note: impl Into<String>) -> Self {
+        self.status = status.to_string();
+        self.note = note.into();
+        self
+    }
+
     fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
         BenchRow {
             sources,
@@ -157,13 +164,7 @@ pub fn measure(
     scenario: &Scenario,
     opts: &RunOptions,
 ) -> (BenchRow, Option<String>) {
-    let ideal = model::ideal(scenario);
-    // The reference waits for everything in turn; compare it with the sequential time.
-    let ideal_ms = if style.name == styles::reference().name {
-        ideal.sequential_ms
-    } else {
-        ideal.total_ms
-    };
+    let ideal_ms = style.ideal_ms(&model::ideal(scenario));
     let mut row = BenchRow::new(
         scenario.sources.len(),
         scenario.settings.concurrency,
@@ -187,11 +188,7 @@ pub fn measure(
     }
     match outcome.report {
         Ok(report) => (row, Some(report.to_string())),
-        Err(error) => {
-            row.status = "failed".into();
-            row.note = error.to_string();
-            (row, None)
-        }
+        Err(error) => (row.marked("failed", error.to_string()), None),
     }
 }
 
@@ -247,21 +244,15 @@ pub fn run(
         let scenario = scenario(size, spec.seed, spec.concurrency);
         let ideal = model::ideal(&scenario);
         // The expected report, computed without waiting (the reference at time scale 0).
-        let expected = rosetta_pipeline::reference::run(
-            &scenario,
-            &RunOptions::with_time_scale(0.0),
-            &Trace::new(),
-        )
-        .map(|report| report.to_string())
-        .ok();
+        let expected = Some(rosetta_conformance::expected_report(&scenario).to_string());
         for style in styles {
-            let sequential = style.name == styles::reference().name;
-            let ideal_ms = if sequential {
-                ideal.sequential_ms
-            } else {
-                ideal.total_ms
-            };
-            let ideal_wall = opts.scaled(ideal_ms);
+            let ideal_wall = opts.scaled(style.ideal_ms(&ideal));
+            let unmeasured = BenchRow::new(
+                size,
+                scenario.settings.concurrency,
+                style.name,
+                ideal_wall.as_secs_f64() * 1000.0,
+            );
             let skip = if ideal_wall > spec.budget {
                 Some(format!(
                     "its ideal time alone is {:.1} s, over the {} s budget (raise --budget)",
@@ -272,38 +263,23 @@ pub fn run(
                 cannot_hold(style, &scenario)
             };
             let row = if let Some(reason) = skip {
-                let mut row = BenchRow::new(
-                    size,
-                    scenario.settings.concurrency,
-                    style.name,
-                    ideal_wall.as_secs_f64() * 1000.0,
-                );
-                row.status = "skipped".into();
-                row.note = reason;
-                row
+                unmeasured.marked("skipped", reason)
             } else {
-                let (mut row, report) = match &spec.child {
+                let (row, report) = match &spec.child {
                     Some(exe) => match measure_in_child(exe, style, spec, size) {
                         Ok(child) => (child.row, child.report),
-                        Err(error) => {
-                            let mut row = BenchRow::new(
-                                size,
-                                scenario.settings.concurrency,
-                                style.name,
-                                ideal_wall.as_secs_f64() * 1000.0,
-                            );
-                            row.status = "failed".into();
-                            row.note = format!("{error:#}");
-                            (row, None)
-                        }
+                        Err(error) => (unmeasured.marked("failed", format!("{error:#}")), None),
                     },
                     None => measure(style, &scenario, &opts),
                 };
                 if row.status == "ok" && report != expected {
-                    row.status = "differs".into();
-                    row.note = "report differs from the reference (run `rosetta compare` on this scenario)".into();
+                    row.marked(
+                        "differs",
+                        "report differs from the reference (run `rosetta compare` on this scenario)",
+                    )
+                } else {
+                    row
                 }
-                row
             };
             progress(&row);
             rows.push(row);
@@ -338,22 +314,19 @@ pub fn render_row(row: &BenchRow) -> String {
     };
     let optional =
         |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
-    if row.status == "skipped" {
-        return format!(
-            "{:>7}  {:>7}  {:14}  {:>9}  {:>9.1}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  {status}",
-            row.sources, row.concurrency, row.style, "-", row.ideal_ms, "-", "-", "-", "-", "-"
-        );
-    }
+    // A skipped row has only its ideal time; every measured figure shows as `-`.
+    let measured = row.status != "skipped";
+    let figure = |text: String| if measured { text } else { "-".to_string() };
     format!(
-        "{:>7}  {:>7}  {:14}  {:>9.1}  {:>9.1}  {:>6.3}  {:>9}  {:>7}  {:>8}  {:>8}  {status}",
+        "{:>7}  {:>7}  {:14}  {:>9}  {:>9.1}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  {status}",
         row.sources,
         row.concurrency,
         row.style,
-        row.wall_ms,
+        figure(format!("{:.1}", row.wall_ms)),
         row.ideal_ms,
-        row.ratio,
-        row.peak_in_flight,
-        row.threads,
+        figure(format!("{:.3}", row.ratio)),
+        figure(row.peak_in_flight.to_string()),
+        figure(row.threads.to_string()),
         optional(row.peak_rss_mib),
         optional(row.kib_per_source),
     )
@@ -506,6 +479,7 @@ fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::styles;
 
     #[test]
     fn only_the_threads_style_is_limited_by_the_thread_limit() {

@@ -113,15 +113,8 @@ pub fn compare_with(
     let listed = styles.iter().any(|style| style.name == reference.name);
     // Unlisted, it runs at time scale 0: its report cannot depend on time (it decides each
     // attempt from the specification), so there is no need to wait for it.
-    let mut reference_text = if listed {
-        None
-    } else {
-        reference
-            .run_traced(scenario, &RunOptions::with_time_scale(0.0))
-            .report
-            .ok()
-            .map(|report| report.to_string())
-    };
+    let mut reference_text =
+        (!listed).then(|| rosetta_conformance::expected_report(scenario).to_string());
     let ordered = styles
         .iter()
         .filter(|style| style.name == reference.name)

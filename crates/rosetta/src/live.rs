@@ -9,8 +9,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use rosetta_pipeline::trace::EventKind;
-use rosetta_pipeline::{RunOptions, Scenario, Trace, model};
+use rosetta_pipeline::{RunError, RunOptions, Scenario, Trace, model};
 
 use crate::compare::{self, Comparison};
 use crate::styles::{Outcome, Style};
@@ -48,15 +47,9 @@ pub fn compare_live(
 ) -> Comparison {
     let ideal = model::ideal(scenario);
     compare::compare_with(scenario, opts, styles, |style| {
-        // The reference needs the sequential time; everyone else the ideal one. A little room
-        // on the right, so that a style slower than ideal still fits.
-        let expected_ms = if style.name == crate::styles::reference().name {
-            ideal.sequential_ms
-        } else {
-            ideal.total_ms
-        };
+        // A little room on the right, so that a style slower than its ideal still fits.
         let axis = opts
-            .scaled(expected_ms)
+            .scaled(style.ideal_ms(&ideal))
             .mul_f64(1.15)
             .max(Duration::from_millis(1));
         run_drawing(style, scenario, opts, axis, options, out)
@@ -82,13 +75,8 @@ fn run_drawing(
     };
     let trace = Trace::new();
     let mut drawn_lines = 0;
-    let report = std::thread::scope(|scope| {
-        let running = scope.spawn(|| {
-            trace.record(EventKind::RunStarted);
-            let report = (style.run)(scenario, opts, &trace);
-            trace.record(EventKind::RunFinished);
-            report
-        });
+    let outcome = std::thread::scope(|scope| {
+        let running = scope.spawn(|| style.run_into(scenario, opts, trace.clone()));
         loop {
             let done = running.is_finished();
             let spans = view::spans_until(
@@ -117,17 +105,13 @@ fn run_drawing(
             }
             std::thread::sleep(options.frame);
         }
-        running.join().unwrap_or_else(|payload| {
-            Err(rosetta_pipeline::RunError::from_panic(
-                style.name, "run", payload,
-            ))
-        })
+        running.join()
     });
     let _ = writeln!(out);
-    let summary = trace.summary();
-    Outcome {
-        report,
+    // A style that panicked has no report, but its trace up to the panic is still worth seeing.
+    outcome.unwrap_or_else(|payload| Outcome {
+        report: Err(RunError::from_panic(style.name, "run", payload)),
+        summary: trace.summary(),
         trace,
-        summary,
-    }
+    })
 }

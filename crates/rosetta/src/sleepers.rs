@@ -58,6 +58,21 @@ pub struct SleeperRow {
     pub bytes_per_sleeper: Option<f64>,
 }
 
+impl SleeperRow {
+    /// A row with no figures: skipped or failed, and why.
+    fn unmeasured(kind: &str, count: usize, status: &str, note: String) -> Self {
+        SleeperRow {
+            kind: kind.to_string(),
+            count,
+            status: status.to_string(),
+            note,
+            wall_ms: 0.0,
+            peak_rss_mib: None,
+            bytes_per_sleeper: None,
+        }
+    }
+}
+
 /// `count` tasks sleeping [`WAIT`] on runtime `R`, all spawned before any is awaited.
 fn on_runtime<R: Runtime>(count: usize) -> anyhow::Result<()> {
     R::block_on(|runtime| async move {
@@ -151,34 +166,23 @@ pub fn run(
     sizes: &[usize],
     mut progress: impl FnMut(&SleeperRow),
 ) -> Vec<SleeperRow> {
+    let threads_allowed = crate::bench::threads_allowed();
     let mut rows = Vec::new();
     for &count in sizes {
         for kind in KINDS {
-            let row = if *kind == "threads"
-                && crate::bench::threads_allowed().is_some_and(|limit| count > limit / 2)
-            {
-                SleeperRow {
-                    kind: kind.to_string(),
+            let row = match threads_allowed {
+                Some(limit) if *kind == "threads" && count > limit / 2 => SleeperRow::unmeasured(
+                    kind,
                     count,
-                    status: "skipped".into(),
-                    note: format!(
-                        "{count} OS threads at once is more than half of what this machine allows ({})",
-                        crate::bench::threads_allowed().unwrap_or_default()
+                    "skipped",
+                    format!(
+                        "{count} OS threads at once is more than half of what this machine \
+                         allows ({limit})"
                     ),
-                    wall_ms: 0.0,
-                    peak_rss_mib: None,
-                    bytes_per_sleeper: None,
-                }
-            } else {
-                measure_in_child(exe, kind, count).unwrap_or_else(|error| SleeperRow {
-                    kind: kind.to_string(),
-                    count,
-                    status: "failed".into(),
-                    note: format!("{error:#}"),
-                    wall_ms: 0.0,
-                    peak_rss_mib: None,
-                    bytes_per_sleeper: None,
-                })
+                ),
+                _ => measure_in_child(exe, kind, count).unwrap_or_else(|error| {
+                    SleeperRow::unmeasured(kind, count, "failed", format!("{error:#}"))
+                }),
             };
             progress(&row);
             rows.push(row);

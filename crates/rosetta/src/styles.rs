@@ -5,6 +5,7 @@
 //! with its name (as the command line, the snapshots and the book write it) and a short
 //! description of how it waits.
 
+use rosetta_pipeline::model::Ideal;
 use rosetta_pipeline::trace::{EventKind, TraceSummary};
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
@@ -104,7 +105,12 @@ pub struct Outcome {
 impl Style {
     /// Runs the style on `scenario`, recording a fresh trace around it.
     pub fn run_traced(&self, scenario: &Scenario, opts: &RunOptions) -> Outcome {
-        let trace = Trace::new();
+        self.run_into(scenario, opts, Trace::new())
+    }
+
+    /// Runs the style on `scenario`, recording into `trace` (which others may read meanwhile,
+    /// as the live view does), between a `RunStarted` and a `RunFinished` event.
+    pub fn run_into(&self, scenario: &Scenario, opts: &RunOptions, trace: Trace) -> Outcome {
         trace.record(EventKind::RunStarted);
         let report = (self.run)(scenario, opts, &trace);
         trace.record(EventKind::RunFinished);
@@ -113,6 +119,17 @@ impl Style {
             report,
             trace,
             summary,
+        }
+    }
+
+    /// The time this style should take on a scenario with ideal figures `ideal`, in scenario
+    /// milliseconds: the sequential time for the reference (it waits for everything in turn),
+    /// the model's ideal for every concurrent style.
+    pub fn ideal_ms(&self, ideal: &Ideal) -> u64 {
+        if self.name == reference().name {
+            ideal.sequential_ms
+        } else {
+            ideal.total_ms
         }
     }
 }

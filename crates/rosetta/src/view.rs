@@ -245,19 +245,25 @@ impl TimelineOptions {
     }
 }
 
-/// The terminal timeline: one row per lane, time running left to right.
-pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String {
-    let mut lanes: Vec<(String, Vec<&Span>)> = Vec::new();
+/// The spans grouped by lane, in the order of [`Spans::spans`] (sources, then lookups), leaving
+/// out the lookups unless `lookups` is true.
+fn lanes(spans: &Spans, lookups: bool) -> Vec<(&str, Vec<&Span>)> {
+    let mut lanes: Vec<(&str, Vec<&Span>)> = Vec::new();
     for span in &spans.spans {
-        let is_lookup = matches!(span.kind, SpanKind::Lookup(_));
-        if is_lookup && !options.details {
+        if !lookups && matches!(span.kind, SpanKind::Lookup(_)) {
             continue;
         }
         match lanes.last_mut() {
             Some((lane, list)) if *lane == span.lane => list.push(span),
-            _ => lanes.push((span.lane.clone(), vec![span])),
+            _ => lanes.push((&span.lane, vec![span])),
         }
     }
+    lanes
+}
+
+/// The terminal timeline: one row per lane, time running left to right.
+pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String {
+    let mut lanes = lanes(spans, options.details);
     let mut hidden = 0;
     if let Some(max) = options.max_sources {
         hidden = lanes.len().saturating_sub(max);
@@ -347,15 +353,7 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
 
 /// The same timeline as a standalone SVG (no external fonts or scripts), for the book and slides.
 pub fn svg(style: &str, spans: &Spans) -> String {
-    let lanes: Vec<&str> = {
-        let mut lanes: Vec<&str> = Vec::new();
-        for span in &spans.spans {
-            if lanes.last() != Some(&span.lane.as_str()) {
-                lanes.push(&span.lane);
-            }
-        }
-        lanes
-    };
+    let lanes = lanes(spans, true);
     let (label_w, plot_w, row_h, top) = (180.0, 640.0, 18.0, 40.0);
     let threads: Vec<&String> = spans.threads.values().map(|(name, _)| name).collect();
     let rows = lanes.len() + threads.len();
@@ -389,7 +387,7 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         total * 1000.0,
         threads_phrase(threads.len())
     );
-    for (row, lane) in lanes.iter().enumerate() {
+    for (row, (lane, list)) in lanes.iter().enumerate() {
         let y = top + row_h * row as f64;
         let _ = writeln!(
             out,
@@ -397,7 +395,7 @@ pub fn svg(style: &str, spans: &Spans) -> String {
             y + 12.0,
             escape(lane)
         );
-        for span in spans.spans.iter().filter(|span| span.lane == *lane) {
+        for span in list {
             let (x0, x1) = (x_of(span.start), x_of(span.end));
             let _ = writeln!(
                 out,
