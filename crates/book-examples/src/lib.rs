@@ -9,6 +9,8 @@
 //! # Layout
 //!
 //! - [`ordering`] (chapter 2): why the report keeps integer tenths: float sums depend on order.
+//! - [`future_trait`] (chapter 6): `std`'s `Future` trait and `Poll` enum, declared again with
+//!   the same shape so that the book can include them, with tests that prove the shapes match.
 //! - [`poll_by_hand`] (chapter 6): `Future`, `Poll`, `Context` and `Waker` with nothing else
 //!   around them, and why a self-referential future must be pinned.
 //! - [`generated`] (chapter 7): the hand-written `FetchWithRetry` of `rosetta-state-machines`
@@ -25,6 +27,7 @@
 
 pub mod backpressure;
 pub mod caching;
+pub mod future_trait;
 pub mod generated;
 pub mod model;
 pub mod ordering;

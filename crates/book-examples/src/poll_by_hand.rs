@@ -110,9 +110,10 @@ pub async fn sum_with_a_pause(readings: [i32; 4]) -> i32 {
 /// assert!(is_unpin(&countdown(3)));
 /// ```
 ///
-/// The compiler's future for [`sum_with_a_pause`] is not, because it may hold a reference into
-/// itself, so this does not compile: "error\[E0277\]: `{async fn body of
-/// poll_by_hand::sum_with_a_pause()}` cannot be unpinned".
+/// The compiler's future for [`sum_with_a_pause`] is not `Unpin`, so this does not compile:
+/// "error\[E0277\]: `{async fn body of poll_by_hand::sum_with_a_pause()}` cannot be unpinned".
+/// Every `async` future is `!Unpin`, self-referential or not (`is_unpin(&async {})` fails too);
+/// self-reference is why the compiler makes them so.
 ///
 /// ```compile_fail,E0277
 /// use rosetta_book_examples::poll_by_hand::{is_unpin, sum_with_a_pause};

@@ -6,10 +6,29 @@
 //! [`RegionWait`] on the slot: ready at once if the slot is filled, otherwise it leaves its
 //! waker in the slot's list and is woken when the lookup fills it.
 //!
-//! Why spawn the lookup instead of letting the first asker's future drive it (as a `Shared`
-//! future does in the combinators style)? Because then the lookup would depend on the first
-//! asker being polled, and if that asker were dropped every later asker would wait forever. A
-//! task of its own runs whatever happens to the askers.
+//! The lookup runs on the executor of the asker that started it, and its timer lives in *that*
+//! executor's reactor ([`Executor::reactor`]): a timer is only ever fired by the executor whose
+//! reactor holds it, so the cache keeps no reactor of its own.
+//!
+//! Why spawn the lookup instead of letting the askers' futures drive it, as a `Shared` future
+//! does in the combinators style? A `Shared` goes on as long as any clone is polled: it polls
+//! the inner future with a waker that wakes every clone, so whichever clone is polled next
+//! drives it, and dropping one clone (even the first asker's) stops nothing. That works too. A
+//! task is simpler to write by hand: the lookup then needs no record of who is driving it, and
+//! it runs to the end even if every asker is dropped, so the answer is in the cache for the
+//! next one.
+//!
+//! # In production
+//!
+//! This cache grows without bound and keeps every answer forever, which is right for one run
+//! over a fixed registry and wrong for a long-lived service. There you would add three things,
+//! each in one place: a size bound (evict the least recently used `Done` slot when
+//! [`SingleFlightCache::region`] inserts a new one), an expiry (store an `Instant` next to the
+//! region in `LookupSlot::Done`, and treat an old entry as missing in `region`), and the removal
+//! of a failed lookup (a real registry call can fail: `Lookup::finish` would then hand the error
+//! to the waiters already in the slot, and also *remove* the slot from the map, for which the
+//! `Lookup` needs a handle to it, so that the next asker starts a new lookup instead of reading
+//! a cached failure).
 //!
 //! Read next: [`crate::channel`].
 
@@ -49,8 +68,6 @@ pub struct SingleFlightCache<'a> {
     registry: &'a Registry,
     /// How long one lookup takes, scaled.
     lookup_time: Duration,
-    /// For the lookups' timers.
-    reactor: Reactor,
     /// Where lookups are recorded.
     trace: &'a Trace,
     /// One slot per station ever asked for.
@@ -59,23 +76,18 @@ pub struct SingleFlightCache<'a> {
 
 impl<'a> SingleFlightCache<'a> {
     /// An empty cache in front of `registry`.
-    pub fn new(
-        registry: &'a Registry,
-        lookup_time: Duration,
-        reactor: &Reactor,
-        trace: &'a Trace,
-    ) -> Self {
+    pub fn new(registry: &'a Registry, lookup_time: Duration, trace: &'a Trace) -> Self {
         SingleFlightCache {
             registry,
             lookup_time,
-            reactor: reactor.clone(),
             trace,
             slots: RefCell::new(HashMap::new()),
         }
     }
 
     /// A future resolving to the region of `station`. The first call for a station spawns
-    /// its lookup on `executor`; every later call waits for that same lookup.
+    /// its lookup on `executor`, with its timer in `executor`'s reactor; every later call (on
+    /// any executor) waits for that same lookup.
     pub fn region(&self, station: &str, executor: &Executor<'a>) -> RegionWait<'a> {
         let mut slots = self.slots.borrow_mut();
         if let Some(slot) = slots.get(station) {
@@ -96,7 +108,7 @@ impl<'a> SingleFlightCache<'a> {
             trace: self.trace,
             slot: Rc::clone(&slot),
             state: LookupState::Start {
-                reactor: self.reactor.clone(),
+                reactor: executor.reactor().clone(),
                 lookup_time: self.lookup_time,
             },
         });
@@ -239,7 +251,7 @@ mod tests {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
         let reactor = executor.reactor();
-        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), reactor, &trace);
+        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
         let (first_waker, first_wakes) = CountingWaker::new();
         let (second_waker, second_wakes) = CountingWaker::new();
 
@@ -289,22 +301,38 @@ mod tests {
     fn an_unknown_station_is_looked_up_once_too() {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(&registry, Duration::ZERO, executor.reactor(), &trace);
+        let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
         assert_eq!(executor.block_on(cache.region("Atlantis", &executor)), None);
         assert_eq!(executor.block_on(cache.region("Atlantis", &executor)), None);
         assert_eq!(trace.summary().lookups, 1);
     }
 
     #[test]
+    fn the_lookup_runs_on_the_executor_that_asked() {
+        let registry = Registry::from(BTreeMap::from([
+            ("Oslo".to_string(), "north".to_string()),
+            ("Rome".to_string(), "south".to_string()),
+        ]));
+        let trace = Trace::new();
+        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
+        // Two executors ask in turn: each lookup's timer must be in the reactor of the executor
+        // that runs the lookup, or nothing ever fires it.
+        let first = Executor::new();
+        assert_eq!(first.block_on(cache.region("Oslo", &first)), Some("north"));
+        let second = Executor::new();
+        assert_eq!(
+            second.block_on(cache.region("Rome", &second)),
+            Some("south")
+        );
+        assert_eq!(first.reactor().pending_timers(), 0);
+        assert_eq!(cache.lookups(), 2);
+    }
+
+    #[test]
     fn a_dropped_asker_does_not_stop_the_lookup() {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(
-            &registry,
-            Duration::from_millis(1),
-            executor.reactor(),
-            &trace,
-        );
+        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
         let (waker, _) = CountingWaker::new();
         let mut first = cache.region("Oslo", &executor);
         assert!(

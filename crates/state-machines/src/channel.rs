@@ -7,8 +7,11 @@
 //!
 //! Two lists of wakers make it work. The receiver leaves its waker when the queue is empty, and
 //! every send wakes it. Senders blocked on a full queue wait in line (`blocked`, in arrival
-//! order), and every receive wakes the first of them: one free place, one sender woken. That
-//! sender must then use the place or pass the wake-up on, which is why [`Send`] has a `Drop`.
+//! order), and every receive wakes the first of them: one free place, one sender woken. The
+//! place is then *promised* to that sender: a new [`Send`] that arrives before the woken one
+//! runs waits behind it instead of taking the place, so items arrive in the order their senders
+//! did. The woken sender must then use the place or pass the promise on to the next in line,
+//! which is why [`Send`] has a `Drop`.
 //!
 //! The channel closes when every [`Sender`] is gone: the receiver then gets what is left in the
 //! queue, then `None`.
@@ -40,6 +43,9 @@ struct Channel<T> {
     receiver: Option<Waker>,
     /// Senders waiting for room, by ticket: the lowest ticket is first in line.
     blocked: BTreeMap<u64, Waker>,
+    /// Free places promised to senders that were taken out of `blocked` and woken, and have
+    /// not sent yet. Nobody else may take them.
+    promised: usize,
     /// The next ticket.
     next_ticket: u64,
 }
@@ -55,6 +61,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         receiver_alive: true,
         receiver: None,
         blocked: BTreeMap::new(),
+        promised: 0,
         next_ticket: 0,
     }));
     let sender = Sender {
@@ -113,16 +120,27 @@ impl<T> Future for Send<T> {
         if !channel.receiver_alive {
             return Poll::Ready(Err(SendError(item)));
         }
-        if channel.queue.len() == channel.capacity {
-            // Full: wait in line (keeping our ticket, and so our place, if we had one).
+        let may_send = match this.ticket {
+            // Never waited: the fast path, but only into a place nobody waits or was woken for.
+            // (Checking only for room would let a newcomer take the place a woken sender is on
+            // its way to, and jump the line.)
+            None => {
+                channel.blocked.is_empty()
+                    && channel.queue.len() + channel.promised < channel.capacity
+            }
+            // In line: our ticket left `blocked` when a receive woke us for a free place.
+            Some(ticket) => !channel.blocked.contains_key(&ticket),
+        };
+        if !may_send {
+            // Wait in line (keeping our ticket, and so our place, if we had one).
             let ticket = *this.ticket.get_or_insert_with(|| channel.take_ticket());
             channel.blocked.insert(ticket, cx.waker().clone());
             this.item = Some(item);
             return Poll::Pending;
         }
-        // Room: in it goes. We are out of the line (if we were in it), and the receiver wakes.
-        if let Some(ticket) = this.ticket.take() {
-            channel.blocked.remove(&ticket);
+        // In it goes, into the place promised to us if we were woken for one; the receiver wakes.
+        if this.ticket.take().is_some() {
+            channel.promised -= 1;
         }
         channel.queue.push_back(item);
         let receiver = channel.receiver.take();
@@ -134,14 +152,16 @@ impl<T> Future for Send<T> {
 
 impl<T> Drop for Send<T> {
     /// A `Send` dropped before it sent leaves the line. If it had been woken to use a free
-    /// place (its ticket is no longer in the list), it passes the wake-up to the next in line,
+    /// place (its ticket is no longer in the list), it passes the promise to the next in line,
     /// or that place would go unused while someone waits for it.
     fn drop(&mut self) {
         let (Some(ticket), Some(_)) = (self.ticket, &self.item) else {
             return;
         };
         let mut channel = self.sender.channel.borrow_mut();
-        if channel.blocked.remove(&ticket).is_none() {
+        // Receiver gone: it emptied the line itself, and nothing is promised any more.
+        if channel.receiver_alive && channel.blocked.remove(&ticket).is_none() {
+            channel.promised -= 1;
             let next = channel.wake_next_sender();
             drop(channel);
             next.into_iter().for_each(Waker::wake);
@@ -197,9 +217,12 @@ impl<T> Channel<T> {
         self.next_ticket
     }
 
-    /// Takes the first blocked sender out of the line, to be woken by the caller.
+    /// Takes the first blocked sender out of the line and promises it a free place; the caller
+    /// wakes it (outside the borrow).
     fn wake_next_sender(&mut self) -> Option<Waker> {
-        self.blocked.pop_first().map(|(_, waker)| waker)
+        let (_, waker) = self.blocked.pop_first()?;
+        self.promised += 1;
+        Some(waker)
     }
 }
 
@@ -310,6 +333,56 @@ mod tests {
         assert_eq!(b_wakes.count(), 1);
         assert_eq!(poll(&mut b, &b_waker), Poll::Ready(Ok(())));
         assert_eq!(poll(&mut receiver.recv(), &r_waker), Poll::Ready(Some(3)));
+    }
+
+    #[test]
+    fn a_new_sender_does_not_jump_the_line() {
+        let (sender, mut receiver) = channel(1);
+        let (waker, _) = CountingWaker::new();
+        let (a_waker, a_wakes) = CountingWaker::new();
+        let (c_waker, c_wakes) = CountingWaker::new();
+        assert_eq!(poll(&mut sender.send(1), &waker), Poll::Ready(Ok(())));
+        let mut a = sender.send(2);
+        assert!(
+            poll(&mut a, &a_waker).is_pending(),
+            "full: `a` waits in line"
+        );
+
+        // A receive frees the place and wakes `a`. Before `a` runs, a new send arrives: the
+        // place is `a`'s, so the newcomer waits behind it.
+        assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(1)));
+        assert_eq!(a_wakes.count(), 1);
+        let mut c = sender.send(3);
+        assert!(poll(&mut c, &c_waker).is_pending(), "the newcomer waits");
+        assert_eq!(poll(&mut a, &a_waker), Poll::Ready(Ok(())));
+
+        // Then the newcomer's turn comes: the items arrive in the order the senders did.
+        assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(2)));
+        assert_eq!(c_wakes.count(), 1);
+        assert_eq!(poll(&mut c, &c_waker), Poll::Ready(Ok(())));
+        assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(3)));
+    }
+
+    #[test]
+    fn a_newcomer_may_take_a_place_nobody_waits_for() {
+        let (sender, mut receiver) = channel(2);
+        let (waker, _) = CountingWaker::new();
+        assert!(poll(&mut sender.send(1), &waker).is_ready());
+        assert!(poll(&mut sender.send(2), &waker).is_ready());
+        let mut a = sender.send(3);
+        assert!(poll(&mut a, &waker).is_pending());
+        // Two places free up: one is promised to `a`, the other is free for anyone.
+        assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(1)));
+        assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(2)));
+        assert!(
+            poll(&mut sender.send(4), &waker).is_ready(),
+            "the free place"
+        );
+        assert!(
+            poll(&mut sender.send(5), &waker).is_pending(),
+            "not `a`'s place"
+        );
+        assert_eq!(poll(&mut a, &waker), Poll::Ready(Ok(())));
     }
 
     #[test]

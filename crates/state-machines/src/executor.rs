@@ -7,9 +7,11 @@
 //! 2. **Tasks**: boxed futures, by id ([`Executor::spawn`] adds one). A task's [`Waker`] is a
 //!    [`TaskWaker`] that, when called, pushes the task's id back onto the run queue. That is the
 //!    whole contract between a future and its executor: "poll me again".
-//! 3. **The loop** ([`Executor::block_on`]): pop an id, poll that task; when the queue is empty,
-//!    ask the timer reactor to sleep until the next deadline and fire it, which wakes some
-//!    task, which refills the queue. When the future given to `block_on` is ready, return.
+//! 3. **The loop** ([`Executor::block_on`]), in ticks: pop an id and poll that task, up to
+//!    [`EVENT_INTERVAL`] times; then fire the timers that are due, which wakes their tasks,
+//!    which refills the queue. When the queue is empty, park the thread until the next deadline
+//!    (or, with no timer pending, until a waker unparks it). When the future given to
+//!    `block_on` is ready, return.
 //!
 //! Writing it by hand is the lesson: after this file, tokio's scheduler is "the same, with
 //! several threads, work stealing, an I/O reactor and ten years of tuning".
@@ -21,21 +23,30 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{Ordering, fence};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
 use crate::reactor::Reactor;
+use crate::sync::thread::{self, Thread};
+use crate::sync::{AtomicBool, Mutex};
 
 /// Names a task. `0` is the future given to [`Executor::block_on`], which is polled like a task
 /// but lives on `block_on`'s stack rather than in the task map.
 type TaskId = u64;
 
-/// The id of `block_on`'s own future.
+/// The id of `block_on`'s own future. One id is enough because `block_on` refuses to nest.
 const MAIN: TaskId = 0;
+
+/// Tasks polled per tick. After this many polls the loop fires the timers that are due, even if
+/// tasks are still queued: otherwise a task that keeps waking itself (or a steady stream of
+/// ready tasks) would keep the queue from ever emptying, and no timer would fire. tokio calls
+/// the same number `event_interval`, with the same default, 61 (a prime, so that the check does
+/// not fall into step with a task that yields every 2, 4 or 8 polls).
+pub const EVENT_INTERVAL: usize = 61;
 
 // ANCHOR: executor
 /// A single-threaded executor with a timer reactor.
@@ -53,6 +64,8 @@ pub struct Executor<'a> {
     reactor: Reactor,
     /// The id of the next spawned task.
     next_id: Cell<TaskId>,
+    /// True while [`Executor::block_on`] runs, to refuse a nested call.
+    in_block_on: Cell<bool>,
 }
 
 /// A spawned task: its future, and its waker's shared part.
@@ -66,15 +79,17 @@ struct Task<'a> {
 
 /// The queue of task ids ready to be polled, and the thread that polls them.
 ///
-/// A `Mutex` and not a `RefCell`: `Waker` must be `Send + Sync` (any thread may call it), so
-/// everything a waker touches must be thread-safe, even though our wakers are only ever called
-/// on the executor's thread. In production you would use a lock-free queue here.
+/// A `Mutex` and not a `RefCell`, because a `Waker` is `Send + Sync`: any thread that holds one
+/// may call it, and the tasks of this crate cannot stop a future from handing a clone of its
+/// waker to a helper thread. Everything a waker touches must therefore be thread-safe: the push
+/// must not race with the executor's pop, and it must unpark the executor in case it is parked.
+/// In production you would use a lock-free queue here.
 #[derive(Debug)]
 pub struct RunQueue {
     /// Ready task ids, oldest first.
     ready: Mutex<VecDeque<TaskId>>,
-    /// The executor's thread, unparked by wakes (in case one comes from another thread while
-    /// the executor sleeps in the reactor).
+    /// The executor's thread, unparked by every wake (a wake from another thread may come while
+    /// the executor is parked).
     thread: Thread,
 }
 
@@ -90,12 +105,24 @@ pub struct TaskWaker {
     scheduled: AtomicBool,
 }
 
+impl TaskWaker {
+    fn new(id: TaskId, run_queue: &Arc<RunQueue>) -> Arc<Self> {
+        Arc::new(TaskWaker {
+            id,
+            run_queue: Arc::clone(run_queue),
+            scheduled: AtomicBool::new(false),
+        })
+    }
+}
+
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        // `swap` reads and sets in one step: of two threads waking at once, exactly one sees
+        // `false` and queues the task.
         if !self.scheduled.swap(true, Ordering::AcqRel) {
             self.run_queue.push(self.id);
         }
@@ -108,12 +135,18 @@ impl RunQueue {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(id);
+        // After the push, not before: an executor that wakes up must find the id.
         self.thread.unpark();
     }
 
     fn pop(&self) -> Option<TaskId> {
         let mut ready = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
         ready.pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        let ready = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
+        ready.is_empty()
     }
 }
 
@@ -128,6 +161,7 @@ impl<'a> Executor<'a> {
             }),
             reactor: Reactor::new(),
             next_id: Cell::new(MAIN + 1),
+            in_block_on: Cell::new(false),
         }
     }
 
@@ -148,11 +182,7 @@ impl<'a> Executor<'a> {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let join = Rc::new(RefCell::new(JoinState::Running { waiter: None }));
-        let waker = Arc::new(TaskWaker {
-            id,
-            run_queue: Arc::clone(&self.run_queue),
-            scheduled: AtomicBool::new(false),
-        });
+        let waker = TaskWaker::new(id, &self.run_queue);
         let task = Spawned {
             future,
             join: Rc::clone(&join),
@@ -170,44 +200,98 @@ impl<'a> Executor<'a> {
     /// Runs tasks until `future` is ready, and returns its output.
     ///
     /// Spawned tasks that are not finished when `future` is stay in the executor and go on at
-    /// the next `block_on`.
+    /// the next `block_on`. Timers that are due fire at least once every [`EVENT_INTERVAL`]
+    /// polls, however busy the run queue is. When nothing is ready, the thread parks until the
+    /// next timer is due, or, with no timer pending, until a waker unparks it: a waker may be
+    /// called from any thread (that is what `Waker: Send + Sync` promises), so a future may hand
+    /// its waker to a helper thread and be woken from there.
     ///
     /// # Panics
     ///
-    /// If `future` is not ready, no task can run and no timer is pending: nothing could ever
-    /// wake anything again, so waiting would hang forever. That is a deadlock in the program
-    /// being run (a task waiting for a queue nobody fills, say), reported instead of hung.
+    /// - If called from inside a `block_on` of the same executor (from a task, or from the
+    ///   future being blocked on). Poll the inner future from the outer one, or spawn it.
+    /// - If `future` is not ready, no task is ready, no timer is pending, and no waker of
+    ///   `future` or of any task exists outside the executor: then nothing, on this thread or
+    ///   any other, can ever wake anything again, and waiting would hang forever. That is a
+    ///   deadlock in the program being run (a future that returns `Pending` without leaving its
+    ///   waker anywhere, say), reported instead of hung. A deadlock in which the wakers are
+    ///   still held (two tasks each waiting for the other) cannot be told apart from a wait for
+    ///   another thread, and hangs.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // Refused rather than supported. This executor has one run queue and one `MAIN` id, so a
+        // nested loop would consume the outer future's wake-ups; worse, the future that calls
+        // `block_on` is in the middle of its own `poll` and could not be polled again until it
+        // returns, and a task that calls it is out of the task map while it runs. Giving each
+        // call its own id and queue would fix the first problem, not the other two, and would
+        // hide the real mistake: blocking a thread that is supposed to be running futures.
+        // tokio refuses for the same reason ("Cannot start a runtime from within a runtime").
+        assert!(
+            !self.in_block_on.replace(true),
+            "Executor::block_on called while this executor is already inside block_on: an \
+             executor cannot run itself from within one of its own futures (poll the inner \
+             future from the outer one, or spawn it, instead of blocking on it)"
+        );
+        let _leave = LeaveBlockOn(&self.in_block_on);
+
         let mut future = pin!(future);
-        let main = Arc::new(TaskWaker {
-            id: MAIN,
-            run_queue: Arc::clone(&self.run_queue),
-            scheduled: AtomicBool::new(false),
-        });
-        let main_waker = Waker::from(Arc::clone(&main));
-        main_waker.wake_by_ref();
+        let main = TaskWaker::new(MAIN, &self.run_queue);
+        main.wake_by_ref();
         loop {
-            // 1. Poll everything that is ready.
-            while let Some(id) = self.run_queue.pop() {
+            // 1. A tick: poll what is ready, at most `EVENT_INTERVAL` tasks.
+            for _ in 0..EVENT_INTERVAL {
+                let Some(id) = self.run_queue.pop() else {
+                    break;
+                };
                 if id != MAIN {
                     self.poll_task(id);
                     continue;
                 }
-                main.scheduled.store(false, Ordering::Release);
-                if let Poll::Ready(output) =
-                    future.as_mut().poll(&mut Context::from_waker(&main_waker))
+                main.scheduled.swap(false, Ordering::AcqRel);
+                let waker = Waker::from(Arc::clone(&main));
+                if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker))
                 {
                     return output;
                 }
             }
-            // 2. Nothing is ready: only a timer can change that. Sleep until the next one.
-            assert!(
-                self.reactor.wait_for_next_timer(),
-                "deadlock: the future given to block_on is pending, no task is ready to run, \
-                 and no timer is pending ({} tasks are stuck)",
-                self.tasks()
-            );
+            // 2. Between ticks, the timers. Tasks still queued: fire what is due without
+            //    sleeping. Nothing queued: park until the next deadline (or, with no timer, until
+            //    a waker unparks us), then fire what is due.
+            if !self.run_queue.is_empty() {
+                self.reactor.fire_due(Instant::now());
+                continue;
+            }
+            if self.reactor.pending_timers() == 0 {
+                assert!(
+                    !self.nothing_can_wake(&main),
+                    "deadlock: the future given to block_on is pending, no task is ready to run, \
+                     no timer is pending, and no waker of the future or of any task exists, so \
+                     nothing can ever wake them ({} tasks are stuck)",
+                    self.tasks()
+                );
+            }
+            // A wake between the `is_empty` above and this park is not lost: its `unpark` makes
+            // the park return at once.
+            self.reactor.park();
         }
+    }
+
+    /// True if no waker of `main` or of any task exists outside the executor and the run
+    /// queue is empty: then no code anywhere can queue a task again (a wake needs a waker;
+    /// a spawn needs a task to run; no other thread can reach the executor, which is neither
+    /// `Send` nor `Sync`).
+    fn nothing_can_wake(&self, main: &Arc<TaskWaker>) -> bool {
+        // The executor holds exactly one `Arc` of each waker: `main`, and each task's `waker`.
+        // A count above one is a waker somewhere else: in a timer, in a channel, in a slot, or
+        // on another thread.
+        let held = |waker: &Arc<TaskWaker>| Arc::strong_count(waker) > 1;
+        if held(main) || self.tasks.borrow().values().any(|task| held(&task.waker)) {
+            return false;
+        }
+        // A thread that called a waker and then dropped it pushed before it dropped. The drop
+        // released the count (`Release`); this fence pairs with it, so the push is visible to
+        // the check below.
+        fence(Ordering::Acquire);
+        self.run_queue.is_empty()
     }
 
     /// Polls task `id` once, if it still exists.
@@ -217,7 +301,9 @@ impl<'a> Executor<'a> {
             return;
         };
         // Clear the flag before polling: a wake during the poll must queue the task again.
-        task.waker.scheduled.store(false, Ordering::Release);
+        // (`swap`, not `store`: reading the flag a waker set makes what that waker's thread did
+        // before waking visible to this poll.)
+        task.waker.scheduled.swap(false, Ordering::AcqRel);
         let waker = Waker::from(Arc::clone(&task.waker));
         if task
             .future
@@ -227,6 +313,15 @@ impl<'a> Executor<'a> {
         {
             self.tasks.borrow_mut().insert(id, task);
         }
+    }
+}
+
+/// Clears the executor's "inside `block_on`" flag when `block_on` returns, or unwinds.
+struct LeaveBlockOn<'e>(&'e Cell<bool>);
+
+impl Drop for LeaveBlockOn<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
@@ -323,7 +418,7 @@ impl<T> Future for JoinHandle<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use crate::reactor::sleep;
     use crate::test_support::CountingWaker;
@@ -418,6 +513,75 @@ mod tests {
         // deadlock, and the fired timer leaves the reactor.
         executor.block_on(&mut sleep);
         assert_eq!(executor.reactor().pending_timers(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "already inside block_on")]
+    fn a_nested_block_on_is_refused() {
+        // The main future registers a timer, then blocks on the same executor. The inner
+        // `block_on` would share the outer one's run queue and consume its wake-ups.
+        let executor = Executor::new();
+        let reactor = executor.reactor();
+        let mut first = sleep(reactor, Duration::from_millis(1));
+        executor.block_on(std::future::poll_fn(|cx| {
+            if Pin::new(&mut first).poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            executor.block_on(sleep(reactor, Duration::from_millis(2)));
+            Poll::Pending
+        }));
+    }
+
+    #[test]
+    fn due_timers_fire_while_the_run_queue_is_busy() {
+        let executor = Executor::new();
+        // A timer that is already due, and a main future that yields (wakes itself) until the
+        // timer has fired: the run queue is never empty.
+        let (timer_waker, fired) = CountingWaker::new();
+        executor.reactor().register(Instant::now(), &timer_waker);
+        let mut yields = 0;
+        executor.block_on(std::future::poll_fn(|cx| {
+            if fired.count() > 0 {
+                return Poll::Ready(());
+            }
+            yields += 1;
+            // A watchdog instead of a hang: without the fix the timer never fires.
+            assert!(
+                yields <= 1_000,
+                "the due timer starved behind a busy run queue"
+            );
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }));
+        assert!(
+            yields <= EVENT_INTERVAL,
+            "fired within one tick ({yields} yields)"
+        );
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_ends_the_wait() {
+        use std::sync::atomic::AtomicBool;
+        let executor = Executor::new();
+        let done = Arc::new(AtomicBool::new(false));
+        let mut helper = None;
+        // No timer, no task: only the helper thread can wake the main future.
+        let answer = executor.block_on(std::future::poll_fn(|cx| {
+            if done.load(Ordering::Acquire) {
+                return Poll::Ready(42);
+            }
+            if helper.is_none() {
+                let (waker, done) = (cx.waker().clone(), Arc::clone(&done));
+                helper = Some(std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    done.store(true, Ordering::Release);
+                    waker.wake();
+                }));
+            }
+            Poll::Pending
+        }));
+        assert_eq!(answer, 42);
+        helper.unwrap().join().unwrap();
     }
 
     #[test]

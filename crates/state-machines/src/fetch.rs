@@ -10,14 +10,14 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary, RunOptions};
 use rosetta_pipeline::scenario::{Response, Settings, Source};
 use rosetta_pipeline::trace::{EventKind, Trace};
 
 use crate::reactor::{Reactor, Sleep, sleep};
-use crate::timeout::{Elapsed, Timeout, timeout};
+use crate::timeout::{Due, Elapsed, Timeout, timeout};
 
 /// The error a feed answers with (the scenario's `first` and `always` faults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,14 @@ impl<'a> Future for FeedAnswer<'a> {
             // a timeout around this future can end the wait.
             Response::Never => Poll::Pending,
         }
+    }
+}
+
+/// The feed answers when its latency has passed: the instant [`Timeout`] compares with its
+/// deadline. (A hanging feed is never ready, so its instant never decides anything.)
+impl Due for FeedAnswer<'_> {
+    fn due_at(&self) -> Instant {
+        self.latency.deadline()
     }
 }
 
@@ -196,7 +204,6 @@ impl FetchWithRetry<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     use rosetta_pipeline::run::FailReason;
     use rosetta_pipeline::scenario::Fault;
@@ -311,6 +318,74 @@ mod tests {
         };
         assert_eq!(fetched.summary.attempts, 2);
         assert_eq!(fetched.summary.failure, Some(FailReason::Timeout));
+        assert_eq!(fetched.body, None);
+    }
+
+    /// A feed slower than the timeout (latency 1 s, timeout 400 ms), with a single attempt.
+    fn too_slow() -> (Source, Settings) {
+        let (source, settings) = fixture(Fault::None);
+        let source = Source {
+            latency_ms: 1000,
+            ..source
+        };
+        let settings = Settings {
+            retries: 0,
+            ..settings
+        };
+        (source, settings)
+    }
+
+    #[test]
+    fn a_feed_slower_than_the_timeout_times_out_however_late_the_poll() {
+        // Polled again only once both of the attempt's timers have fired (at 2 s, a busy
+        // executor): the answer was due after the deadline, so the attempt is a timeout.
+        let (reactor, trace) = (Reactor::new(), Trace::new());
+        let (source, settings) = too_slow();
+        let opts = RunOptions::default();
+        let (waker, wakes) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let mut fetch = fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
+        assert!(Pin::new(&mut fetch).poll(&mut cx).is_pending());
+        assert_eq!(reactor.fire_due(later(2000)), 2, "both timers are due");
+        assert_eq!(wakes.count(), 2);
+        let expected = Fetched {
+            summary: FetchSummary::after(1, AttemptOutcome::Timeout),
+            body: None,
+        };
+        assert_eq!(Pin::new(&mut fetch).poll(&mut cx), Poll::Ready(expected));
+    }
+
+    #[test]
+    fn a_blocked_executor_thread_does_not_turn_a_late_answer_into_an_on_time_one() {
+        // The same on the real executor and clock, with latency 60 ms and timeout 20 ms. The
+        // fetch is spawned first, so it is polled first and starts its timers; then a task
+        // blocks the thread for 200 ms (a hog among thousands of tasks). When the executor
+        // fires the timers, both are long due, and the fetch is polled once to decide.
+        let trace = Trace::new();
+        let source = Source {
+            latency_ms: 60,
+            ..fixture(Fault::None).0
+        };
+        let settings = Settings {
+            timeout_ms: 20,
+            retries: 0,
+            ..Settings::default()
+        };
+        let opts = RunOptions::default();
+        let executor = crate::executor::Executor::new();
+        let reactor = executor.reactor();
+        let fetch = executor.spawn(fetch_with_retry(
+            0, &source, &settings, &opts, reactor, &trace,
+        ));
+        let _hog = executor.spawn(std::future::poll_fn(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            Poll::Ready(())
+        }));
+        let fetched = executor.block_on(fetch);
+        assert_eq!(
+            fetched.summary,
+            FetchSummary::after(1, AttemptOutcome::Timeout)
+        );
         assert_eq!(fetched.body, None);
     }
 

@@ -10,17 +10,29 @@
 //! called, it notes *which* slot woke in a shared list and then wakes the task that polls the
 //! join. The join's `poll` then polls only the slots in that list.
 //!
+//! And, like `FuturesUnordered`, the join bounds the work of one `poll`. It takes the list once,
+//! at the start, and polls each listed slot once; a slot that wakes again meanwhile (a future
+//! that yields: wakes itself and returns `Pending`) waits for the next `poll`. Draining the list
+//! until it is empty instead would never end while one future keeps yielding, and the executor,
+//! stuck inside this one `poll`, could neither fire a timer nor run another task.
+//!
 //! Read next: [`crate::cache`].
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
+
+use crate::sync::{AtomicBool, Mutex, MutexGuard};
 
 // ANCHOR: bounded_join
 /// Runs the futures of `futures`, at most `limit` at a time, starting each one (in iterator
 /// order) as soon as a slot is free, and calls `on_done(index, output)` the moment one finishes.
 /// Resolves when all have finished.
+///
+/// One `poll` polls each running future at most once; a future started in a freed slot gets
+/// its first poll at the next `poll` (the join wakes its task for it).
 ///
 /// The futures must be `Unpin` (they live in a `Vec` and are polled through `Pin::new`);
 /// `Box::pin` a future that is not.
@@ -32,12 +44,17 @@ where
     assert!(limit > 0, "at least one future must be allowed to run");
     let woken = Arc::new(WokenSlots::default());
     let slots = (0..limit)
-        .map(|slot| Slot {
-            running: None,
-            waker: Waker::from(Arc::new(SlotWaker {
+        .map(|slot| {
+            let slot_waker = Arc::new(SlotWaker {
                 slot,
+                queued: AtomicBool::new(false),
                 woken: Arc::clone(&woken),
-            })),
+            });
+            Slot {
+                running: None,
+                waker: Waker::from(Arc::clone(&slot_waker)),
+                slot_waker,
+            }
         })
         .collect();
     BoundedJoin {
@@ -73,13 +90,15 @@ struct Slot<Fut> {
     running: Option<(usize, Fut)>,
     /// This slot's waker, made once and reused for every future that runs here.
     waker: Waker,
+    /// The same waker's shared part, for its `queued` flag.
+    slot_waker: Arc<SlotWaker>,
 }
 
 /// What the slot wakers share with the join.
 #[derive(Debug, Default)]
 struct WokenSlots {
-    /// Slots woken since the join last looked (a slot may appear more than once; polling a
-    /// future one extra time is harmless).
+    /// Slots woken since the join last took the list, each at most once (see
+    /// [`SlotWaker::queued`]).
     slots: Mutex<Vec<usize>>,
     /// The waker of the task that polls the join, from its latest poll.
     parent: Mutex<Option<Waker>>,
@@ -90,8 +109,23 @@ struct WokenSlots {
 struct SlotWaker {
     /// The slot.
     slot: usize,
+    /// True while the slot is in the woken list, so that a future that wakes its slot a
+    /// thousand times before the next poll lists it once (the executor's `scheduled` flag,
+    /// again).
+    queued: AtomicBool,
     /// Where to say so.
     woken: Arc<WokenSlots>,
+}
+
+impl SlotWaker {
+    /// Puts the slot on the woken list, unless it is already there. Returns true if it was not.
+    fn list(&self) -> bool {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        lock(&self.woken.slots).push(self.slot);
+        true
+    }
 }
 
 impl Wake for SlotWaker {
@@ -100,8 +134,10 @@ impl Wake for SlotWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        lock(&self.woken.slots).push(self.slot);
-        if let Some(parent) = lock(&self.woken.parent).as_ref() {
+        // Already listed: whoever listed it has woken the parent (or will poll the list).
+        if self.list()
+            && let Some(parent) = lock(&self.woken.parent).as_ref()
+        {
             parent.wake_by_ref();
         }
     }
@@ -118,13 +154,22 @@ where
         let this = self.get_mut();
         this.remember_parent(cx.waker());
         this.start_more();
-        // Poll the slots that woke (and the ones just started). Finishing one starts the next
-        // future in the freed slot, which adds that slot to the list: the loop polls it too.
-        while let Some(slot) = this.next_woken() {
-            let Slot { running, waker } = &mut this.slots[slot];
+        // Take the list once: the slots that woke before this poll (and the ones just started).
+        // Whatever is listed from now on waits for the next poll, so this loop ends.
+        let woken = std::mem::take(&mut *lock(&this.woken.slots));
+        for slot in woken {
+            let Slot {
+                running,
+                waker,
+                slot_waker,
+            } = &mut this.slots[slot];
+            // Off the list before the poll, so that a wake during the poll lists it again.
+            // (`swap`, not `store`: reading the flag a waker set makes what that waker's thread
+            // did before waking visible to the poll.)
+            slot_waker.queued.swap(false, Ordering::AcqRel);
             let Some((index, future)) = running else {
-                continue;
-            }; // stale: already finished
+                continue; // stale: the future that woke has finished
+            };
             let Poll::Ready(output) = Pin::new(future).poll(&mut Context::from_waker(waker)) else {
                 continue;
             };
@@ -132,13 +177,19 @@ where
             *running = None;
             this.free.push(slot);
             (this.on_done)(index, output);
+            // The freed slot takes the next future, which is listed for the next poll.
             this.start_more();
         }
         if this.exhausted && this.free.len() == this.slots.len() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+            return Poll::Ready(());
         }
+        // Slots listed during this poll: a slot that woke has woken our task already, but one
+        // that `start_more` filled has not. Ask for the next poll ourselves (a wake too many is
+        // harmless: the executor queues a task once).
+        if !lock(&this.woken.slots).is_empty() {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     }
 }
 
@@ -146,7 +197,7 @@ impl<I, F> BoundedJoin<I, F>
 where
     I: Iterator<Item: Future + Unpin>,
 {
-    /// Fills free slots with the next futures, in order, and marks them for a first poll.
+    /// Fills free slots with the next futures, in order, and lists them for a first poll.
     fn start_more(&mut self) {
         while !self.exhausted
             && let Some(&slot) = self.free.last()
@@ -155,17 +206,11 @@ where
                 Some(next) => {
                     self.free.pop();
                     self.slots[slot].running = Some(next);
-                    lock(&self.woken.slots).push(slot);
+                    self.slots[slot].slot_waker.list();
                 }
                 None => self.exhausted = true,
             }
         }
-    }
-
-    /// Takes one slot off the woken list. (One at a time, so that the lock is never held while
-    /// a future is polled: that future may wake a slot, which takes the lock.)
-    fn next_woken(&self) -> Option<usize> {
-        lock(&self.woken.slots).pop()
     }
 
     /// Stores the waker of the task polling us, for the slot wakers to call.
@@ -193,7 +238,7 @@ impl<I: Iterator, F> fmt::Debug for BoundedJoin<I, F> {
 
 /// Locks a mutex, ignoring poisoning: the data behind these locks (lists of slot numbers and a
 /// waker) is valid whatever a panicking thread was doing.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -233,17 +278,21 @@ mod tests {
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(reactor.pending_timers(), 2);
 
-        // 150 ms on, future 1 is done and its slot takes future 2.
+        // 150 ms on, future 1 is done and its slot takes future 2, which is polled (and starts
+        // its timer) at the next poll: the join wakes its task for it.
         reactor.fire_due(Instant::now() + Duration::from_millis(150));
         assert_eq!(wakes.count(), 1, "a slot waker woke the parent");
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(*done.borrow(), [(1, 100)]);
+        assert_eq!(wakes.count(), 2, "the join asked for a poll for future 2");
+        assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(reactor.pending_timers(), 2, "futures 0 and 2");
 
         // Futures 0 and 2 are done; future 3 takes a slot.
         reactor.fire_due(Instant::now() + Duration::from_millis(400));
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(done.borrow().len(), 3);
+        assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(reactor.pending_timers(), 1, "future 3");
 
         reactor.fire_due(Instant::now() + Duration::from_millis(400));
@@ -284,6 +333,54 @@ mod tests {
             [2, 1, 1],
             "the sleeping slots were left alone"
         );
+    }
+
+    #[test]
+    fn a_slot_that_yields_does_not_keep_the_join_busy() {
+        // Slot A yields (wakes itself, returns `Pending`) until slot B's sleep sets a flag.
+        let reactor = Reactor::new();
+        let flag = std::cell::Cell::new(false);
+        let a_polls = std::cell::Cell::new(0);
+        let a = std::future::poll_fn(|cx| {
+            if flag.get() {
+                return Poll::Ready(());
+            }
+            a_polls.set(a_polls.get() + 1);
+            // A watchdog instead of a hang: without the fix, one `poll` of the join polls A
+            // forever and B's timer can never fire.
+            assert!(a_polls.get() < 1_000, "the join spins on a yielding slot");
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        });
+        let mut b_sleep = sleep(&reactor, Duration::from_millis(5));
+        let b = std::future::poll_fn(|cx| {
+            std::task::ready!(Pin::new(&mut b_sleep).poll(cx));
+            flag.set(true);
+            Poll::Ready(())
+        });
+        let futures: [Pin<Box<dyn Future<Output = ()> + '_>>; 2] = [Box::pin(a), Box::pin(b)];
+        let (waker, wakes) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let mut join = bounded_join(futures.into_iter(), 2, |_, ()| {});
+
+        // Each poll of the join polls A once, and asks to be polled again for it.
+        assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
+        assert_eq!(a_polls.get(), 1);
+        assert!(
+            wakes.count() >= 1,
+            "the yield woke the task polling the join"
+        );
+        assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
+        assert_eq!(a_polls.get(), 2);
+
+        // B's timer fires (time moved on by hand); a few more polls finish both.
+        reactor.fire_due(Instant::now() + Duration::from_millis(10));
+        let mut polls = 0;
+        while Pin::new(&mut join).poll(&mut cx).is_pending() {
+            polls += 1;
+            assert!(polls < 10, "the join finishes in a few polls");
+        }
+        assert!(flag.get());
     }
 
     #[test]

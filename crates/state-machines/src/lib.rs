@@ -34,7 +34,11 @@ pub mod fetch;
 pub mod join;
 pub mod reactor;
 pub mod stages;
+mod sync;
 pub mod timeout;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 #[cfg(test)]
 mod test_support;
@@ -78,7 +82,7 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Report
     let executor = Executor::new();
     let reactor = executor.reactor();
     let lookup_time = opts.scaled(settings.lookup_ms);
-    let cache = SingleFlightCache::new(&scenario.registry, lookup_time, reactor, trace);
+    let cache = SingleFlightCache::new(&scenario.registry, lookup_time, trace);
 
     // 4. The workers, one task each, each draining its own bounded queue.
     let (queues, workers): (Vec<_>, Vec<JoinHandle<WorkerTally>>) = (0..settings.workers)

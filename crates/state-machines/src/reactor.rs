@@ -6,11 +6,11 @@
 //! `Pending`. When the deadline passes, the reactor calls the waker, the executor polls the
 //! future again, and this time it is ready.
 //!
-//! Our reactor is a priority queue of timers ordered by deadline. When the executor has nothing
-//! to run, it calls [`Reactor::wait_for_next_timer`]: the thread sleeps until the earliest
-//! deadline (`std::thread::park_timeout`), then every timer that is due is fired, which puts
-//! its task back on the executor's run queue. Everything happens on the one thread that runs the
-//! executor; there is no timer thread.
+//! Our reactor is a priority queue of timers ordered by deadline. The executor fires the timers
+//! that are due between ticks ([`Reactor::fire_due`]), which puts their tasks back on its run
+//! queue. When it has nothing to run, it calls [`Reactor::park`]: the thread sleeps until the
+//! earliest deadline (`std::thread::park_timeout`), then every timer that is due is fired.
+//! Everything happens on the one thread that runs the executor; there is no timer thread.
 //!
 //! Read next: [`crate::timeout`], the first future built on top of [`Sleep`].
 
@@ -21,6 +21,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+
+use crate::sync::thread;
 
 /// Names one registered timer: its deadline, then a sequence number that tells apart timers
 /// with the same deadline. Ordering by this pair is ordering by deadline, ties in creation order.
@@ -95,26 +97,29 @@ impl Reactor {
         fired
     }
 
-    /// What the executor calls when it has nothing to run: sleeps until the earliest deadline,
-    /// then fires the timers that are due. Returns `false`, without sleeping, if no timer is
-    /// pending: then nothing can ever wake the executor again.
+    /// What the executor calls when it has nothing to run: parks the thread until the earliest
+    /// deadline, or, with no timer pending, until something unparks it (a waker, called on
+    /// another thread). Then fires the timers that are due, and returns how many fired.
     ///
-    /// The sleep may end early (`park_timeout` can wake spuriously, and a waker called from
-    /// another thread unparks us); firing nothing is then harmless, the executor just asks again.
-    pub fn wait_for_next_timer(&self) -> bool {
-        let Some(deadline) = self.next_deadline() else {
-            return false;
-        };
-        let now = Instant::now();
-        if deadline > now {
-            std::thread::park_timeout(deadline - now);
+    /// The park may end early (`park_timeout` can wake spuriously, and every wake unparks the
+    /// executor's thread); firing nothing is then harmless, the executor just looks again. With
+    /// no timer pending and no other thread holding a waker, this parks forever: the executor
+    /// checks for that before it calls us (see `Executor::block_on`).
+    pub fn park(&self) -> usize {
+        match self.next_deadline() {
+            Some(deadline) => {
+                let now = Instant::now();
+                if deadline > now {
+                    thread::park_timeout(deadline - now);
+                }
+            }
+            None => thread::park(),
         }
-        self.fire_due(Instant::now());
-        true
+        self.fire_due(Instant::now())
     }
 
     /// Registers a timer for `deadline` that will wake `waker`.
-    fn register(&self, deadline: Instant, waker: &Waker) -> TimerId {
+    pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> TimerId {
         let mut timers = self.timers.borrow_mut();
         let id = TimerId {
             deadline,
@@ -224,6 +229,15 @@ impl Drop for Sleep {
 }
 // ANCHOR_END: sleep
 
+impl Sleep {
+    /// The instant the sleep ends (tokio's `Sleep::deadline`). Fixed when the sleep is created,
+    /// so it says when the sleep was *due*, however late the poll that finds it ready: what
+    /// [`Timeout`](crate::timeout::Timeout) compares to decide a race between two timers.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,8 +297,7 @@ mod tests {
         );
         drop(sleep);
         assert_eq!(reactor.pending_timers(), 0);
-        assert_eq!(reactor.next_deadline(), None);
-        assert!(!reactor.wait_for_next_timer(), "nothing left to wait for");
+        assert_eq!(reactor.next_deadline(), None, "nothing left to wait for");
         assert_eq!(wakes.count(), 0);
     }
 
@@ -320,7 +333,7 @@ mod tests {
         assert!(reactor.next_deadline() < Some(Instant::now() + SECOND));
         // Parks for about a millisecond, then fires the sooner timer only.
         while wakes.count() == 0 {
-            assert!(reactor.wait_for_next_timer());
+            reactor.park();
         }
         assert!(Pin::new(&mut sooner).poll(&mut cx).is_ready());
         assert!(Pin::new(&mut later).poll(&mut cx).is_pending());

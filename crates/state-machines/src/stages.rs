@@ -126,7 +126,7 @@ impl Future for EnrichAndHandOff<'_> {
 pub fn worker(queue: Receiver<Enriched>) -> Worker {
     Worker {
         queue,
-        tally: WorkerTally::new(),
+        tally: Some(WorkerTally::new()),
     }
 }
 
@@ -136,20 +136,24 @@ pub fn worker(queue: Receiver<Enriched>) -> Worker {
 pub struct Worker {
     /// The worker's queue.
     queue: Receiver<Enriched>,
-    /// What it has added up so far.
-    tally: WorkerTally,
+    /// What it has added up so far; `None` once handed over.
+    tally: Option<WorkerTally>,
 }
 
 impl Future for Worker {
     type Output = WorkerTally;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WorkerTally> {
+        let this = &mut *self;
+        // Polled again after it handed its tally over: a bug in the caller. Answering with an
+        // empty tally would lose every record of the first answer without a word.
+        let tally = this.tally.as_mut().expect("Worker polled after completion");
         // Take everything that is in the queue now; `Pending` when it is empty.
-        while let Some(enriched) = ready!(self.queue.poll_recv(cx)) {
-            self.tally.add(enriched);
+        while let Some(enriched) = ready!(this.queue.poll_recv(cx)) {
+            tally.add(enriched);
         }
         // Closed and empty: hand the tally over.
-        Poll::Ready(std::mem::take(&mut self.tally))
+        Poll::Ready(this.tally.take().expect("checked above"))
     }
 }
 // ANCHOR_END: worker
@@ -182,7 +186,7 @@ mod tests {
         let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
         let executor = Executor::new();
         let reactor = executor.reactor();
-        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), reactor, &trace);
+        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
         let (queue, mut receiver) = channel(1);
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
@@ -225,7 +229,7 @@ mod tests {
         let registry = Registry::default();
         let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(&registry, Duration::ZERO, executor.reactor(), &trace);
+        let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
         let (queue, _receiver) = channel(1);
         let region = cache.region("Atlantis", &executor);
         let task = enrich_and_hand_off(record("Atlantis", 7), region, 0, queue, &rejected, &trace);
@@ -262,6 +266,19 @@ mod tests {
             panic!("closed and empty: the worker is done");
         };
         assert_eq!(tally.records, 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "Worker polled after completion")]
+    fn a_worker_polled_after_completion_panics() {
+        // Like every other future of the crate: a second answer would be an empty tally, and
+        // the records of the first would be silently lost.
+        let (queue, receiver) = channel::<Enriched>(1);
+        drop(queue);
+        let mut worker = worker(receiver);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut worker).poll(&mut cx).is_ready());
+        let _ = Pin::new(&mut worker).poll(&mut cx);
     }
 
     fn filler() -> Enriched {

@@ -10,11 +10,21 @@
 //! `project()` gives exactly that for the fields marked `#[pin]`, and a plain `&mut` for the
 //! others, without `unsafe`.
 //!
+//! # The deadlines decide, not the order of a poll
+//!
+//! A poll says *that* a future is ready, never *since when*. An executor running late (a loaded
+//! machine, thousands of tasks, a task that blocked the thread) may poll a `Timeout` only when
+//! both the inner future and the deadline are long due; whichever of the two `poll` looked at
+//! first would then win, and a feed that answered after the deadline would count as answered.
+//! So the race is decided by instants: the inner future says when it was due ([`Due`]), and a
+//! result due after the deadline is a timeout, however late the poll that finds it. The
+//! `threads` and `callbacks` styles follow the same rule.
+//!
 //! Read next: [`crate::fetch`], where a `Timeout` decides each fetch attempt.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
@@ -33,10 +43,28 @@ impl std::fmt::Display for Elapsed {
 impl std::error::Error for Elapsed {}
 
 // ANCHOR: timeout
-/// Runs `future`, but gives up after `duration`: resolves to `Ok(output)` if the future finishes
-/// first, to `Err(Elapsed)` if the deadline comes first. The loser is dropped with the
-/// `Timeout`, which cancels it (a dropped `Sleep` leaves the reactor).
-pub fn timeout<F: Future>(reactor: &Reactor, duration: Duration, future: F) -> Timeout<F> {
+/// A future that becomes ready at an instant known in advance: a timer, or a future that waits
+/// for one. [`Timeout`] asks for that instant, because a poll cannot tell it.
+///
+/// A future that waits for something else (a socket) has no such instant of its own. There it
+/// would have to come with the data (Linux can stamp each received packet with its arrival time,
+/// `SO_TIMESTAMP`); tokio's `timeout` does not try, and lets the inner future win when a late
+/// poll finds both ready.
+pub trait Due {
+    /// When this future's result is, or was, due.
+    fn due_at(&self) -> Instant;
+}
+
+impl Due for Sleep {
+    fn due_at(&self) -> Instant {
+        self.deadline()
+    }
+}
+
+/// Runs `future`, but gives up after `duration`: resolves to `Ok(output)` if the future was due
+/// by the deadline, to `Err(Elapsed)` if not. The loser is dropped with the `Timeout`, which
+/// cancels it (a dropped `Sleep` leaves the reactor).
+pub fn timeout<F: Future + Due>(reactor: &Reactor, duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
         deadline: sleep(reactor, duration),
@@ -56,17 +84,22 @@ pin_project! {
     }
 }
 
-impl<F: Future> Future for Timeout<F> {
+impl<F: Future + Due> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        // The future first: if both are ready in the same poll, the work that got done wins.
-        if let Poll::Ready(output) = this.future.poll(cx) {
-            return Poll::Ready(Ok(output));
+        let mut this = self.project();
+        // The future first. Ready: but this poll may come late, with our deadline long past
+        // too, so the instants decide, not the order in which we look. Due by the deadline, it
+        // is in time (a tie goes to the work that got done); due after it, it is a timeout, and
+        // its late result is dropped. A late poll must not turn a late answer into an on-time
+        // one, nor an on-time answer into a late one.
+        if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
+            let in_time = this.future.due_at() <= this.deadline.due_at();
+            return Poll::Ready(if in_time { Ok(output) } else { Err(Elapsed) });
         }
-        // Polling both with the same `cx` registers our waker with both: whichever is ready
-        // first wakes us.
+        // Not ready: the deadline. Polling both with the same `cx` registers our waker with
+        // both: whichever is due first wakes us.
         Pin::new(this.deadline).poll(cx).map(|()| Err(Elapsed))
     }
 }
@@ -75,7 +108,6 @@ impl<F: Future> Future for Timeout<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     use crate::test_support::CountingWaker;
 
@@ -118,12 +150,42 @@ mod tests {
     }
 
     #[test]
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one() {
+        // The inner sleep is due after 10 s, the deadline after 1 s, and the next poll comes at
+        // 20 s (a busy executor): both timers have fired by then. The deadlines decide, not the
+        // order in which this poll looks at the two.
+        let reactor = Reactor::new();
+        let (waker, wakes) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let mut race = timeout(&reactor, SECOND, sleep(&reactor, 10 * SECOND));
+        assert!(Pin::new(&mut race).poll(&mut cx).is_pending());
+
+        reactor.fire_due(Instant::now() + 20 * SECOND);
+        assert_eq!(wakes.count(), 2, "both timers fired before the poll");
+        assert_eq!(Pin::new(&mut race).poll(&mut cx), Poll::Ready(Err(Elapsed)));
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_an_on_time_answer_into_a_late_one() {
+        // The other way round: due after 1 s, deadline after 10 s, polled at 20 s. The answer
+        // came in time, however late we look at it.
+        let reactor = Reactor::new();
+        let (waker, _) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let mut race = timeout(&reactor, 10 * SECOND, sleep(&reactor, SECOND));
+        assert!(Pin::new(&mut race).poll(&mut cx).is_pending());
+
+        reactor.fire_due(Instant::now() + 20 * SECOND);
+        assert_eq!(Pin::new(&mut race).poll(&mut cx), Poll::Ready(Ok(())));
+    }
+
+    #[test]
     fn a_ready_future_needs_no_timer() {
         let reactor = Reactor::new();
         let (waker, _) = CountingWaker::new();
-        let mut race = timeout(&reactor, SECOND, std::future::ready(7));
+        let mut race = timeout(&reactor, SECOND, sleep(&reactor, Duration::ZERO));
         let poll = Pin::new(&mut race).poll(&mut Context::from_waker(&waker));
-        assert_eq!(poll, Poll::Ready(Ok(7)));
+        assert_eq!(poll, Poll::Ready(Ok(())));
         assert_eq!(reactor.pending_timers(), 0);
     }
 }
