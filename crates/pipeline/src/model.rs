@@ -14,7 +14,9 @@
 //!
 //! A real style adds overhead (scheduling, thread start-up, timer granularity), so its wall time
 //! over this ideal, the *ratio*, is at least 1. A ratio close to 1 means the style wastes no
-//! waiting; the sequential reference's ratio is about `P` because it uses one slot.
+//! waiting. The sequential reference's ratio is its sequential time over this ideal: at most
+//! about `P` when lookups are few, and less when the `P` slots cannot all stay busy until the
+//! end (latencies, retries and timeouts rarely divide evenly among them).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -44,7 +46,10 @@ pub fn fetch_ms(source: &Source, settings: &Settings) -> (u64, bool) {
     let mut total = 0;
     for number in 1..=settings.max_attempts() {
         let (ms, outcome) = attempt(source, number, settings);
-        total += ms;
+        // Saturating, like every sum in this module: the model must answer for any scenario,
+        // even one built in code without validation, and "more than u64 milliseconds" is as
+        // good an answer as any there.
+        total = u64::saturating_add(total, ms);
         if outcome == AttemptOutcome::Answered {
             return (total, true);
         }
@@ -68,9 +73,10 @@ pub struct Ideal {
 pub fn ideal(scenario: &Scenario) -> Ideal {
     let settings = &scenario.settings;
     // Each slot is the time at which it becomes free; the earliest free slot takes the next
-    // source (list scheduling, in file order).
-    let mut slots: BinaryHeap<Reverse<u64>> =
-        (0..settings.concurrency).map(|_| Reverse(0)).collect();
+    // source (list scheduling, in file order). Slots beyond the number of sources would never
+    // be used, so the heap is sized by the input, never by the `concurrency` setting alone.
+    let slot_count = settings.concurrency.min(scenario.sources.len()).max(1);
+    let mut slots: BinaryHeap<Reverse<u64>> = (0..slot_count).map(|_| Reverse(0)).collect();
     let mut fetch_end = 0;
     let mut sequential = 0;
     // Earliest moment each station is known to be needed.
@@ -78,10 +84,10 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     for (index, source) in scenario.sources.iter().enumerate() {
         let Reverse(start) = slots.pop().expect("concurrency is at least 1");
         let (busy, answered) = fetch_ms(source, settings);
-        let end = start + busy;
+        let end = start.saturating_add(busy);
         slots.push(Reverse(end));
         fetch_end = fetch_end.max(end);
-        sequential += busy;
+        sequential = u64::saturating_add(sequential, busy);
         if answered {
             for record in parse_body(index, &source.body).records {
                 let at = needed_at.entry(record.station).or_insert(end);
@@ -91,10 +97,11 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     }
     let lookups_end = needed_at
         .values()
-        .map(|at| at + settings.lookup_ms)
+        .map(|at| at.saturating_add(settings.lookup_ms))
         .max()
         .unwrap_or(0);
-    sequential += needed_at.len() as u64 * settings.lookup_ms;
+    let all_lookups = (needed_at.len() as u64).saturating_mul(settings.lookup_ms);
+    sequential = sequential.saturating_add(all_lookups);
     Ideal {
         fetch_ms: fetch_end,
         total_ms: fetch_end.max(lookups_end),
@@ -102,6 +109,20 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     }
 }
 // ANCHOR_END: ideal
+
+/// The longest time [`describe_ms`] writes as a number: an hour, the longest latency or timeout
+/// a scenario may hold.
+pub const DESCRIBED_UP_TO_MS: u64 = 3_600_000;
+
+/// A model figure for people: `78 ms`, or `more than an hour` beyond an hour, where a number of
+/// milliseconds says nothing useful (and a saturated figure would print as 18446744073709551615).
+pub fn describe_ms(ms: u64) -> String {
+    if ms > DESCRIBED_UP_TO_MS {
+        "more than an hour".to_string()
+    } else {
+        format!("{ms} ms")
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -167,6 +188,22 @@ mod tests {
             800,
             "latency above the timeout always times out"
         );
+    }
+
+    #[test]
+    fn huge_settings_neither_overflow_nor_allocate() {
+        // Built in code, so validation never saw it: the model must still answer, saturated,
+        // without a heap of `usize::MAX` slots ("capacity overflow") or an overflowing sum.
+        let mut s = scenario(1, &[(u64::MAX / 2, Fault::Hang, ""); 3]);
+        s.settings.concurrency = usize::MAX;
+        s.settings.timeout_ms = u64::MAX / 2;
+        s.settings.retries = 3;
+        s.settings.lookup_ms = u64::MAX;
+        let got = ideal(&s);
+        assert_eq!(got.sequential_ms, u64::MAX);
+        assert_eq!(describe_ms(got.sequential_ms), "more than an hour");
+        assert_eq!(describe_ms(3_600_000), "3600000 ms");
+        assert_eq!(describe_ms(78), "78 ms");
     }
 
     #[test]

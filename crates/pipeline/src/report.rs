@@ -7,7 +7,7 @@
 //! Every style ends by calling [`Report::assemble`] with what it collected; none renders a
 //! report itself. Read next: [`crate::trace`].
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Serialize, Serializer};
 
@@ -232,40 +232,102 @@ impl fmt::Display for Report {
         writeln!(f, "partitions  {}", partitions.join(" "))?;
         writeln!(f)?;
 
-        let width = |text: &str| text.chars().count();
-        let station_width = self
-            .stations
-            .iter()
-            .map(|row| width(&row.station))
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        let region_width = self
-            .stations
-            .iter()
-            .map(|row| width(&row.region))
-            .max()
-            .unwrap_or(0)
-            .max(6);
-        writeln!(
-            f,
-            "{:station_width$}  {:region_width$}  {:>5}  {:>5}  {:>5}  {:>5}",
-            "station", "region", "count", "min", "mean", "max"
-        )?;
-        for row in &self.stations {
-            writeln!(
-                f,
-                "{:station_width$}  {:region_width$}  {:>5}  {:>5}  {:>5}  {:>5}",
-                row.station, row.region, row.count, row.min, row.mean, row.max
+        // The name columns are as wide as their longest entry, up to NAME_COLUMN_CAP: a longer
+        // name is printed whole and pushes its own row's figures right, rather than widening
+        // every row. Padding is written by hand, never with `{:width$}`, whose width comes from
+        // the input here and must fit a u16 (a 65,536-character name would panic).
+        let column = |names: &mut dyn Iterator<Item = &String>, header: &str| {
+            names
+                .map(|name| name.chars().count())
+                .chain([header.chars().count()])
+                .max()
+                .unwrap_or(0)
+                .min(NAME_COLUMN_CAP)
+        };
+        let station_width = column(&mut self.stations.iter().map(|row| &row.station), "station");
+        let region_width = column(&mut self.stations.iter().map(|row| &row.region), "region");
+        let mut row = |station: &str, region: &str, figures: [&dyn fmt::Display; 4]| {
+            write_padded(f, station, station_width)?;
+            f.write_str("  ")?;
+            write_padded(f, region, region_width)?;
+            let [count, min, mean, max] = figures;
+            writeln!(f, "  {count:>5}  {min:>5}  {mean:>5}  {max:>5}")
+        };
+        row("station", "region", [&"count", &"min", &"mean", &"max"])?;
+        for station in &self.stations {
+            row(
+                &station.station,
+                &station.region,
+                [&station.count, &station.min, &station.mean, &station.max],
             )?;
         }
         Ok(())
     }
 }
 
+/// The widest a name column of the text report grows; longer names overflow their row.
+const NAME_COLUMN_CAP: usize = 40;
+
+/// Writes `text`, then spaces up to `width` characters (none if it is already wider).
+fn write_padded(f: &mut fmt::Formatter<'_>, text: &str, width: usize) -> fmt::Result {
+    f.write_str(text)?;
+    for _ in text.chars().count()..width {
+        f.write_char(' ')?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report_with_stations(names: &[String]) -> Report {
+        Report {
+            scenario: "s".into(),
+            sources_ok: 0,
+            sources_failed: Vec::new(),
+            attempts: 0,
+            accepted: 0,
+            rejected: Vec::new(),
+            lookups: 0,
+            cache_hits: 0,
+            partitions: vec![0],
+            stations: names
+                .iter()
+                .map(|name| StationRow {
+                    station: name.clone(),
+                    region: name.clone(),
+                    count: 1,
+                    min: Tenths(1),
+                    mean: Tenths(1),
+                    max: Tenths(1),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_huge_station_name_does_not_break_the_table() {
+        // 65,536 characters: more than a format width can hold (`{:w$}` takes a u16 width).
+        let huge = "S".repeat(65_536);
+        let text = report_with_stations(&[huge.clone(), "Oslo".into()]).to_string();
+        let row = text.lines().find(|line| line.starts_with('S')).unwrap();
+        assert!(
+            row.starts_with(&format!("{huge}  {huge}  ")),
+            "the name is printed whole"
+        );
+        // Short names are still aligned with the header.
+        let header = text
+            .lines()
+            .find(|line| line.starts_with("station"))
+            .unwrap();
+        let oslo = text.lines().find(|line| line.starts_with("Oslo")).unwrap();
+        assert_eq!(
+            header.chars().count(),
+            oslo.chars().count(),
+            "{header}\n{oslo}"
+        );
+    }
 
     #[test]
     fn tenths_print_with_one_decimal() {

@@ -2,23 +2,53 @@
 //!
 //! A scenario is a small TOML file that describes the world a pipeline runs in: the feeds to
 //! fetch (with their latency, their fault and their body), the station registry, and the
-//! settings (concurrency, timeouts, retries, ...). `shared/DESIGN.md` and the book's chapter
-//! "The pipeline" give the format; [`Scenario::from_toml`] is its one parser.
+//! settings (concurrency, timeouts, retries, ...). The specification (the book's appendix,
+//! `book/src/specification.md`) and its chapter "The pipeline" give the format;
+//! [`Scenario::from_toml`] is its one parser.
 //!
 //! Validation is strict on purpose. A learner who mistypes `latncy_ms` must be told so, with the
-//! file and the key, rather than silently running with a default. And a scenario whose outcome
-//! would depend on scheduling noise (a latency close to the timeout) is refused, because the
-//! whole project rests on every style producing the *same* report.
+//! file and the key, rather than silently running with a default. A scenario whose outcome would
+//! depend on scheduling noise is refused, because the whole project rests on every style
+//! producing the *same* report: a latency within a factor of two of the timeout is refused here,
+//! and a latency closer than [`MIN_REAL_GAP_MS`] to the timeout *in real time*, after scaling, is
+//! refused by [`Scenario::check_time_scale`] before a run. Values no teaching scenario needs and
+//! no machine can hold (a billion workers, a 5 GB file) are refused before anything is
+//! allocated from them: the `MAX_*` constants below are the bounds.
 //!
 //! Read next: [`crate::parse`], which turns a source's body into records.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 
 use crate::registry::Registry;
+use crate::run::{MAX_TIME_SCALE, RunOptions};
+
+// ANCHOR: bounds
+/// The most fetch attempts in flight a scenario may ask for (`settings.concurrency`).
+pub const MAX_CONCURRENCY: usize = 100_000;
+/// The most aggregation workers (`settings.workers`): each is a thread in some styles.
+pub const MAX_WORKERS: usize = 1_024;
+/// The largest bound of a worker's queue (`settings.channel_capacity`).
+pub const MAX_CHANNEL_CAPACITY: usize = 65_536;
+/// The most retries after a failed attempt (`settings.retries`).
+pub const MAX_RETRIES: u32 = 100;
+/// The longest timeout and the longest latency, in milliseconds: an hour.
+pub const MAX_WAIT_MS: u64 = 3_600_000;
+/// The longest registry lookup, in milliseconds: a minute.
+pub const MAX_LOOKUP_MS: u64 = 60_000;
+/// The largest scenario file, in bytes: 64 MiB.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// How far apart, in real milliseconds after scaling, every latency and the timeout must be.
+/// Timers are only as exact as the operating system's scheduler (a millisecond or more under
+/// load); below this margin, which comes first would be decided by timer noise, not by the
+/// scenario.
+pub const MIN_REAL_GAP_MS: f64 = 5.0;
+// ANCHOR_END: bounds
 
 /// A whole scenario: what to fetch, how to enrich it, and the settings of the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +125,10 @@ pub struct Source {
 }
 
 /// How a feed misbehaves. Each kind exercises a different path of fetch-with-retry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Read from TOML by name (`fault = "hang"`); a name not listed, or a value that is not a string,
+/// is refused with the list of names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fault {
     /// Answers its body.
@@ -107,6 +140,44 @@ pub enum Fault {
     Always,
     /// Never answers: only a timeout ends the attempt.
     Hang,
+}
+
+impl Fault {
+    /// Every fault's name, as scenario files write it.
+    pub const NAMES: &'static [&'static str] = &["none", "first", "always", "hang"];
+
+    /// The fault with this name, if there is one.
+    pub fn from_name(name: &str) -> Option<Fault> {
+        match name {
+            "none" => Some(Fault::None),
+            "first" => Some(Fault::First),
+            "always" => Some(Fault::Always),
+            "hang" => Some(Fault::Hang),
+            _ => None,
+        }
+    }
+}
+
+/// Written by hand rather than derived: serde's derived enum reader answers `fault = 1` with
+/// "wanted string or table", which tells a learner nothing; this one lists the names.
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FaultName;
+
+        impl de::Visitor<'_> for FaultName {
+            type Value = Fault;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("one of `none`, `first`, `always`, `hang`")
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Fault, E> {
+                Fault::from_name(name).ok_or_else(|| E::unknown_variant(name, Fault::NAMES))
+            }
+        }
+
+        deserializer.deserialize_str(FaultName)
+    }
 }
 
 /// What a feed does when an attempt's latency has passed.
@@ -137,12 +208,15 @@ impl Source {
 
 /// A scenario that could not be read: which file, which key, and what is wrong with it.
 ///
-/// Displays as one line, `FILE: KEY: PROBLEM`, which the CLI prints as it is.
+/// Displays as one line, `FILE: KEY: PROBLEM`, which the CLI prints as it is. A newline or
+/// another control character inside a part (a source named `"a\nb"`, an odd path) is shown
+/// escaped (`a\nb`), so the message stays one line whatever the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ScenarioError {
     /// The file (or built-in scenario) the error is in.
     pub file: String,
-    /// The key at fault, as a path (`sources[2].latency_ms`), when there is one.
+    /// The key at fault, as a path (`settings.workers`, `sources["oslo-feed"].latency_ms`), when
+    /// there is one.
     pub key: Option<String>,
     /// What is wrong, as a plain sentence.
     pub problem: String,
@@ -150,11 +224,39 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (file, problem) = (one_line(&self.file), one_line(&self.problem));
         match &self.key {
-            Some(key) => write!(f, "{}: `{}`: {}", self.file, key, self.problem),
-            None => write!(f, "{}: {}", self.file, self.problem),
+            Some(key) => write!(f, "{file}: `{}`: {problem}", one_line(key)),
+            None => write!(f, "{file}: {problem}"),
         }
     }
+}
+
+/// `text` with every control character (and the Unicode line and paragraph separators)
+/// escaped the way Rust writes them in a string literal (`\n`, `\u{1b}`), so that it cannot
+/// break a one-line message or move a terminal's cursor. Other characters, accented letters
+/// included, are kept as they are.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    let breaks_lines = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !text.contains(breaks_lines) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if breaks_lines(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// How a source is named in an error's key: by its name, quoted and escaped
+/// (`sources["oslo-feed"].latency_ms`), because a learner knows a source by its name, not by
+/// its position in the file.
+fn source_key(source: &Source, field: &str) -> String {
+    format!("sources[{:?}].{field}", source.name)
 }
 
 /// The scenarios shipped inside the binary, by name.
@@ -186,27 +288,40 @@ impl Scenario {
     }
 
     /// Reads and validates a scenario file.
+    ///
+    /// Only a regular file of at most [`MAX_FILE_BYTES`] is read. The check comes from the
+    /// file's metadata, *before* opening it: opening a FIFO with no writer blocks forever, and
+    /// `/dev/zero` never ends. The read is limited too, in case the file grows after the check.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| ScenarioError {
+        let fail = |problem: String| ScenarioError {
             file: file.clone(),
             key: None,
-            problem: format!("cannot read the file: {err}"),
-        })?;
+            problem,
+        };
+        let too_large = || fail("the file is larger than 64 MiB, the limit for a scenario".into());
+        let metadata =
+            std::fs::metadata(path).map_err(|err| fail(format!("cannot read the file: {err}")))?;
+        if !metadata.is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        if metadata.len() > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|opened| opened.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(|err| fail(format!("cannot read the file: {err}")))?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large());
+        }
         Scenario::from_toml(&text, &file)
     }
 
     /// Parses and validates a scenario. `file` names where the text came from, for errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|err| ScenarioError {
-            file: match err.span() {
-                // Point at the line, so that an editor can jump to it.
-                Some(span) => format!("{file}:{}", line_of(text, span.start)),
-                None => file.to_string(),
-            },
-            key: None,
-            problem: err.message().trim().to_string(),
-        })?;
+        let scenario: Scenario =
+            toml::from_str(text).map_err(|err| toml_error(text, file, &err))?;
         scenario
             .validate()
             .map_err(|(key, problem)| ScenarioError {
@@ -218,38 +333,53 @@ impl Scenario {
     }
 
     /// Checks the rules that TOML types alone cannot express. Returns the key and the problem.
+    ///
+    /// Bounds come first, so that nothing later (nor a style) allocates from an absurd value.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let fail = |key: &str, problem: String| Err((key.to_string(), problem));
         if self.name.trim().is_empty() {
             return fail("name", "must not be empty".into());
         }
         let s = &self.settings;
-        if s.concurrency == 0 {
-            return fail("settings.concurrency", "must be at least 1".into());
-        }
-        if s.workers == 0 {
-            return fail("settings.workers", "must be at least 1".into());
-        }
-        if s.channel_capacity == 0 {
-            return fail("settings.channel_capacity", "must be at least 1".into());
-        }
-        let mut seen = HashSet::new();
-        for (i, source) in self.sources.iter().enumerate() {
-            if source.name.trim().is_empty() {
-                return fail(&format!("sources[{i}].name"), "must not be empty".into());
+        let settings = [
+            ("concurrency", s.concurrency as u64),
+            ("workers", s.workers as u64),
+            ("channel_capacity", s.channel_capacity as u64),
+            ("retries", u64::from(s.retries)),
+            ("timeout_ms", s.timeout_ms),
+            ("lookup_ms", s.lookup_ms),
+        ];
+        for (field, value) in settings {
+            if let Some(problem) = out_of_bounds(field, value) {
+                return fail(&format!("settings.{field}"), problem);
             }
-            if !seen.insert(source.name.as_str()) {
+        }
+        // Source name to its number in the file (from 1), for the duplicate check.
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let number = index + 1;
+            if source.name.trim().is_empty() {
+                // The one key with no name to go by: the position it has in the file.
                 return fail(
-                    &format!("sources[{i}].name"),
+                    &format!("sources[{index}].name"),
+                    format!("must not be empty (source number {number} in the file)"),
+                );
+            }
+            if let Some(earlier) = seen.insert(source.name.as_str(), number) {
+                return fail(
+                    &source_key(source, "name"),
                     format!(
-                        "`{}` is used by an earlier source; names must be unique",
-                        source.name
+                        "sources number {earlier} and {number} have the same name; names must be \
+                         unique"
                     ),
                 );
             }
+            if let Some(problem) = out_of_bounds("latency_ms", source.latency_ms) {
+                return fail(&source_key(source, "latency_ms"), problem);
+            }
             if latency_is_ambiguous(source.latency_ms, s.timeout_ms) {
                 return fail(
-                    &format!("sources[{i}].latency_ms"),
+                    &source_key(source, "latency_ms"),
                     format!(
                         "{} ms is between half and twice timeout_ms ({} ms), so whether it times \
                          out would depend on scheduling noise; use less than {} or more than {}",
@@ -263,6 +393,71 @@ impl Scenario {
         }
         Ok(())
     }
+
+    /// The source whose latency is closest to the timeout, with that distance in scenario
+    /// milliseconds; `None` without sources.
+    pub fn tightest_source(&self) -> Option<(&Source, u64)> {
+        let timeout_ms = self.settings.timeout_ms;
+        self.sources
+            .iter()
+            .map(|source| (source, source.latency_ms.abs_diff(timeout_ms)))
+            .min_by_key(|(_, gap)| *gap)
+    }
+
+    /// The smallest time scale at which every latency is at least [`MIN_REAL_GAP_MS`] away
+    /// from the timeout in real time, rounded up to two significant digits (`0.023`); `0.0`
+    /// without sources, and infinity if a latency equals the timeout (no scale separates them;
+    /// validation refuses that).
+    pub fn min_time_scale(&self) -> f64 {
+        match self.tightest_source() {
+            None => 0.0,
+            Some((_, 0)) => f64::INFINITY,
+            Some((_, gap)) => smallest_scale_for(gap),
+        }
+    }
+
+    // ANCHOR: check_time_scale
+    /// Checks that `time_scale` is in range and keeps every latency at least
+    /// [`MIN_REAL_GAP_MS`] away from the timeout in real time. `file` names the scenario in
+    /// the error, which names the tightest source and the smallest time scale that works.
+    ///
+    /// Time scale 0 is exempt: it is logical time (the tests' `expected_report`), where nothing
+    /// waits and outcomes follow the specification exactly. Every command that runs styles
+    /// calls this first.
+    pub fn check_time_scale(&self, time_scale: f64, file: &str) -> Result<(), ScenarioError> {
+        let fail = |key: Option<String>, problem: String| ScenarioError {
+            file: file.to_string(),
+            key,
+            problem,
+        };
+        RunOptions::checked(time_scale).map_err(|err| fail(None, err.to_string()))?;
+        if time_scale == 0.0 {
+            return Ok(());
+        }
+        let Some((source, gap)) = self.tightest_source() else {
+            return Ok(());
+        };
+        let real_gap_ms = gap as f64 * time_scale;
+        if real_gap_ms >= MIN_REAL_GAP_MS {
+            return Ok(());
+        }
+        let problem = if gap == 0 {
+            "the latency equals timeout_ms, so no time scale can tell them apart".to_string()
+        } else {
+            format!(
+                "at time scale {time_scale}, its {} ms latency and the {} ms timeout are {} ms \
+                 apart in real time, less than the {MIN_REAL_GAP_MS} ms a timer needs to tell \
+                 them apart; the smallest time scale that works is {}",
+                source.latency_ms,
+                self.settings.timeout_ms,
+                // Rounded down, so that a gap just under the margin never reads as the margin.
+                (real_gap_ms * 1000.0).floor() / 1000.0,
+                smallest_scale_for(gap),
+            )
+        };
+        Err(fail(Some(source_key(source, "latency_ms")), problem))
+    }
+    // ANCHOR_END: check_time_scale
 
     /// The scenario as TOML text (the generator's output can be saved and edited this way).
     pub fn to_toml(&self) -> String {
@@ -330,9 +525,216 @@ fn latency_is_ambiguous(latency_ms: u64, timeout_ms: u64) -> bool {
     latency_ms.saturating_mul(2) >= timeout_ms && latency_ms <= timeout_ms.saturating_mul(2)
 }
 
+/// The bounds of a numeric key, inclusive: least, most, and the unit the most is counted in.
+fn bounds_of(field: &str) -> Option<(u64, u64, &'static str)> {
+    Some(match field {
+        "concurrency" => (1, MAX_CONCURRENCY as u64, " attempts in flight"),
+        "workers" => (1, MAX_WORKERS as u64, " workers"),
+        "channel_capacity" => (1, MAX_CHANNEL_CAPACITY as u64, " records per queue"),
+        "retries" => (0, u64::from(MAX_RETRIES), " retries"),
+        "timeout_ms" | "latency_ms" => (0, MAX_WAIT_MS, " ms (an hour)"),
+        "lookup_ms" => (0, MAX_LOOKUP_MS, " ms (a minute)"),
+        _ => return None,
+    })
+}
+
+/// What is wrong with `value` for the numeric key `field`, if it is out of bounds.
+fn out_of_bounds(field: &str, value: u64) -> Option<String> {
+    let (least, most, unit) = bounds_of(field)?;
+    if value < least {
+        Some(format!("must be at least {least}"))
+    } else if value > most {
+        Some(format!(
+            "{value} is more than the limit: at most {most}{unit}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// The smallest time scale, with two significant digits, at which a scenario gap of `gap_ms`
+/// (at least 1) is [`MIN_REAL_GAP_MS`] of real time.
+fn smallest_scale_for(gap_ms: u64) -> f64 {
+    let gap = gap_ms.max(1) as f64;
+    let exact = MIN_REAL_GAP_MS / gap;
+    // Two significant digits: `decimals` places after the point. `exact` is at most 5, so
+    // there is always at least one.
+    let decimals = 1 - exact.log10().floor() as i32;
+    let unit = 10f64.powi(decimals);
+    let mut tenths = (exact * unit - 1e-9).ceil();
+    // `tenths / unit` is the nearest double to the decimal, so it prints as written
+    // (`0.023`); step up if rounding left it a hair short.
+    while gap * (tenths / unit) < MIN_REAL_GAP_MS {
+        tenths += 1.0;
+    }
+    (tenths / unit).min(MAX_TIME_SCALE)
+}
+
 /// The 1-based line number of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A TOML error as a [`ScenarioError`]: the file and line, the key when the line names one, and
+/// the parser's message, made specific where the parser's own is vague.
+fn toml_error(text: &str, file: &str, err: &toml::de::Error) -> ScenarioError {
+    let message = err.message().trim();
+    let Some(span) = err.span() else {
+        // The one error without a place: a dotted key longer than the parser's recursion limit
+        // (80 parts). Find the line ourselves.
+        let problem = if message == "recursion limit" {
+            "a key is nested too deeply (a dotted key of 80 parts or more); a scenario needs at \
+             most `settings.workers`"
+                .to_string()
+        } else {
+            message.to_string()
+        };
+        let file = match deep_key_line(text) {
+            Some(line) => format!("{file}:{line}"),
+            None => file.to_string(),
+        };
+        return ScenarioError {
+            file,
+            key: None,
+            problem,
+        };
+    };
+    // Point at the line, so that an editor can jump to it.
+    let line = line_of(text, span.start);
+    let spanned = text.get(span.clone()).unwrap_or("").trim();
+    let (key, problem) = if message == "duplicate key" {
+        // The span is the key (or the table header) written a second time.
+        let name = spanned.trim_matches(|c| c == '[' || c == ']').trim();
+        (
+            None,
+            format!("duplicate key `{name}`: it is already set above"),
+        )
+    } else {
+        let key = key_before(text, span.start);
+        let field = key
+            .as_deref()
+            .map(|key| key.rsplit('.').next().unwrap_or(key));
+        // An integer too large (or negative) for the key's type never reaches `validate`: the
+        // parser refuses it first, with "expected u32". Say it the way `validate` would.
+        let bounds = field.and_then(bounds_of);
+        let problem = match (bounds, integer_out_of_type(message)) {
+            (Some((least, most, unit)), Some(negative)) => {
+                if negative {
+                    format!("must be at least {least}")
+                } else {
+                    let value = spanned.replace('_', "");
+                    format!("{value} is more than the limit: at most {most}{unit}")
+                }
+            }
+            _ => message.to_string(),
+        };
+        let key = match key {
+            Some(key) => Some(
+                table_of(text, span.start).map_or(key.clone(), |table| format!("{table}.{key}")),
+            ),
+            // A value written as a table of its own (`[settings.workers]`): its header names it.
+            None => header_at(text, span.start),
+        };
+        (key, problem)
+    };
+    ScenarioError {
+        file: format!("{file}:{line}"),
+        key,
+        problem,
+    }
+}
+
+/// The key of a `key = value` line when `offset` lies in the value: for an error about a value
+/// (`workers = "3"`), the key it belongs to.
+fn key_before(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text
+        .get(..offset)?
+        .rfind('\n')
+        .map_or(0, |newline| newline + 1);
+    let (key, _) = text.get(start..offset)?.split_once('=')?;
+    let key = key.trim();
+    let plain = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"');
+    (!key.is_empty() && key.len() <= 200 && key.chars().all(plain)).then(|| key.to_string())
+}
+
+/// The name in a `[table]` header, if the line at `offset` is one.
+fn header_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text
+        .get(..offset)?
+        .rfind('\n')
+        .map_or(0, |newline| newline + 1);
+    let line = text[start..].lines().next()?.trim();
+    let name = line.strip_prefix('[')?.trim_start_matches('[');
+    let name = name.split(']').next()?.trim();
+    (!name.is_empty() && name.len() <= 200).then(|| name.to_string())
+}
+
+/// For the parser's "invalid value: integer `N`, expected u32" (a number that does not fit
+/// the key's type): `Some(true)` if the number is negative, `Some(false)` if it is too large.
+fn integer_out_of_type(message: &str) -> Option<bool> {
+    let number = message.strip_prefix("invalid value: integer `")?;
+    let (number, expected) = number.split_once('`')?;
+    let unsigned = [", expected u32", ", expected u64", ", expected usize"];
+    unsigned
+        .contains(&expected)
+        .then(|| number.starts_with('-'))
+}
+
+/// The table a line at `offset` belongs to, as an error's key names it: `settings` for a line
+/// under `[settings]`, `sources["name"]` under `[[sources]]` (by the source's `name`, when the
+/// table has one), `None` at the top level.
+fn table_of(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset.min(text.len()))?;
+    let header_start = before
+        .match_indices('\n')
+        .map(|(at, _)| at + 1)
+        .chain([0])
+        .filter(|&start| text[start..].trim_start().starts_with('['))
+        .max()?;
+    let header_line = text[header_start..].lines().next()?.trim();
+    if let Some(array) = header_line.strip_prefix("[[") {
+        let array = array.split("]]").next()?.trim();
+        // The table runs to the next header; find its `name = "..."` line and read it with the
+        // TOML parser itself, so that escapes in the name are read correctly.
+        let body = &text[header_start + header_line.len().min(text.len() - header_start)..];
+        let name = body
+            .lines()
+            .take_while(|line| !line.trim_start().starts_with('['))
+            .filter(|line| line.trim_start().starts_with("name"))
+            .find_map(|line| {
+                let table: toml::Table = toml::from_str(line).ok()?;
+                table.get("name")?.as_str().map(str::to_string)
+            });
+        return Some(match name {
+            Some(name) => format!("{array}[{name:?}]"),
+            None => array.to_string(),
+        });
+    }
+    let table = header_line.strip_prefix('[')?.split(']').next()?.trim();
+    Some(table.to_string())
+}
+
+/// The first line with a dotted key of 80 parts or more (the TOML parser's recursion limit),
+/// counting the dots outside quotes before the `=` (or in a `[table]` header).
+fn deep_key_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let mut dots = 0;
+            let mut quote = None;
+            for c in line.chars() {
+                match (quote, c) {
+                    (None, '"' | '\'') => quote = Some(c),
+                    (Some(open), _) if c == open => quote = None,
+                    (None, '.') => dots += 1,
+                    (None, '=' | '#') => break,
+                    _ => {}
+                }
+            }
+            dots >= 79
+        })
+        .map(|index| index + 1)
 }
 
 /// Formats integer tenths the way feeds write them (`-3.5`).
@@ -444,7 +846,8 @@ mod tests {
         );
         assert_eq!(
             err,
-            "bad.toml: `sources[1].name`: `a` is used by an earlier source; names must be unique"
+            "bad.toml: `sources[\"a\"].name`: sources number 1 and 2 have the same name; names \
+             must be unique"
         );
     }
 
@@ -465,7 +868,7 @@ mod tests {
         for latency in [200, 400, 800] {
             let err = error_of(&source(latency));
             assert!(
-                err.starts_with("bad.toml: `sources[0].latency_ms`: "),
+                err.starts_with("bad.toml: `sources[\"a\"].latency_ms`: "),
                 "{err}"
             );
             assert!(err.contains("scheduling noise"), "{err}");
@@ -508,6 +911,189 @@ mod tests {
         a.validate().unwrap();
         // What the generator writes can be read back.
         assert_eq!(Scenario::from_toml(&a.to_toml(), "gen.toml").unwrap(), a);
+    }
+
+    /// Every setting above its bound is refused with its key, and the bound itself is accepted.
+    #[test]
+    fn settings_above_their_bounds_are_refused() {
+        for (key, bound) in [
+            ("concurrency", 100_000_u64),
+            ("workers", 1_024),
+            ("channel_capacity", 65_536),
+            ("retries", 100),
+            ("timeout_ms", 3_600_000),
+            ("lookup_ms", 60_000),
+        ] {
+            let text = |value: u64| format!("name = \"x\"\n[settings]\n{key} = {value}\n");
+            Scenario::from_toml(&text(bound), "ok.toml").unwrap();
+            for value in [bound + 1, 1 << 63, u64::MAX >> 1] {
+                let err = error_of(&text(value));
+                // Refused by `validate`, or by the parser when the number does not fit the
+                // key's type (`retries` is a u32): the same words either way.
+                assert!(
+                    err.starts_with(&format!("bad.toml: `settings.{key}`: {value} is more"))
+                        || err
+                            .starts_with(&format!("bad.toml:3: `settings.{key}`: {value} is more")),
+                    "{key} = {value}: {err}"
+                );
+                assert!(
+                    err.contains(&format!("at most {bound}")),
+                    "{key} = {value}: {err}"
+                );
+            }
+            let err = error_of(&text(0).replace('0', "-1"));
+            assert!(
+                err.starts_with(&format!("bad.toml:3: `settings.{key}`: must be at least")),
+                "{key} = -1: {err}"
+            );
+        }
+        let source = |latency: u64| {
+            format!("name = \"x\"\n[[sources]]\nname = \"far\"\nlatency_ms = {latency}\n")
+        };
+        Scenario::from_toml(&source(3_600_000), "ok.toml").unwrap();
+        let err = error_of(&source(3_600_001));
+        assert_eq!(
+            err,
+            "bad.toml: `sources[\"far\"].latency_ms`: 3600001 is more than the limit: at most \
+             3600000 ms (an hour)"
+        );
+    }
+
+    #[test]
+    fn a_source_is_named_by_its_name_not_its_index() {
+        let err = error_of("name = \"x\"\n[[sources]]\nname = \"slow\"\nlatency_ms = 300\n");
+        assert!(
+            err.starts_with("bad.toml: `sources[\"slow\"].latency_ms`: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_of_fault_lists_the_allowed_values() {
+        let err = error_of("name = \"x\"\n[[sources]]\nname = \"a\"\nlatency_ms = 1\nfault = 1\n");
+        assert!(
+            err.starts_with("bad.toml:5: `sources[\"a\"].fault`: "),
+            "{err}"
+        );
+        for allowed in ["`none`", "`first`", "`always`", "`hang`"] {
+            assert!(err.contains(allowed), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_too_deep_dotted_key_gets_a_line() {
+        let err = error_of(&format!("name = \"x\"\n\n{} = 1\n", ["a"; 200].join(".")));
+        assert!(err.starts_with("bad.toml:3: "), "{err}");
+        assert!(err.contains("nested too deeply"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        let err = error_of("name = \"x\"\nname = \"y\"\n");
+        assert!(err.starts_with("bad.toml:2: "), "{err}");
+        assert!(err.contains("duplicate key `name`"), "{err}");
+        let err = error_of("name = \"x\"\n[settings]\nworkers = 1\nworkers = 2\n");
+        assert!(err.contains("duplicate key `workers`"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key() {
+        let err = error_of("name = \"x\"\n[settings]\nworkers = \"3\"\n");
+        assert!(err.starts_with("bad.toml:3: `settings.workers`: "), "{err}");
+    }
+
+    #[test]
+    fn control_characters_in_names_and_paths_stay_on_one_line() {
+        let err = error_of(
+            "name = \"x\"\n[[sources]]\nname = \"a\\nb\"\nlatency_ms = 1\n\
+             [[sources]]\nname = \"a\\nb\"\nlatency_ms = 2\n",
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("a\\nb"), "{err}");
+        let err = Scenario::load(Path::new("/no/such\ndir/scenario.toml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("/no/such\\ndir/scenario.toml: "), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_regular_file_is_refused_before_reading() {
+        // A device that never ends: reading it would grow without bound.
+        let err = Scenario::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "/dev/zero: not a regular file");
+        let err = Scenario::load(&std::env::temp_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with(": not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_64_mib_is_refused() {
+        let dir = std::env::temp_dir().join(format!("rosetta-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.toml");
+        // A sparse file: no disk space, no time.
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let err = Scenario::load(&path).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            err.ends_with(": the file is larger than 64 MiB, the limit for a scenario"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_latency_too_close_to_the_timeout_in_real_time_is_refused() {
+        // 5 ms against a 2 ms timeout passes the ratio rule (5 > 2 * 2), but at time scale
+        // 0.05 the two are 0.15 ms apart: timer noise would decide.
+        let tight = Scenario::from_toml(
+            "name = \"x\"\n[settings]\ntimeout_ms = 2\n[[sources]]\nname = \"far\"\n\
+             latency_ms = 100\n[[sources]]\nname = \"near\"\nlatency_ms = 5\n",
+            "tight.toml",
+        )
+        .unwrap();
+        let err = tight
+            .check_time_scale(0.05, "tight.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "tight.toml: `sources[\"near\"].latency_ms`: at time scale 0.05, its 5 ms latency \
+             and the 2 ms timeout are 0.15 ms apart in real time, less than the 5 ms a timer \
+             needs to tell them apart; the smallest time scale that works is 1.7"
+        );
+        assert_eq!(tight.min_time_scale(), 1.7);
+        tight.check_time_scale(1.7, "tight.toml").unwrap();
+        tight.check_time_scale(1.6, "tight.toml").unwrap_err();
+        // Logical time waits for nothing: exempt.
+        tight.check_time_scale(0.0, "tight.toml").unwrap();
+        for scale in [-1.0, f64::NAN, f64::INFINITY, 1e308, 5e19] {
+            let err = tight.check_time_scale(scale, "tight.toml").unwrap_err();
+            assert!(err.to_string().contains("from 0 to 1000"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_smallest_working_time_scale_has_two_significant_digits() {
+        // classroom: 180 ms against 400 ms is the tightest (220 ms apart): 5 / 220 = 0.0227...
+        assert_eq!(
+            Scenario::builtin("classroom").unwrap().min_time_scale(),
+            0.023
+        );
+        // faults: 40 ms against 100 ms (60 ms apart): 5 / 60 = 0.0833...
+        assert_eq!(Scenario::builtin("faults").unwrap().min_time_scale(), 0.084);
+        for gap in [1, 2, 3, 7, 20, 60, 99, 220, 1000, 3_600_000] {
+            let scale = smallest_scale_for(gap);
+            assert!(gap as f64 * scale >= MIN_REAL_GAP_MS, "{gap}: {scale}");
+            let text = scale.to_string();
+            let digits = text.trim_start_matches(['0', '.']).replace('.', "");
+            assert!(digits.len() <= 2, "{gap}: {text}");
+        }
+        assert_eq!(smallest_scale_for(20), 0.25);
     }
 
     #[test]

@@ -232,6 +232,29 @@ fn measure_in_child(
     serde_json::from_slice(&output.stdout).context("the measuring process printed no result")
 }
 
+/// The command that shows why `style`'s report differed on `scenario` (one size of `spec`):
+/// `rosetta compare` on the same generated scenario, running only that style, at the bench's
+/// time scale.
+///
+/// `compare` runs the reference too, but an unlisted reference runs at time scale 0 (logical
+/// time: it decides each attempt from the specification and never waits), so the command takes
+/// the style's time only, not the sequential minutes a large scenario would cost. The
+/// concurrency is given only when it is not the generated scenario's own; a task-scale run
+/// (every source in flight) always gives it.
+pub fn reproduce_command(style: &Style, scenario: &Scenario, spec: &BenchSpec) -> String {
+    let sources = scenario.sources.len();
+    let mut command = format!("rosetta compare --sources {sources} --seed {}", spec.seed);
+    let generated = Scenario::generate(0, spec.seed).settings.concurrency;
+    if scenario.settings.concurrency != generated {
+        command.push_str(&format!(" --concurrency {}", scenario.settings.concurrency));
+    }
+    command.push_str(&format!(
+        " --time-scale {} --style {}",
+        spec.time_scale, style.name
+    ));
+    command
+}
+
 /// Runs every style in `styles` at every size, calling `progress` after each run.
 pub fn run(
     spec: &BenchSpec,
@@ -273,9 +296,10 @@ pub fn run(
                     None => measure(style, &scenario, &opts),
                 };
                 if row.status == "ok" && report != expected {
+                    let command = reproduce_command(style, &scenario, spec);
                     row.marked(
                         "differs",
-                        "report differs from the reference (run `rosetta compare` on this scenario)",
+                        format!("report differs from the reference; see the diff: {command}"),
                     )
                 } else {
                     row
@@ -499,6 +523,60 @@ mod tests {
                 style.name
             );
         }
+    }
+
+    /// A style that is wrong on purpose: it runs the reference without the last source.
+    fn forgets_the_last_source(
+        scenario: &Scenario,
+        opts: &RunOptions,
+        trace: &rosetta_pipeline::Trace,
+    ) -> Result<rosetta_pipeline::Report, rosetta_pipeline::RunError> {
+        let mut fewer = scenario.clone();
+        fewer.sources.pop();
+        rosetta_pipeline::reference::run(&fewer, opts, trace)
+    }
+
+    static FORGETFUL: Style = Style {
+        name: "forgetful",
+        model: "broken on purpose",
+        runtime: "none",
+        run: forgets_the_last_source,
+    };
+
+    #[test]
+    fn a_differing_row_says_which_command_shows_the_difference() {
+        // Logical time is enough for the broken style (the reference waits for nothing).
+        let spec = |concurrency| BenchSpec {
+            sizes: vec![20],
+            seed: 7,
+            concurrency,
+            time_scale: 0.001,
+            budget: Duration::from_secs(60),
+            child: None,
+        };
+        let rows = run(&spec(Some(100)), &[&FORGETFUL, styles::reference()], |_| {});
+        assert_eq!(rows[0].status, "differs");
+        assert_eq!(rows[1].status, "ok", "the reference agrees with itself");
+        // The generated scenario already has concurrency 100: `compare` gets the very same one,
+        // runs only the style at the bench's time scale, and the reference at time scale 0.
+        assert!(
+            rows[0].note.contains(
+                "rosetta compare --sources 20 --seed 7 --time-scale 0.001 --style forgetful"
+            ),
+            "{}",
+            rows[0].note
+        );
+        assert!(!rows[0].note.contains("--concurrency"), "{}", rows[0].note);
+        // A task-scale run (every source in flight) needs the concurrency said.
+        let rows = run(&spec(None), &[&FORGETFUL], |_| {});
+        assert!(
+            rows[0].note.contains(
+                "rosetta compare --sources 20 --seed 7 --concurrency 20 --time-scale 0.001 \
+                 --style forgetful"
+            ),
+            "{}",
+            rows[0].note
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Comparison {
     pub scenario: String,
     /// The model's ideal times for the scenario (unscaled).
     pub ideal: Ideal,
+    /// The scenario's `concurrency`: fetch attempts in flight at most.
+    pub concurrency: usize,
     /// The options every style ran with.
     pub opts: RunOptions,
     /// The reference report as text, if the reference produced one.
@@ -59,6 +61,14 @@ impl Comparison {
     /// True if every style produced the reference's report.
     pub fn all_agree(&self) -> bool {
         self.reference_text.is_some() && self.rows.iter().all(|row| row.verdict == Verdict::Agrees)
+    }
+
+    /// The reference's row, if the reference was one of the styles asked for (otherwise it ran
+    /// only as the baseline, at time scale 0, and has no row).
+    pub fn reference_row(&self) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.style.name == crate::styles::reference().name)
     }
 
     /// The ideal wall time of the scenario at the options' time scale.
@@ -93,8 +103,9 @@ pub fn verdict(reference: Option<&str>, style: &Style, outcome: &Outcome) -> Ver
 
 /// Runs `styles` on `scenario`, one after another, and compares each report with the reference.
 ///
-/// The reference always runs first (it is the gold master), whether or not `styles` lists it;
-/// it is shown as a row only if `styles` lists it.
+/// The reference always runs first (it is the gold master), whether or not `styles` lists it.
+/// Listed, it runs like the others and has its row; otherwise it runs only as the baseline, at
+/// time scale 0, and [`render_notes`] says so under the table.
 pub fn compare(scenario: &Scenario, opts: &RunOptions, styles: &[&'static Style]) -> Comparison {
     compare_with(scenario, opts, styles, |style| {
         style.run_traced(scenario, opts)
@@ -135,6 +146,7 @@ pub fn compare_with(
     Comparison {
         scenario: scenario.name.clone(),
         ideal: model::ideal(scenario),
+        concurrency: scenario.settings.concurrency,
         opts: *opts,
         reference_text,
         rows,
@@ -146,61 +158,211 @@ fn ms(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }
 
-/// The comparison table, one row per style; with a `width`, lines are cut to it (the model
-/// column, last, is the one that gives way).
+/// The comparison table, one row per style, fitted to `width` columns if given.
+///
+/// A row is the style, its runtime, five figures and its model of concurrency. When that is
+/// wider than `width` (an 80-column terminal), the runtime and the model move to a second,
+/// indented line under the figures, so no figure is ever cut; only that second line is
+/// shortened (with `…`) if it is still too wide.
 pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
-    let ideal = comparison.ideal_wall();
-    let style_width = comparison
+    let rows: Vec<TableRow> = comparison
         .rows
         .iter()
-        .map(|row| row.style.name.len())
+        .map(|row| TableRow::of(row, comparison.ideal_wall()))
+        .collect();
+    let style_width = rows
+        .iter()
+        .map(|row| row.style.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
-    let runtime_width = comparison
-        .rows
+    let runtime_width = rows
         .iter()
-        .map(|row| row.style.runtime.len())
+        .map(|row| row.runtime.chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "  {:style_width$}  {:runtime_width$}  {:>9}  {:>9}  {:>6}  {:>9}  {:>7}  model",
-        "style", "runtime", "wall ms", "ideal ms", "ratio", "in flight", "threads",
+    let figures_header = format!(
+        "{:>9}  {:>9}  {:>6}  {:>9}  {:>7}",
+        "wall ms", "ideal ms", "ratio", "in flight", "threads"
     );
-    for row in &comparison.rows {
-        let mark = match row.verdict {
-            Verdict::Agrees => "✓",
-            Verdict::Differs { .. } | Verdict::Failed { .. } => "✗",
-        };
+    let mut wide = format!(
+        "  {:style_width$}  {:runtime_width$}  {figures_header}  model\n",
+        "style", "runtime"
+    );
+    for row in &rows {
+        let _ = writeln!(
+            wide,
+            "{} {:style_width$}  {:runtime_width$}  {}  {}",
+            row.mark, row.style, row.runtime, row.figures, row.model
+        );
+    }
+    let Some(width) = width else {
+        return wide;
+    };
+    if wide.lines().all(|line| line.chars().count() <= width) {
+        return wide;
+    }
+    let mut narrow = format!("  {:style_width$}  {figures_header}\n", "style");
+    let _ = writeln!(narrow, "    runtime; model");
+    for row in &rows {
+        let _ = writeln!(
+            narrow,
+            "{} {:style_width$}  {}",
+            row.mark, row.style, row.figures
+        );
+        let details = format!("    {}; {}", row.runtime, row.model);
+        let _ = writeln!(narrow, "{}", shorten(&details, width));
+    }
+    // Narrower than the figures themselves (not a real terminal): cut, as a last resort.
+    narrow
+        .lines()
+        .map(|line| line.chars().take(width).collect::<String>() + "\n")
+        .collect()
+}
+
+/// One row of the table, as text.
+struct TableRow {
+    mark: &'static str,
+    style: &'static str,
+    runtime: &'static str,
+    model: &'static str,
+    /// Wall ms, ideal ms, ratio, in flight, threads: aligned under their headers.
+    figures: String,
+}
+
+impl TableRow {
+    fn of(row: &Row, ideal: Duration) -> Self {
         let summary = &row.outcome.summary;
         let ratio = if ideal.is_zero() {
             "-".to_string()
         } else {
             format!("{:.2}", summary.wall.as_secs_f64() / ideal.as_secs_f64())
         };
-        let _ = writeln!(
-            out,
-            "{mark} {:style_width$}  {:runtime_width$}  {:>9}  {:>9}  {:>6}  {:>9}  {:>7}  {}",
-            row.style.name,
-            row.style.runtime,
-            ms(summary.wall),
-            ms(ideal),
-            ratio,
-            summary.peak_attempts,
-            summary.threads,
-            row.style.model,
-        );
+        TableRow {
+            mark: match row.verdict {
+                Verdict::Agrees => "✓",
+                Verdict::Differs { .. } | Verdict::Failed { .. } => "✗",
+            },
+            style: row.style.name,
+            runtime: row.style.runtime,
+            model: row.style.model,
+            figures: format!(
+                "{:>9}  {:>9}  {:>6}  {:>9}  {:>7}",
+                ms(summary.wall),
+                ms(ideal),
+                ratio,
+                summary.peak_attempts,
+                summary.threads,
+            ),
+        }
     }
-    match width {
-        Some(width) => out
-            .lines()
-            .map(|line| line.chars().take(width).collect::<String>() + "\n")
-            .collect(),
-        None => out,
+}
+
+/// `text` cut to `width` characters, ending in `…` if it was cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+        kept + "…"
     }
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters (a longer word stays
+/// whole, on a line of its own).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The notes under the table, wrapped to `width` columns (100 if not given): what the ideal
+/// and the ratio are, and what the reference is.
+///
+/// With a reference row, why its ratio is what it is: the sequential time over the ideal,
+/// computed for this scenario, compared with the concurrency. That ratio is *not* simply the
+/// concurrency `P`: the ideal is the sequential time divided by `P` only if the sources' times
+/// fill all `P` slots evenly until the very end and no lookup runs after the last answer; and
+/// the model runs lookups beside the fetch slots, which the reference does one by one. Without a
+/// reference row, what the check marks compared with: the reference, run at time scale 0.
+pub fn render_notes(comparison: &Comparison, width: Option<usize>) -> String {
+    let width = width.unwrap_or(100);
+    let mut out = wrap(
+        "ideal ms: the model's limit with zero overhead; ratio = wall / ideal.",
+        width,
+    );
+    let paragraph = if comparison.reference_row().is_some() {
+        reference_note(comparison)
+    } else {
+        "✓: the same report, byte for byte, as the reference's. The reference ran first, not \
+         shown, to compare against: at time scale 0 (logical time: it decides each attempt from \
+         the specification and waits for nothing). Add `--style reference` to time it in the \
+         table too."
+            .to_string()
+    };
+    out.push_str(&wrap(&paragraph, width));
+    out
+}
+
+/// Why the reference's ratio is what it is, on this comparison's scenario.
+fn reference_note(comparison: &Comparison) -> String {
+    let (sequential, ideal) = (comparison.ideal.sequential_ms, comparison.ideal.total_ms);
+    let slots = comparison.concurrency;
+    if ideal == 0 {
+        return "The reference is sequential; this scenario's ideal time is 0 ms, so there is \
+                no ratio to expect."
+            .to_string();
+    }
+    let ratio = sequential as f64 / ideal as f64;
+    // The figures at the run's time scale, as in the table; at time scale 0 (where every time
+    // is 0), the scenario's own milliseconds.
+    let figures = if comparison.opts.time_scale > 0.0 {
+        format!(
+            "{} ms / {} ms = {ratio:.2}",
+            ms(comparison.opts.scaled(sequential)),
+            ms(comparison.opts.scaled(ideal))
+        )
+    } else {
+        format!("{sequential} ms / {ideal} ms = {ratio:.2} (the scenario's milliseconds)")
+    };
+    let why = if ratio < slots as f64 - 0.05 {
+        format!(
+            "That is below the concurrency ({slots}): the ideal is more than the sequential \
+             time / {slots}, because the {slots} slots do not all stay busy until the end (the \
+             sources' latencies, retries and timeouts do not divide evenly among them, and \
+             lookups may still run after the last answer)."
+        )
+    } else if ratio > slots as f64 + 0.05 {
+        format!(
+            "That is above the concurrency ({slots}): the ideal runs the lookups beside the \
+             {slots} fetch slots, and the reference runs them one after another."
+        )
+    } else {
+        format!(
+            "That is about the concurrency ({slots}): the sources keep all {slots} slots busy \
+             until the end."
+        )
+    };
+    format!(
+        "The reference is sequential: it waits for every attempt and every lookup in turn, so \
+         its ratio is about the sequential time / ideal = {figures}. {why}"
+    )
 }
 
 /// The verdicts that are not agreement, with their diffs or errors, ready to print.
@@ -222,4 +384,132 @@ pub fn render_disagreements(comparison: &Comparison) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::styles;
+    use rosetta_pipeline::Scenario;
+
+    /// The reference's code under another name: a style that always agrees, at any time scale,
+    /// without waiting at time scale 0.
+    static COPYCAT: Style = Style {
+        name: "copycat",
+        model: "the reference under another name",
+        runtime: "none",
+        run: rosetta_pipeline::reference::run,
+    };
+
+    fn classroom() -> Scenario {
+        Scenario::builtin("classroom").unwrap()
+    }
+
+    #[test]
+    fn without_a_reference_row_the_notes_say_what_the_check_marks_compare_with() {
+        let scenario = classroom();
+        let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &[&COPYCAT]);
+        assert!(comparison.all_agree());
+        assert_eq!(comparison.rows.len(), 1);
+        let notes = render_notes(&comparison, None);
+        // No footnote about a row that is not there...
+        assert!(!notes.contains("The reference is sequential"), "{notes}");
+        // ...but the baseline is named, and how to time it.
+        assert!(notes.contains("time scale 0"), "{notes}");
+        assert!(notes.contains("--style reference"), "{notes}");
+    }
+
+    #[test]
+    fn the_reference_footnote_gives_its_expected_ratio_and_why() {
+        let scenario = classroom();
+        let comparison = compare(
+            &scenario,
+            &RunOptions::with_time_scale(0.0),
+            &[styles::reference(), &COPYCAT],
+        );
+        let notes = render_notes(&comparison, Some(80));
+        assert!(
+            notes.lines().all(|line| line.chars().count() <= 80),
+            "{notes}"
+        );
+        let notes = notes.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ideal = model::ideal(&scenario);
+        let expected = ideal.sequential_ms as f64 / ideal.total_ms as f64;
+        // On classroom the ratio is about 3, not the concurrency 4: the note must say so.
+        assert!(
+            (expected - 4.0).abs() > 0.5,
+            "classroom changed: {expected}"
+        );
+        assert!(notes.contains(&format!("{expected:.2}")), "{notes}");
+        assert!(
+            notes.contains(&format!(
+                "{} ms / {} ms = {expected:.2}",
+                ideal.sequential_ms, ideal.total_ms
+            )),
+            "{notes}"
+        );
+        assert!(notes.contains("below the concurrency (4)"), "{notes}");
+    }
+
+    #[test]
+    fn the_reference_footnote_holds_on_any_scenario() {
+        let note = |sequential_ms, total_ms, concurrency| {
+            let comparison = Comparison {
+                scenario: "made up".into(),
+                ideal: Ideal {
+                    fetch_ms: total_ms,
+                    total_ms,
+                    sequential_ms,
+                },
+                concurrency,
+                opts: RunOptions::with_time_scale(0.5),
+                reference_text: None,
+                rows: Vec::new(),
+            };
+            reference_note(&comparison)
+        };
+        // Equal latencies that fill every slot: exactly the concurrency.
+        let even = note(1000, 250, 4);
+        assert!(even.contains("500.0 ms / 125.0 ms = 4.00"), "{even}");
+        assert!(even.contains("about the concurrency (4)"), "{even}");
+        // Many lookups, which the model runs side by side: more than the concurrency.
+        let lookups = note(2000, 200, 4);
+        assert!(lookups.contains("above the concurrency (4)"), "{lookups}");
+        // A slow tail: less.
+        assert!(note(300, 200, 4).contains("below the concurrency (4)"));
+        assert!(note(0, 0, 4).contains("no ratio"));
+    }
+
+    #[test]
+    fn the_table_fits_80_columns_without_cutting_a_figure() {
+        let scenario = classroom();
+        let chosen: Vec<&'static Style> = styles::ALL.iter().take(1).chain([&COPYCAT]).collect();
+        let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &chosen);
+        let table = render_table(&comparison, Some(80));
+        for line in table.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+        }
+        // Every figure of every row is still there, and so is every style's runtime.
+        for row in &comparison.rows {
+            let summary = &row.outcome.summary;
+            let line = table
+                .lines()
+                .find(|line| line.starts_with(&format!("✓ {} ", row.style.name)))
+                .unwrap_or_else(|| panic!("no row for {}:\n{table}", row.style.name));
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(
+                words[words.len() - 2..],
+                [
+                    summary.peak_attempts.to_string(),
+                    summary.threads.to_string()
+                ],
+                "{line}"
+            );
+            assert!(table.contains(row.style.runtime), "{table}");
+        }
+        // A wide terminal keeps one line per style.
+        let wide = render_table(&comparison, Some(200));
+        assert_eq!(wide.lines().count(), 1 + comparison.rows.len(), "{wide}");
+        assert_eq!(render_table(&comparison, None), wide);
+    }
 }

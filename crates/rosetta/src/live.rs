@@ -4,7 +4,10 @@
 //! The drawing is a small redraw loop, not a terminal UI library: every 100 ms, move the cursor
 //! back up over the previous frame (`ESC [ n A`), clear to the end of the screen (`ESC [ J`),
 //! and print the new frame. The style runs on a thread of its own meanwhile, recording into a
-//! [`Trace`] that the loop reads. Frames are sized to fit the terminal (80x24 at the least).
+//! [`Trace`] that the loop reads. Frames are sized to fit the terminal (80x24 at the least):
+//! the first sources' lanes, one lane for every lookup, and the threads' busy marks (one lane
+//! each, or one for all when there are many), under a header with the style's wall time, the
+//! same figure as in the table that follows.
 
 use std::io::Write;
 use std::time::Duration;
@@ -13,7 +16,7 @@ use rosetta_pipeline::{RunError, RunOptions, Scenario, Trace, model};
 
 use crate::compare::{self, Comparison};
 use crate::styles::{Outcome, Style};
-use crate::view::{self, TimelineOptions};
+use crate::view::{self, Span, SpanKind, Spans, TimelineOptions};
 
 /// The terminal's size, from `$COLUMNS` and `$LINES` (as shells export them), at least 80x24.
 pub fn terminal_size() -> (usize, usize) {
@@ -37,6 +40,23 @@ pub struct LiveOptions {
     pub frame: Duration,
 }
 
+/// Whether `compare --live` draws: only when standard output is a terminal (escape sequences
+/// in a file or a pipe are noise). When `--live` was asked for and cannot draw, the second
+/// value is the one line to print on standard error, so that the fallback is not silent.
+pub fn decide(live_requested: bool, stdout_is_terminal: bool) -> (bool, Option<&'static str>) {
+    match (live_requested, stdout_is_terminal) {
+        (true, true) => (true, None),
+        (true, false) => (
+            false,
+            Some(
+                "rosetta: --live draws only on a terminal, and standard output is not one: \
+                 printing the plain table (at time scale 1 unless --time-scale says otherwise)",
+            ),
+        ),
+        (false, _) => (false, None),
+    }
+}
+
 /// Runs `styles` one after another, drawing each one's timeline to `out` as it runs.
 pub fn compare_live(
     scenario: &Scenario,
@@ -56,6 +76,14 @@ pub fn compare_live(
     })
 }
 
+/// At most this many thread lanes of busy marks; a style with more threads (the threads style
+/// has dozens) gets one lane with every thread's marks.
+const THREAD_LANES: usize = 4;
+
+/// Rows of a frame besides the source lanes and the thread lanes: the header, the lookups lane,
+/// "+N more sources", the axis, the time scale, the legend and the status line.
+const OTHER_ROWS: usize = 7;
+
 fn run_drawing(
     style: &'static Style,
     scenario: &Scenario,
@@ -64,54 +92,190 @@ fn run_drawing(
     options: LiveOptions,
     out: &mut impl Write,
 ) -> Outcome {
-    let (width, height) = options.size;
-    // Rows: title, lanes, "+N more", axis, scale, legend, and a status line.
-    let timeline = TimelineOptions {
-        width,
-        colour: options.colour,
-        axis: Some(axis),
-        max_sources: Some(height.saturating_sub(8).max(4)),
-        details: false,
-    };
     let trace = Trace::new();
     let mut drawn_lines = 0;
+    // Each frame is drawn over the previous one of the same style.
+    let mut draw = |frame: &str| {
+        if drawn_lines > 0 {
+            let _ = write!(out, "\x1b[{drawn_lines}A\x1b[J");
+        }
+        let _ = write!(out, "{frame}");
+        let _ = out.flush();
+        drawn_lines = frame.lines().count();
+    };
     let outcome = std::thread::scope(|scope| {
         let running = scope.spawn(|| style.run_into(scenario, opts, trace.clone()));
-        loop {
-            let done = running.is_finished();
-            let spans = view::spans_until(
-                scenario,
-                &trace.events(),
-                &trace.thread_names(),
-                trace.elapsed(),
-            );
-            let mut frame = view::timeline(style.name, &spans, timeline);
-            let threads = spans.threads.len();
-            frame.push_str(&format!(
-                "{} {}: {:.0} ms, {threads} thread{}\n",
-                if done { "done" } else { "running" },
-                style.name,
-                trace.elapsed().as_secs_f64() * 1000.0,
-                if threads == 1 { "" } else { "s" },
-            ));
-            if drawn_lines > 0 {
-                let _ = write!(out, "\x1b[{drawn_lines}A\x1b[J");
-            }
-            let _ = write!(out, "{frame}");
-            let _ = out.flush();
-            drawn_lines = frame.lines().count();
-            if done {
-                break;
-            }
+        while !running.is_finished() {
+            let now = trace.elapsed();
+            let spans = view::spans_until(scenario, &trace.events(), &trace.thread_names(), now);
+            let so_far = now.saturating_sub(spans.start);
+            let frame = frame(style.name, spans, so_far, "running", axis, options);
+            draw(&frame);
             std::thread::sleep(options.frame);
         }
         running.join()
     });
-    let _ = writeln!(out);
     // A style that panicked has no report, but its trace up to the panic is still worth seeing.
-    outcome.unwrap_or_else(|payload| Outcome {
+    let outcome = outcome.unwrap_or_else(|payload| Outcome {
         report: Err(RunError::from_panic(style.name, "run", payload)),
         summary: trace.summary(),
         trace,
-    })
+    });
+    // The last frame is drawn from the finished trace, and headed with the wall time the table
+    // shows for this run: one figure (`RunStarted` to `RunFinished`), from one place.
+    let spans = view::spans(
+        scenario,
+        &outcome.trace.events(),
+        &outcome.trace.thread_names(),
+    );
+    let frame = frame(
+        style.name,
+        spans,
+        outcome.summary.wall,
+        "done",
+        axis,
+        options,
+    );
+    draw(&frame);
+    let _ = writeln!(out);
+    outcome
+}
+
+/// One frame: a header with `wall`, the timeline fitted to the terminal, and a status line.
+fn frame(
+    style: &str,
+    spans: Spans,
+    wall: Duration,
+    status: &str,
+    axis: Duration,
+    options: LiveOptions,
+) -> String {
+    let (width, height) = options.size;
+    let threads = spans.threads.len();
+    let thread_lanes = threads.min(THREAD_LANES);
+    let sources = height.saturating_sub(OTHER_ROWS + thread_lanes).max(1);
+    let fitted = fit_lanes(spans, sources, THREAD_LANES);
+    let timeline = view::timeline(
+        style,
+        &fitted,
+        TimelineOptions {
+            width,
+            colour: options.colour,
+            axis: Some(axis),
+            // The lookups lane is placed right after the sources shown (see `fit_lanes`).
+            max_sources: Some(sources + 1),
+            details: true,
+        },
+    );
+    let wall = format!(
+        "{:.1} ms, {threads} thread{}",
+        wall.as_secs_f64() * 1000.0,
+        if threads == 1 { "" } else { "s" }
+    );
+    // The timeline's own title measures from the first to the last event it was given; the
+    // header says the figure the table will say.
+    let lanes = timeline.split_once('\n').map_or("", |(_, rest)| rest);
+    format!("{style}: {wall}\n{lanes}{status} {style}: {wall}\n")
+}
+
+/// The spans rearranged for a frame of a few rows: the first `sources` source lanes, then every
+/// lookup on one lane (`lookups`), then the other sources (which the timeline counts as "+N more
+/// sources"); and, if there are more than `thread_lanes` threads, one lane with all their busy
+/// marks, labelled with their number.
+pub fn fit_lanes(mut spans: Spans, sources: usize, thread_lanes: usize) -> Spans {
+    let (lookups, attempts): (Vec<Span>, Vec<Span>) = std::mem::take(&mut spans.spans)
+        .into_iter()
+        .partition(|span| matches!(span.kind, SpanKind::Lookup(_)));
+    // Attempts come grouped by source: the first `sources` groups are the lanes shown.
+    let mut shown_lanes = 0;
+    let mut previous: Option<String> = None;
+    let split = attempts
+        .iter()
+        .position(|span| {
+            if previous.as_deref() != Some(span.lane.as_str()) {
+                previous = Some(span.lane.clone());
+                shown_lanes += 1;
+            }
+            shown_lanes > sources
+        })
+        .unwrap_or(attempts.len());
+    let mut attempts = attempts;
+    let rest = attempts.split_off(split);
+    spans.spans = attempts
+        .into_iter()
+        .chain(lookups.into_iter().map(|span| Span {
+            lane: "lookups".to_string(),
+            ..span
+        }))
+        .chain(rest)
+        .collect();
+    if spans.threads.len() > thread_lanes {
+        let count = spans.threads.len();
+        let mut times: Vec<Duration> = std::mem::take(&mut spans.threads)
+            .into_values()
+            .flat_map(|(_, times)| times)
+            .collect();
+        times.sort();
+        spans.threads.insert(0, (format!("{count} threads"), times));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rosetta_pipeline::run::AttemptOutcome;
+
+    #[test]
+    fn without_a_terminal_live_mode_says_it_falls_back() {
+        assert_eq!(decide(true, true), (true, None));
+        assert_eq!(decide(false, true), (false, None));
+        assert_eq!(decide(false, false), (false, None));
+        let (draw, notice) = decide(true, false);
+        assert!(!draw);
+        let notice = notice.expect("the fallback is said");
+        assert!(
+            notice.starts_with("rosetta: --live") && !notice.contains('\n'),
+            "{notice}"
+        );
+    }
+
+    fn span(lane: &str, kind: SpanKind, start_ms: u64) -> Span {
+        Span {
+            lane: lane.to_string(),
+            kind,
+            start: Duration::from_millis(start_ms),
+            end: Duration::from_millis(start_ms + 5),
+            thread: 1,
+        }
+    }
+
+    #[test]
+    fn lookups_share_one_lane_after_the_sources_shown() {
+        let answered = SpanKind::Attempt(1, Some(AttemptOutcome::Answered));
+        let mut spans = Spans {
+            spans: vec![
+                span("a", answered, 0),
+                span("a", SpanKind::Attempt(2, None), 6),
+                span("b", answered, 0),
+                span("c", answered, 0),
+                span("lookup Oslo", SpanKind::Lookup(true), 10),
+                span("lookup Atlantis", SpanKind::Lookup(false), 12),
+            ],
+            ..Spans::default()
+        };
+        for thread in 1..=6 {
+            spans.threads.insert(
+                thread,
+                (format!("t{thread}"), vec![Duration::from_millis(thread)]),
+            );
+        }
+        let fitted = fit_lanes(spans, 2, 4);
+        let lanes: Vec<&str> = fitted.spans.iter().map(|span| span.lane.as_str()).collect();
+        assert_eq!(lanes, ["a", "a", "b", "lookups", "lookups", "c"]);
+        // Six threads do not fit four lanes: one lane has every thread's marks.
+        assert_eq!(fitted.threads.len(), 1);
+        let (label, times) = &fitted.threads[&0];
+        assert_eq!((label.as_str(), times.len()), ("6 threads", 6));
+    }
 }

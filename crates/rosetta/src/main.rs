@@ -2,15 +2,33 @@
 //!
 //! This file parses the command line and prints; the work is in the library (`src/lib.rs`), so
 //! that the tests call exactly what the command runs. Run `rosetta --help` for the commands.
+//!
+//! Bad input of any kind (an argument, a scenario file, a time scale) ends with one line on
+//! stderr, `rosetta: ...`, and exit code 2; a closed stdout (`rosetta compare | head -1`) ends
+//! the command quietly. See [`main`] for both.
 
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rosetta::{bench, compare, live, select, styles, view};
-use rosetta_pipeline::{RunOptions, Scenario};
+use rosetta_pipeline::run::MAX_TIME_SCALE;
+use rosetta_pipeline::scenario::{MAX_CONCURRENCY, one_line};
+use rosetta_pipeline::{RunOptions, Scenario, model};
+
+/// The most sources `--sources` and `bench --sizes` generate: ten times the largest bench
+/// size, and well within memory.
+const MAX_GENERATED_SOURCES: usize = 1_000_000;
+
+/// The narrowest and widest terminal timeline (`trace --width`).
+const TIMELINE_WIDTHS: std::ops::RangeInclusive<i64> = 40..=view::MAX_WIDTH as i64;
+
+/// The exit code of a command whose stdout was closed before it finished: 128 + SIGPIPE (13),
+/// what a shell reports for a C program that the signal ended (`yes | head -1`).
+const BROKEN_PIPE_EXIT: u8 = 141;
 
 /// One data pipeline, written in every async style Rust can express, side by side.
 ///
@@ -65,25 +83,40 @@ struct ScenarioArgs {
     /// A built-in scenario (`classroom`, `faults`) or a scenario file.
     #[arg(long, value_name = "NAME|FILE")]
     scenario: Option<String>,
-    /// Generate a scenario with this many sources instead.
-    #[arg(long, value_name = "N")]
+    /// Generate a scenario with this many sources instead (at most 1,000,000).
+    #[arg(long, value_name = "N", value_parser = source_count, allow_negative_numbers = true)]
     sources: Option<usize>,
     /// Seed of the generated scenario.
     #[arg(long, value_name = "S", default_value_t = 1, requires = "sources")]
     seed: u64,
-    /// Multiply every latency, timeout and lookup time by this (0.1 runs ten times faster)
-    /// [default: 1, or 3 with --live].
-    #[arg(long, value_name = "X", value_parser = positive_scale)]
+    /// Multiply every latency, timeout and lookup time by this (0.1 runs ten times faster; at
+    /// most 1000). Each latency must stay at least 5 ms from the timeout after scaling.
+    /// [default: 1; `compare --live` runs at 3 unless this is given].
+    // `allow_hyphen_values`: without it, clap takes `-1` (or `-inf`) for an option and answers
+    // with a tip about `-- -1` that does not work here; with it, the text reaches
+    // `positive_scale`, which says what a time scale must be.
+    #[arg(long, value_name = "X", value_parser = positive_scale, allow_hyphen_values = true)]
     time_scale: Option<f64>,
+    /// Fetch attempts in flight at most, instead of the scenario's own `concurrency` (a
+    /// generated scenario has 100). `bench` prints this flag in the command that reproduces a
+    /// disagreement.
+    #[arg(long, value_name = "C", value_parser = concurrency)]
+    concurrency: Option<usize>,
 }
 
 impl ScenarioArgs {
-    fn scenario(&self) -> anyhow::Result<Scenario> {
-        select::scenario(self.scenario.as_deref(), self.sources, self.seed)
-    }
-
-    fn options(&self) -> RunOptions {
-        RunOptions::with_time_scale(self.time_scale.unwrap_or(1.0))
+    /// The scenario to run and the options to run it with, checked together: the time scale
+    /// must keep every latency far enough from the timeout in real time (5 ms), so that no
+    /// timer race decides an outcome. Every command that runs styles goes through here.
+    fn prepare(&self, default_scale: f64) -> anyhow::Result<(Scenario, RunOptions)> {
+        let mut scenario = select::scenario(self.scenario.as_deref(), self.sources, self.seed)?;
+        if let Some(concurrency) = self.concurrency {
+            scenario.settings.concurrency = concurrency;
+        }
+        let opts = RunOptions::with_time_scale(self.time_scale.unwrap_or(default_scale));
+        let origin = select::origin(self.scenario.as_deref(), self.sources, self.seed);
+        scenario.check_time_scale(opts.time_scale, &origin)?;
+        Ok((scenario, opts))
     }
 }
 
@@ -91,11 +124,13 @@ impl ScenarioArgs {
 struct CompareArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Run only these styles (the reference always runs, to compare against).
+    /// Run only these styles. The reference always runs first, to compare against: in the
+    /// table if listed, otherwise unseen at time scale 0 (logical time, no waiting).
     #[arg(long = "style", value_name = "STYLE", value_parser = style_name)]
     styles: Vec<String>,
-    /// Classroom mode: draw each style's lanes while it runs, three times slower (unless
-    /// --time-scale says otherwise). Falls back to the plain table when not on a terminal.
+    /// Classroom mode: draw each style's lanes while it runs, at time scale 3 (three times
+    /// slower) unless --time-scale is given. When standard output is not a terminal, prints the
+    /// plain table instead and says so on stderr.
     #[arg(long)]
     live: bool,
 }
@@ -128,9 +163,14 @@ struct TraceArgs {
     /// Write the timeline as a standalone SVG.
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
-    /// Width of the terminal timeline (default: $COLUMNS, or 100).
-    #[arg(long, value_name = "COLUMNS")]
-    width: Option<usize>,
+    /// Width of the terminal timeline, 40 to 1000 (default: $COLUMNS, or 100).
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_parser = clap::value_parser!(i64).range(TIMELINE_WIDTHS),
+        allow_negative_numbers = true
+    )]
+    width: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -150,13 +190,13 @@ enum BenchFormat {
 struct BenchArgs {
     /// Numbers of sources, comma-separated [default: 10,100,1000,10000; with --tasks:
     /// 10000,100000].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = source_count, allow_negative_numbers = true)]
     sizes: Vec<usize>,
     /// Seed of the generated scenarios.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Fetch attempts in flight at most.
-    #[arg(long, default_value_t = 100, conflicts_with = "tasks")]
+    /// Fetch attempts in flight at most (1 to 100,000).
+    #[arg(long, default_value_t = 100, conflicts_with = "tasks", value_parser = concurrency)]
     concurrency: usize,
     /// Task-scale run: every source in flight at once (concurrency = number of sources), to see
     /// how many sleeping fetches each style holds and what each costs in memory.
@@ -166,8 +206,15 @@ struct BenchArgs {
     /// sleep 500 ms and do nothing else, per runtime, with the memory each costs.
     #[arg(long, conflicts_with_all = ["tasks", "svg", "styles"])]
     sleepers: bool,
-    /// Multiply every latency by this.
-    #[arg(long, value_name = "X", default_value_t = 1.0, value_parser = positive_scale)]
+    /// Multiply every latency by this (at most 1000; each latency must stay at least 5 ms from
+    /// the timeout after scaling).
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = 1.0,
+        value_parser = positive_scale,
+        allow_hyphen_values = true
+    )]
     time_scale: f64,
     /// Skip a style at a size when the model says it would need more than this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
@@ -188,13 +235,13 @@ struct BenchArgs {
 struct BenchOneArgs {
     #[arg(value_parser = style_name)]
     style: String,
-    #[arg(long)]
+    #[arg(long, value_parser = source_count)]
     sources: usize,
     #[arg(long)]
     seed: u64,
-    #[arg(long)]
+    #[arg(long, value_parser = concurrency)]
     concurrency: Option<usize>,
-    #[arg(long, value_parser = positive_scale)]
+    #[arg(long, value_parser = positive_scale, allow_hyphen_values = true)]
     time_scale: f64,
 }
 
@@ -214,10 +261,41 @@ enum ScenarioCommand {
     },
 }
 
+/// `--time-scale`: more than 0 (time scale 0, logical time, is for tests: the concurrent
+/// styles would race zero-length timers) and at most [`MAX_TIME_SCALE`] (so that no scaled
+/// wait overflows a `Duration`). Whether the scale suits the scenario is checked once the
+/// scenario is known ([`ScenarioArgs::prepare`]).
 fn positive_scale(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(scale) if scale.is_finite() && scale > 0.0 => Ok(scale),
-        _ => Err(format!("`{text}` is not a positive number")),
+    let scale: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if scale > 0.0 && RunOptions::checked(scale).is_ok() {
+        Ok(scale)
+    } else {
+        Err(format!(
+            "the time scale must be more than 0 and at most {MAX_TIME_SCALE}, not {text}"
+        ))
+    }
+}
+
+/// A count of generated sources: at most [`MAX_GENERATED_SOURCES`].
+fn source_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(count) if count <= MAX_GENERATED_SOURCES => Ok(count),
+        _ => Err(format!(
+            "`{text}` is not a number of sources from 0 to {MAX_GENERATED_SOURCES}"
+        )),
+    }
+}
+
+/// `--concurrency`: the bounds of the scenario format, 1 to [`MAX_CONCURRENCY`].
+fn concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(count) if (1..=MAX_CONCURRENCY).contains(&count) => Ok(count),
+        _ => Err(format!(
+            "`{text}` is not a concurrency from 1 to {MAX_CONCURRENCY}"
+        )),
     }
 }
 
@@ -243,78 +321,137 @@ fn chosen(names: &[String]) -> Vec<&'static styles::Style> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Compare(cli.compare));
-    let result = match command {
-        Command::Compare(args) => run_compare(&args),
-        Command::Run(args) => run_one(&args),
-        Command::Bench(args) => run_bench(&args),
-        Command::BenchOne(args) => run_bench_one(&args),
-        Command::BenchSleepersOne { kind, count } => run_sleepers_one(&kind, count),
-        Command::Trace(args) => run_trace(&args),
-        Command::Learn(args) => rosetta::learn::run(&args),
-        Command::Scenario(command) => run_scenario(&command),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_error(&error),
     };
+    let command = cli.command.unwrap_or(Command::Compare(cli.compare));
+    // Everything a command prints goes through this one locked handle, with `writeln!` and `?`,
+    // never `println!`: `println!` panics when stdout is closed (`rosetta scenario list |
+    // head -1` exited 101 with "failed printing to stdout"), while `writeln!` returns the
+    // error, which ends the command below like any other.
+    //
+    // The C way is to let SIGPIPE kill the process, which Rust's runtime prevents by ignoring
+    // that signal at start-up; restoring it takes `libc::signal`, an `unsafe` call this
+    // workspace forbids (`unsafe_code = "forbid"`). The error path is the idiomatic safe one.
+    let mut out = io::stdout().lock();
+    let result = match command {
+        Command::Compare(args) => run_compare(&args, &mut out),
+        Command::Run(args) => run_one(&args, &mut out),
+        Command::Bench(args) => run_bench(&args, &mut out),
+        Command::BenchOne(args) => run_bench_one(&args, &mut out),
+        Command::BenchSleepersOne { kind, count } => run_sleepers_one(&kind, count, &mut out),
+        Command::Trace(args) => run_trace(&args, &mut out),
+        Command::Learn(args) => rosetta::learn::run(&args),
+        Command::Scenario(command) => run_scenario(&command, &mut out),
+    };
+    let result = result.and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
     match result {
         Ok(code) => code,
+        // The reader went away (`| head -1`): nobody is left to tell, so say nothing, and exit
+        // as a C tool ended by SIGPIPE would, so that a shell's `pipefail` still sees it.
+        Err(error) if is_broken_pipe(&error) => ExitCode::from(BROKEN_PIPE_EXIT),
         Err(error) => {
-            // One line, no backtrace: the chain of causes joined, most general first.
-            eprintln!("rosetta: {error:#}");
+            // One line, no backtrace: the chain of causes joined, most general first, with any
+            // newline from the input (a path, a source name) escaped so it stays one line.
+            // `writeln!` rather than `eprintln!`, which would panic if stderr were closed too.
+            let _ = writeln!(io::stderr(), "rosetta: {}", one_line(&format!("{error:#}")));
             ExitCode::from(2)
         }
     }
 }
 
-fn run_compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.scenario.scenario()?;
-    let live = args.live && std::io::stdout().is_terminal();
-    let opts = match args.scenario.time_scale {
-        None if live => RunOptions::with_time_scale(3.0),
-        _ => args.scenario.options(),
-    };
+/// True if `error` (or one of its causes) is a write to a closed pipe.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A command line clap cannot parse, as one line and exit code 2 like every other bad input.
+/// Help and version requests are printed in full, as clap prints them.
+///
+/// clap's own report is several lines (the error, a usage line, a pointer to `--help`); the
+/// error and its tips are kept, joined on one line, and the rest left to `--help`.
+fn clap_error(error: &clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // Printing help to a closed pipe is not worth a panic either.
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    }
+    let rendered = error.render().to_string();
+    let mut line = String::new();
+    // A usage block runs from `Usage:` to the next empty line (it may list several forms).
+    let mut in_usage = false;
+    for part in rendered.lines().map(str::trim) {
+        in_usage = part.starts_with("Usage:") || (in_usage && !part.is_empty());
+        if part.is_empty() || in_usage || part.starts_with("For more information") {
+            continue;
+        }
+        let part = part.strip_prefix("error: ").unwrap_or(part);
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') { " " } else { "; " });
+        }
+        line.push_str(part);
+    }
+    let _ = writeln!(io::stderr(), "rosetta: {} (see --help)", one_line(&line));
+    ExitCode::from(2)
+}
+
+fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (live, fallback) = live::decide(args.live, std::io::stdout().is_terminal());
+    if let Some(notice) = fallback {
+        eprintln!("{notice}");
+    }
+    let (scenario, opts) = args.scenario.prepare(if live { 3.0 } else { 1.0 })?;
     let chosen = chosen(&args.styles);
-    println!(
+    writeln!(
+        out,
         "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}):\n",
         chosen.len(),
         scenario.name,
         scenario.sources.len(),
         scenario.settings.concurrency,
         opts.time_scale
-    );
+    )?;
     let comparison = if live {
         let options = live::LiveOptions {
             size: live::terminal_size(),
             colour: std::env::var_os("NO_COLOR").is_none(),
             frame: Duration::from_millis(100),
         };
-        live::compare_live(
-            &scenario,
-            &opts,
-            &chosen,
-            options,
-            &mut std::io::stdout().lock(),
-        )
+        live::compare_live(&scenario, &opts, &chosen, options, out)
     } else {
         compare::compare(&scenario, &opts, &chosen)
     };
     let width = std::io::stdout()
         .is_terminal()
         .then(|| live::terminal_size().0);
-    print!("{}", compare::render_table(&comparison, width));
-    println!(
-        "\nideal ms: the model's limit with zero overhead; ratio = wall / ideal.\n\
-         The reference is sequential: its ratio is about the concurrency ({}).",
-        scenario.settings.concurrency
-    );
+    write!(out, "{}", compare::render_table(&comparison, width))?;
+    write!(out, "\n{}", compare::render_notes(&comparison, width))?;
     let disagreements = compare::render_disagreements(&comparison);
     if !disagreements.is_empty() {
-        println!("\n{disagreements}");
+        writeln!(out, "\n{disagreements}")?;
     }
     if let Some(report) = &comparison.reference_text {
-        println!("\nThe report (identical for every style marked ✓):\n\n{report}");
+        writeln!(
+            out,
+            "\nThe report (identical for every style marked ✓):\n\n{report}"
+        )?;
     }
     if comparison.all_agree() {
-        println!(
+        writeln!(
+            out,
             "Next steps:\n\
              \x20 rosetta trace callbacks            what one style did, as a timeline\n\
              \x20 rosetta compare --live             the same, drawn while it runs (class)\n\
@@ -324,29 +461,29 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
              \x20 rosetta bench                      scale runs against the ideal time\n\
              Styles: {}.",
             styles::names().join(", ")
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("Some styles disagree with the reference: see above.");
+        writeln!(out, "Some styles disagree with the reference: see above.")?;
         Ok(ExitCode::FAILURE)
     }
 }
 
-fn run_one(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.scenario.scenario()?;
+fn run_one(args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (scenario, opts) = args.scenario.prepare(1.0)?;
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
-    let outcome = style.run_traced(&scenario, &args.scenario.options());
+    let outcome = style.run_traced(&scenario, &opts);
     let report = outcome
         .report
         .with_context(|| format!("the {} style could not finish", style.name))?;
     match args.format {
-        Format::Text => print!("{report}"),
-        Format::Json => println!("{}", report.to_json()),
+        Format::Text => write!(out, "{report}")?,
+        Format::Json => writeln!(out, "{}", report.to_json())?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let sizes = match (&args.sizes[..], args.tasks || args.sleepers) {
         ([], false) => vec![10, 100, 1_000, 10_000],
         ([], true) => vec![10_000, 100_000],
@@ -356,7 +493,12 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         bail!("--sizes needs positive numbers of sources");
     }
     if args.sleepers {
-        return run_sleepers(&sizes, args.format);
+        return run_sleepers(&sizes, args.format, out);
+    }
+    if args.tasks && sizes.iter().any(|&size| size > MAX_CONCURRENCY) {
+        bail!(
+            "--tasks puts every source in flight at once: --sizes must be at most {MAX_CONCURRENCY}"
+        );
     }
     let spec = bench::BenchSpec {
         sizes,
@@ -366,6 +508,14 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         budget: Duration::from_secs(args.budget),
         child: Some(std::env::current_exe().context("cannot find the rosetta executable")?),
     };
+    // Every size's scenario must suit the time scale before anything runs (a bench can take
+    // minutes; a refusal after the first rows would waste them).
+    for &size in &spec.sizes {
+        bench::scenario(size, spec.seed, spec.concurrency).check_time_scale(
+            spec.time_scale,
+            &select::origin(None, Some(size), spec.seed),
+        )?;
+    }
     let chosen = chosen(&args.styles);
     let table = args.format == BenchFormat::Table;
     let concurrency = match spec.concurrency {
@@ -377,31 +527,34 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         spec.seed, spec.time_scale
     );
     if table {
-        println!(
+        writeln!(
+            out,
             "Bench: {description}. Each run in a process of its own; ideal = the model's limit \
              (the sequential time for the reference).\n"
-        );
-        println!("{}", bench::render_header());
-        let _ = std::io::stdout().flush();
+        )?;
+        writeln!(out, "{}", bench::render_header())?;
+        out.flush()?;
     }
-    // The table is printed row by row as runs finish; JSON and CSV in one piece at the end.
+    // The table is printed row by row as runs finish; JSON and CSV in one piece at the end. A
+    // row that cannot be written (stdout closed) is kept as the error to end with.
+    let mut written: io::Result<()> = Ok(());
     let rows = bench::run(&spec, &chosen, |row| {
-        if table {
-            println!("{}", bench::render_row(row));
-            let _ = std::io::stdout().flush();
+        if table && written.is_ok() {
+            written = writeln!(out, "{}", bench::render_row(row)).and_then(|()| out.flush());
         }
     });
+    written?;
     match args.format {
         BenchFormat::Table => {}
-        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        BenchFormat::Csv => print!("{}", bench::render_csv(&rows)),
+        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        BenchFormat::Csv => write!(out, "{}", bench::render_csv(&rows))?,
     }
     if let Some(path) = &args.svg {
         let caption = format!("rosetta bench ({description}) on {}", machine());
         std::fs::write(path, bench::render_svg(&rows, &caption))
             .with_context(|| format!("cannot write {}", path.display()))?;
         if table {
-            println!("\nwrote {}", path.display());
+            writeln!(out, "\nwrote {}", path.display())?;
         }
     }
     let broken = rows
@@ -414,26 +567,33 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_sleepers(sizes: &[usize], format: BenchFormat) -> anyhow::Result<ExitCode> {
+fn run_sleepers(
+    sizes: &[usize],
+    format: BenchFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
     let table = format == BenchFormat::Table;
     if table {
-        println!(
+        writeln!(
+            out,
             "Bare sleepers: each waits {} ms and does nothing else; each count in a process of \
              its own.\n",
             rosetta::sleepers::WAIT.as_millis()
-        );
-        println!("{}", rosetta::sleepers::render_header());
+        )?;
+        writeln!(out, "{}", rosetta::sleepers::render_header())?;
     }
+    let mut written: io::Result<()> = Ok(());
     let rows = rosetta::sleepers::run(&exe, sizes, |row| {
-        if table {
-            println!("{}", rosetta::sleepers::render_row(row));
-            let _ = std::io::stdout().flush();
+        if table && written.is_ok() {
+            written =
+                writeln!(out, "{}", rosetta::sleepers::render_row(row)).and_then(|()| out.flush());
         }
     });
+    written?;
     match format {
         BenchFormat::Table => {}
-        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         BenchFormat::Csv => bail!("--sleepers prints a table or JSON (--format table|json)"),
     }
     let failed = rows.iter().any(|row| row.status == "failed");
@@ -444,24 +604,27 @@ fn run_sleepers(sizes: &[usize], format: BenchFormat) -> anyhow::Result<ExitCode
     })
 }
 
-fn run_sleepers_one(kind: &str, count: usize) -> anyhow::Result<ExitCode> {
+fn run_sleepers_one(kind: &str, count: usize, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let row = rosetta::sleepers::measure(kind, count)?;
-    println!("{}", serde_json::to_string(&row)?);
+    writeln!(out, "{}", serde_json::to_string(&row)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_bench_one(args: &BenchOneArgs) -> anyhow::Result<ExitCode> {
+fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
     let scenario = bench::scenario(args.sources, args.seed, args.concurrency);
+    let origin = select::origin(None, Some(args.sources), args.seed);
+    scenario.check_time_scale(args.time_scale, &origin)?;
     let (row, report) = bench::measure(
         style,
         &scenario,
         &RunOptions::with_time_scale(args.time_scale),
     );
-    println!(
+    writeln!(
+        out,
         "{}",
         serde_json::to_string(&bench::ChildOutput { row, report })?
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -480,14 +643,16 @@ fn machine() -> String {
     format!("{cores} cores, {model}")
 }
 
-fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.scenario.scenario()?;
+fn run_trace(args: &TraceArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (scenario, opts) = args.scenario.prepare(1.0)?;
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
-    let outcome = style.run_traced(&scenario, &args.scenario.options());
+    let outcome = style.run_traced(&scenario, &opts);
     if let Err(error) = &outcome.report {
-        eprintln!(
-            "rosetta: the {} style failed ({error}); drawing what it did",
-            style.name
+        let _ = writeln!(
+            io::stderr(),
+            "rosetta: the {} style failed ({}); drawing what it did",
+            style.name,
+            one_line(&error.to_string())
         );
     }
     let spans = view::spans(
@@ -498,31 +663,36 @@ fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.chrome {
         let json = serde_json::to_string(&view::chrome_json(style.name, &spans))?;
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
-        println!(
+        writeln!(
+            out,
             "wrote {} (open it in ui.perfetto.dev or chrome://tracing)",
             path.display()
-        );
+        )?;
     }
     if let Some(path) = &args.svg {
         std::fs::write(path, view::svg(style.name, &spans))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        writeln!(out, "wrote {}", path.display())?;
     }
     if args.timeline || (args.chrome.is_none() && args.svg.is_none()) {
+        // `--width` is range-checked by clap; `$COLUMNS` is whatever the environment says, so
+        // it is clamped to the same range rather than trusted.
         let width = args
             .width
-            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
             .unwrap_or(100)
-            .max(40);
+            .clamp(*TIMELINE_WIDTHS.start(), *TIMELINE_WIDTHS.end());
+        let width = usize::try_from(width).unwrap_or(100);
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!(
+        write!(
+            out,
             "{}",
             view::timeline(
                 style.name,
                 &spans,
                 view::TimelineOptions::full(width, colour)
             )
-        );
+        )?;
     }
     Ok(if outcome.report.is_ok() {
         ExitCode::SUCCESS
@@ -531,36 +701,47 @@ fn run_trace(args: &TraceArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run_scenario(command: &ScenarioCommand) -> anyhow::Result<ExitCode> {
+fn run_scenario(command: &ScenarioCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     match command {
         ScenarioCommand::List => {
             for name in Scenario::builtin_names() {
                 let scenario = Scenario::builtin(name).context("built-in scenarios exist")?;
-                println!(
+                writeln!(
+                    out,
                     "{name:10}  {:3} sources  {}",
                     scenario.sources.len(),
                     scenario.about
-                );
+                )?;
             }
-            println!("\nGenerated: --sources N --seed S (any command that takes --scenario).");
+            writeln!(
+                out,
+                "\nGenerated: --sources N --seed S (any command that takes --scenario)."
+            )?;
         }
         ScenarioCommand::Show { name } => match Scenario::builtin_text(name) {
-            Some(text) => print!("{text}"),
+            Some(text) => write!(out, "{text}")?,
             None => bail!("no built-in scenario `{name}` (try `rosetta scenario list`)"),
         },
         ScenarioCommand::Check { file } => {
+            // Validation (bounds included) comes before anything is computed from the
+            // settings: `model::ideal` sizes nothing by a setting it has not seen validated.
             let scenario = Scenario::load(file)?;
-            let ideal = rosetta_pipeline::model::ideal(&scenario);
-            println!(
-                "{}: ok: `{}`, {} sources, {} stations in the registry; ideal wall time {} ms \
-                 (sequential {} ms)",
-                file.display(),
-                scenario.name,
+            let ideal = model::ideal(&scenario);
+            let min_scale = match scenario.min_time_scale() {
+                scale if scale > 0.0 => format!("; runs at --time-scale {scale} or more"),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "{}: ok: `{}`, {} sources, {} stations in the registry; ideal wall time {} \
+                 (sequential {}){min_scale}",
+                one_line(&file.display().to_string()),
+                one_line(&scenario.name),
                 scenario.sources.len(),
                 scenario.registry.len(),
-                ideal.total_ms,
-                ideal.sequential_ms
-            );
+                model::describe_ms(ideal.total_ms),
+                model::describe_ms(ideal.sequential_ms)
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

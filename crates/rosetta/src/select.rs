@@ -37,3 +37,17 @@ pub fn scenario(
         }
     }
 }
+
+/// How errors name the scenario that [`scenario`] picks with the same options: the file's path,
+/// `built-in scenario `NAME``, or the generator's options. A scenario does not remember where it
+/// came from, so a check made after loading (the time scale's) asks here.
+pub fn origin(scenario: Option<&str>, sources: Option<usize>, seed: u64) -> String {
+    match (scenario, sources) {
+        (_, Some(count)) => format!("generated scenario (--sources {count} --seed {seed})"),
+        (Some(name), None) if Scenario::builtin_text(name).is_some() => {
+            format!("built-in scenario `{name}`")
+        }
+        (Some(path), None) => Path::new(path).display().to_string(),
+        (None, None) => "built-in scenario `classroom`".to_string(),
+    }
+}

@@ -222,11 +222,18 @@ pub fn render_row(row: &SleeperRow) -> String {
     } else {
         format!("{}: {}", row.status, row.note)
     };
+    // A skipped or failed row has no figures: each shows as `-`, as in the other tables, so
+    // that nobody reads a 0.0 ms wall time as a measurement.
+    let wall = if row.status == "ok" {
+        format!("{:.1}", row.wall_ms)
+    } else {
+        "-".to_string()
+    };
     format!(
-        "{:>8}  {:14}  {:>9.1}  {:>8}  {:>10}  {status}",
+        "{:>8}  {:14}  {:>9}  {:>8}  {:>10}  {status}",
         row.count,
         row.kind,
-        row.wall_ms,
+        wall,
         row.peak_rss_mib
             .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),
         optional(row.bytes_per_sleeper),
@@ -249,5 +256,20 @@ mod tests {
             );
         }
         assert!(measure("fibers", 1).is_err());
+    }
+
+    #[test]
+    fn an_unmeasured_row_shows_dashes_not_zeros() {
+        // Like every other table of the tool: a figure that was not measured is `-`, never 0.
+        for status in ["skipped", "failed"] {
+            let row = SleeperRow::unmeasured("threads", 1_000_000, status, "why".into());
+            let line = render_row(&row);
+            let figures: Vec<&str> = line.split_whitespace().skip(2).take(3).collect();
+            assert_eq!(figures, ["-", "-", "-"], "{line}");
+            assert!(line.ends_with(&format!("{status}: why")), "{line}");
+        }
+        let mut measured = SleeperRow::unmeasured("smol", 10, "ok", String::new());
+        measured.wall_ms = 501.25;
+        assert!(render_row(&measured).contains("501.2"));
     }
 }

@@ -216,10 +216,14 @@ fn glyph(kind: SpanKind) -> (char, &'static str) {
     }
 }
 
+/// The widest timeline drawn, in columns. A wider request (a `--width` or a terminal size) is
+/// drawn this wide: every row is allocated and padded by the width, so it must be bounded.
+pub const MAX_WIDTH: usize = 1_000;
+
 /// Options of the terminal timeline.
 #[derive(Debug, Clone, Copy)]
 pub struct TimelineOptions {
-    /// Total width in columns.
+    /// Total width in columns (at most [`MAX_WIDTH`] are used).
     pub width: usize,
     /// Use ANSI colours.
     pub colour: bool,
@@ -276,7 +280,11 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         .max()
         .unwrap_or(8)
         .clamp(8, 28);
-    let columns = options.width.saturating_sub(label_width + 3).max(10);
+    let columns = options
+        .width
+        .min(MAX_WIDTH)
+        .saturating_sub(label_width + 3)
+        .max(10);
     let total = options
         .axis
         .unwrap_or_else(|| spans.end.saturating_sub(spans.start))
@@ -292,9 +300,16 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
             c.to_string()
         }
     };
+    // Padding is computed by hand rather than with `{:width$}`: a format width must fit a u16
+    // and panics beyond it ("Formatting argument out of range"), and here widths come from the
+    // input (lane names, `--width`).
+    let pad = |text: &str, width: usize| {
+        let fill = width.saturating_sub(text.chars().count());
+        format!("{text}{}", " ".repeat(fill))
+    };
     let label = |text: &str| {
         let cut: String = text.chars().take(label_width).collect();
-        format!("{cut:label_width$}")
+        pad(&cut, label_width)
     };
 
     let mut out = String::new();
@@ -341,12 +356,8 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         }
     }
     let end_label = format!("{:.0} ms", total.as_secs_f64() * 1000.0);
-    let _ = writeln!(
-        out,
-        "{} 0{end_label:>width$}",
-        label(""),
-        width = columns + 1
-    );
+    let gap = " ".repeat((columns + 1).saturating_sub(end_label.chars().count()));
+    let _ = writeln!(out, "{} 0{gap}{end_label}", label(""));
     out.push_str("= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n");
     out
 }
@@ -462,4 +473,35 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_span() -> Spans {
+        Spans {
+            spans: vec![Span {
+                lane: "feed".into(),
+                kind: SpanKind::Attempt(1, Some(AttemptOutcome::Answered)),
+                start: Duration::ZERO,
+                end: Duration::from_millis(10),
+                thread: 0,
+            }],
+            end: Duration::from_millis(10),
+            ..Spans::default()
+        }
+    }
+
+    #[test]
+    fn any_width_is_drawn_at_most_max_width_wide() {
+        // 65,600 overflowed a format width (a u16) and panicked; usize::MAX asked for a row of
+        // usize::MAX cells. Both are now drawn MAX_WIDTH wide.
+        for width in [65_600, usize::MAX] {
+            let text = timeline("s", &one_span(), TimelineOptions::full(width, false));
+            let widest = text.lines().map(|line| line.chars().count()).max().unwrap();
+            assert!(widest <= MAX_WIDTH + 4, "{width}: {widest}");
+            assert!(text.lines().any(|line| line.ends_with(" ms")), "{text}");
+        }
+    }
 }

@@ -64,13 +64,52 @@ fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
             "wider than 80 columns: {line:?}"
         );
     }
-    // Each style ends with its final frame, which says so.
-    assert!(
-        plain.contains("done callbacks: ") && plain.contains("done smol: "),
-        "{plain}"
-    );
-    // A frame (from a title line to its status line) fits 24 rows.
-    let frame_lengths = text.split("\x1b[J").map(|frame| frame.lines().count());
+    // Each style ends with its final frame, which says so, with the wall time the table shows
+    // for the same run: one figure, from the trace's `RunStarted` to its `RunFinished`.
+    for row in &comparison.rows {
+        let wall = format!("{:.1} ms", row.outcome.summary.wall.as_secs_f64() * 1000.0);
+        let name = row.style.name;
+        assert!(
+            plain.contains(&format!("\n{name}: {wall}, ")),
+            "no header `{name}: {wall}` in the last frame:\n{plain}"
+        );
+        assert!(
+            plain.contains(&format!("done {name}: {wall}")),
+            "no `done {name}: {wall}`:\n{plain}"
+        );
+        let table = rosetta::compare::render_table(&comparison, None);
+        assert!(table.contains(&wall[..wall.len() - 3]), "{table}");
+    }
+    // What the legend lists is drawn: the lookups (one lane) and the threads' busy marks.
+    let lookups = plain
+        .lines()
+        .find(|line| line.starts_with("lookups "))
+        .unwrap_or_else(|| panic!("no lookups lane:\n{plain}"));
+    assert!(lookups.contains('-'), "{lookups}");
+    assert!(plain.contains('•'), "no busy marks:\n{plain}");
+    assert!(plain.contains("• busy"), "{plain}");
+    // The table printed after the frames fits the same 80 columns, every figure whole.
+    let table = rosetta::compare::render_table(&comparison, Some(80));
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "table wider than 80: {line:?}");
+    }
+    for row in &comparison.rows {
+        let threads = row.outcome.summary.threads.to_string();
+        assert!(
+            table
+                .lines()
+                .any(|line| line.starts_with(&format!("✓ {} ", row.style.name))
+                    && line.ends_with(&format!(" {threads}"))),
+            "{table}"
+        );
+    }
+    // A frame (from a title line to its status line) fits 24 rows. Frames are separated by the
+    // clear that redraws them, and one style's last frame from the next style's first by the
+    // blank line between them (a frame has no blank line).
+    let frame_lengths = text
+        .split("\x1b[J")
+        .flat_map(|chunk| chunk.split("\n\n"))
+        .map(|frame| frame.lines().count());
     assert!(
         frame_lengths.clone().all(|rows| rows <= 24),
         "{:?}",
