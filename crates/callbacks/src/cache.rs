@@ -56,6 +56,11 @@ pub(crate) fn region_of(
     then: impl FnOnce(Lookup) + 'static,
 ) {
     let mut entries = pipeline.cache.entries.borrow_mut();
+    // In production, expiry goes here: `Done` would keep the instant of its answer, and an
+    // answer older than its time-to-live would be treated like no entry at all (a registry
+    // changes). And the size bound goes in the `None` arm, before the insert: when the map is
+    // full, evict the least recently used `Done` entry, never a `Pending` one, whose waiters
+    // would be lost and whose station would be looked up twice.
     match entries.get_mut(station) {
         Some(Entry::Done(lookup)) => {
             // Known already, yet answered on a later turn rather than right now: see below.
@@ -91,6 +96,10 @@ fn look_up(pipeline: &Rc<Pipeline>, station: &str) {
                 station: station.clone(),
                 known: lookup.is_ok(),
             });
+            // In production a lookup can also fail (the registry is unreachable; an unknown
+            // station is an answer, not a failure). A failure would not become `Done`: remove
+            // the entry here instead (`entries.remove(&station)`), pass the error to the
+            // waiters, and the next asker starts a fresh lookup.
             let done = Entry::Done(lookup.clone());
             let previous = shared.cache.entries.borrow_mut().insert(station, done);
             let Some(Entry::Pending(waiters)) = previous else {

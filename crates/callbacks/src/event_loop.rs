@@ -1,12 +1,22 @@
 //! A small single-threaded event loop, written here because writing one by hand is the lesson.
 //!
-//! Node.js, browsers and libuv all run the same loop: keep a list of timers and a queue of
-//! callbacks that are ready to run; run whatever is due; when nothing is, sleep until the next
-//! timer. Everything else (fetching, looking up, handing over) is built on three calls:
+//! Node.js, browsers and libuv run loops of the same shape: keep a heap of timers and a queue
+//! of callbacks that are ready to run; run whatever is due; when nothing is, sleep until the
+//! next timer (or, with I/O, until a socket is ready). Everything else (fetching, looking up,
+//! handing over) is built on three calls:
 //!
 //! - [`EventLoop::set_timeout`]: call this closure once, after this delay;
 //! - [`EventLoop::clear_timeout`]: never mind, don't;
 //! - [`EventLoop::set_immediate`]: call this closure soon, on a later turn of the loop.
+//!
+//! One thing Node.js and browsers have that this loop does not: a *microtask* queue (Promise
+//! reactions, `queueMicrotask`, and in Node the `process.nextTick` queue before it), drained
+//! completely after every single callback, before the loop takes the next timer or immediate.
+//! Exercise 05 runs its Promise reactions with `set_immediate` instead, which orders
+//! differently: a reaction queued by a timer callback runs only after every other timer due in
+//! that turn has fired (JavaScript runs it before the next timer callback), and a chain of
+//! `then`s advances one link per turn, so timers can fire between its links (JavaScript runs the
+//! whole chain first).
 //!
 //! [`EventLoop::run`] turns the loop until no timer and no callback is left, then returns.
 //! Callbacks run one at a time, to completion, on the thread that called `run`: no callback is
@@ -25,10 +35,25 @@
 //! 3. **Wait.** If callbacks are ready, turn again at once. If not, sleep until the next
 //!    deadline. If there is no timer either, the work is done: return.
 //!
-//! In production the loop does not `thread::sleep`: it blocks in the operating system's
-//! readiness call (`epoll_wait`, `kqueue`, IOCP) with the next deadline as its timeout, so that
-//! a socket becoming readable wakes it too. That is what libuv, mio and every async runtime's
-//! reactor do. This loop has no I/O to wait for, only timers, so a sleep is exactly right.
+//! # Clearing a timer
+//!
+//! `clear_timeout` forgets the timer's callback at once, but its deadline stays in the heap for
+//! a while: `std`'s binary heap cannot remove an entry from the middle. A cleared deadline is
+//! thrown away when it reaches the top, and all cleared deadlines at once as soon as they
+//! outnumber the live ones, so the heap never holds more than twice as many deadlines as there
+//! are live timers. That matters: every attempt sets two timers and clears the one that loses,
+//! and a scale run sets hundreds of thousands.
+//!
+//! # In production
+//!
+//! The loop does not `thread::sleep`: it blocks in the operating system's event wait, with the
+//! next deadline as its timeout, so that I/O wakes it too. On Linux and the BSDs that is a
+//! *readiness* call (`epoll_wait`, `kevent`): it says that a socket may now be read without
+//! blocking, and the loop then reads. Windows' IOCP (and Linux's io_uring) is *completion*-based
+//! instead: you hand the kernel a buffer and a read to do, and the wait tells you that the read
+//! has finished, into that buffer. libuv sits on epoll, kqueue or IOCP depending on the system;
+//! mio presents readiness everywhere, Windows included. This loop has no I/O to wait for, only
+//! timers, so a sleep is exactly right.
 //!
 //! Read next: `fetch.rs`, which races two timers.
 
@@ -60,9 +85,13 @@ struct Deadline {
 /// a handle and schedule more work while the loop runs.
 #[derive(Default)]
 struct State {
-    /// Every timer not yet fired, earliest on top (`Reverse`: `BinaryHeap` is a max-heap).
-    /// Cleared timers stay here until they reach the top and are thrown away: a heap cannot
-    /// remove from the middle cheaply. Whether a timer is alive is told by `timers`.
+    /// The deadline of every live timer, earliest on top (`Reverse`: `BinaryHeap` is a
+    /// max-heap), plus cleared ones not yet thrown away. `std`'s heap cannot remove an entry from the
+    /// middle, so `clear_timeout` leaves the deadline here and only forgets the callback;
+    /// whether a timer is alive is told by `timers`. Cleared deadlines are thrown away when
+    /// they reach the top, and all at once when they outnumber the live ones (see
+    /// [`State::compact`]), so the heap never holds more than twice as many deadlines as there
+    /// are live timers, however many timers a long run sets and clears.
     deadlines: BinaryHeap<Reverse<Deadline>>,
     /// The callback of every live timer, by sequence number. `clear_timeout` removes it here.
     timers: HashMap<u64, Callback>,
@@ -70,6 +99,30 @@ struct State {
     ready: VecDeque<Callback>,
     /// The sequence number of the next timer.
     next_sequence: u64,
+}
+
+impl State {
+    /// Throws every cleared deadline out of the heap once they are more than half of it.
+    ///
+    /// Without this, a server that sets a timeout per request and clears it when the answer
+    /// comes (nearly every request) would keep one dead deadline per request until its time
+    /// came: memory growing with request rate × timeout. A rebuild costs one pass over the
+    /// heap, but it happens only when more than half of the heap is cleared deadlines, and it
+    /// throws them all away; each of them was pushed once, so spread over the timers set, the
+    /// work is constant per timer (amortized O(1)).
+    ///
+    /// In production, libuv keeps its timers in a heap whose nodes know their place, so
+    /// `uv_timer_stop` unlinks a timer from the middle in O(log n); tokio's timer wheel keeps each
+    /// slot's timers in an intrusive linked list, which removes in O(1). Both need pointers
+    /// into the structure; lazy deletion with compaction gets the same memory bound with `std`
+    /// alone.
+    fn compact(&mut self) {
+        if self.deadlines.len() > 2 * self.timers.len() {
+            let timers = &self.timers;
+            self.deadlines
+                .retain(|Reverse(deadline)| timers.contains_key(&deadline.sequence));
+        }
+    }
 }
 
 /// A handle to a single-threaded event loop. Clone it into callbacks that schedule more work;
@@ -94,8 +147,12 @@ impl EventLoop {
     /// Forgets a timer: its callback is dropped without being called. Clearing a timer that has
     /// already fired (or was already cleared) does nothing, as in Node.
     pub fn clear_timeout(&self, timer: TimerId) {
-        // The deadline stays in the heap; without a callback it is skipped when it surfaces.
-        self.state.borrow_mut().timers.remove(&timer.0);
+        let mut state = self.state.borrow_mut();
+        // The deadline stays in the heap for now: skipped when it surfaces, or thrown away
+        // with the other cleared ones once they are the majority.
+        if state.timers.remove(&timer.0).is_some() {
+            state.compact();
+        }
     }
 
     /// Calls `callback` on a later turn of the loop, after the callbacks already queued.
@@ -156,6 +213,9 @@ impl EventLoop {
             }
             state.deadlines.pop();
             if let Some(callback) = state.timers.remove(&deadline.sequence) {
+                // One live timer fewer: the cleared deadlines left behind may now be the
+                // majority.
+                state.compact();
                 return Some(callback);
             }
             // A cleared timer: drop its deadline and look at the next one.
@@ -177,12 +237,26 @@ impl EventLoop {
     }
 }
 
+impl EventLoop {
+    /// How many timers are set and neither fired nor cleared.
+    pub fn live_timers(&self) -> usize {
+        self.state.borrow().timers.len()
+    }
+
+    /// How many deadlines the heap holds: the live timers', plus cleared ones not yet thrown
+    /// away. A test checks that this stays within twice the number of live timers.
+    pub fn deadlines_in_heap(&self) -> usize {
+        self.state.borrow().deadlines.len()
+    }
+}
+
 impl fmt::Debug for EventLoop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Callbacks cannot be printed; their numbers can.
         let state = self.state.borrow();
         f.debug_struct("EventLoop")
             .field("timers", &state.timers.len())
+            .field("deadlines", &state.deadlines.len())
             .field("ready", &state.ready.len())
             .finish()
     }
@@ -268,6 +342,62 @@ mod tests {
             done.send(()).unwrap();
         });
         assert!(finished.recv_timeout(Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn cleared_timers_do_not_pile_up_in_the_heap() {
+        // A server that sets a timeout per request and clears it when the answer comes: ten
+        // thousand requests, a few still in flight. The heap must hold about as many deadlines
+        // as there are live timers, not one per request ever made.
+        let event_loop = EventLoop::new();
+        let mut in_flight = VecDeque::new();
+        for _ in 0..10_000 {
+            in_flight.push_back(event_loop.set_timeout(Duration::from_secs(3600), || {}));
+            if in_flight.len() > 3 {
+                event_loop.clear_timeout(in_flight.pop_front().unwrap());
+            }
+        }
+        assert_eq!(event_loop.live_timers(), 3);
+        assert!(
+            event_loop.deadlines_in_heap() <= 2 * event_loop.live_timers(),
+            "{} deadlines in the heap for {} live timers",
+            event_loop.deadlines_in_heap(),
+            event_loop.live_timers()
+        );
+        for timer in in_flight {
+            event_loop.clear_timeout(timer);
+        }
+        assert_eq!(event_loop.deadlines_in_heap(), 0);
+    }
+
+    #[test]
+    fn timers_that_fire_do_not_leave_cleared_ones_behind() {
+        // A thousand hour-long timers, all but one cleared, interleaved with a thousand short
+        // ones that fire: once the short ones have fired, the cleared hour-long deadlines must
+        // not outnumber the one live timer that is left.
+        let event_loop = EventLoop::new();
+        let mut long = Vec::new();
+        for _ in 0..1_000 {
+            long.push(event_loop.set_timeout(Duration::from_secs(3600), || {}));
+            event_loop.set_timeout(Duration::ZERO, || {});
+        }
+        let survivor = long.pop().unwrap();
+        for timer in long {
+            event_loop.clear_timeout(timer);
+        }
+        // Fire the short timers (they are due), but not the hour-long one.
+        let now = Instant::now();
+        while let Some(callback) = event_loop.pop_due_timer(now) {
+            callback();
+        }
+        assert_eq!(event_loop.live_timers(), 1);
+        assert!(
+            event_loop.deadlines_in_heap() <= 2,
+            "{} deadlines in the heap for one live timer",
+            event_loop.deadlines_in_heap()
+        );
+        event_loop.clear_timeout(survivor);
+        event_loop.run(); // returns at once: nothing is left
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! `timeout_ms`. Whichever fires first clears the other with `clear_timeout` and calls the
 //! attempt's continuation; the loser never runs. Clearing matters twice over: a late answer
 //! must not be delivered after the timeout, and a pending timer keeps the event loop alive, so
-//! a hanging feed's answer timer would otherwise hold the whole run open for nothing.
+//! a too-slow feed's answer timer, due long after its timeout, would otherwise hold the whole
+//! run open until it fired, for nothing. (A hanging feed's answer timer never decides anything:
+//! when it fires, it finds [`Response::Never`] and returns, and the timeout ends the attempt.)
 //!
 //! Continuations are Node-style *error-first*: a callback gets a `Result`, and must look at the
 //! error before it may use the value. Rust makes the check impossible to skip, which Node's
@@ -272,6 +274,31 @@ mod tests {
             assert_eq!(flat, expected(&scenario), "retries = {retries}");
             assert_eq!(nested, flat, "retries = {retries}");
         }
+    }
+
+    #[test]
+    fn a_too_slow_feeds_answer_timer_does_not_hold_the_run_open() {
+        // A feed that answers after an hour, with a 10 ms timeout: the timeout wins and clears
+        // the answer timer, so the loop runs out of work at once instead of an hour later. The
+        // fetch runs on a thread of its own, so that this test fails instead of hanging.
+        let scenario = Scenario::from_toml(
+            "name = \"slow\"\nsettings.timeout_ms = 10\nsettings.retries = 0\n\
+             [[sources]]\nname = \"slow\"\nlatency_ms = 3600000\n",
+            "slow.toml",
+        )
+        .unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let fetched = fetch_all(&scenario, 1.0, |p, index, done| {
+                fetch_with_retry(p, index, done);
+            });
+            done.send(fetched).unwrap();
+        });
+        let fetched = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the run was held open by the slow feed's answer timer");
+        let timed_out = FetchSummary::after(1, AttemptOutcome::Timeout);
+        assert_eq!(fetched, [Some((timed_out, None))]);
     }
 
     #[test]

@@ -70,7 +70,10 @@ pub const MODEL: &str = "continuations on a one-thread event loop";
 
 /// Everything the continuations share. Each callback that needs it holds an `Rc<Pipeline>`;
 /// fields that change are in `RefCell`s, borrowed briefly and never across a call to another
-/// callback (a `RefCell` borrowed twice panics, which is this style's data race, caught).
+/// callback. The reason is re-entrancy, not a data race (there is one thread): a callback that
+/// runs while its caller still holds a borrow of a cell, and borrows that cell again mutably
+/// (or at all, if the caller's borrow is mutable), panics. `RefCell` allows many shared borrows
+/// at once, or one mutable borrow and no other.
 ///
 /// Callbacks stored in the loop must own what they use (`'static`), so the pipeline owns a
 /// copy of the scenario. A lifetime parameter on the loop would avoid the copy, at the price of

@@ -58,8 +58,15 @@ impl<'a> SingleFlightCache<'a> {
         if let Some(lookup) = lookups.get(station) {
             // A cache hit, or a second caller while the first lookup is still in flight: both
             // get a clone of the same shared future, and neither starts a lookup.
+            //
+            // In production, expiry goes here: keep the instant the lookup finished beside it,
+            // and treat a finished lookup older than its time-to-live as missing (a registry
+            // changes).
             return lookup.clone();
         }
+        // In production, the size bound goes here: before inserting into a full map, evict the
+        // least recently used *finished* lookup (`Shared::peek` says whether it has an output);
+        // evicting one in flight would let the next asker start a second lookup.
         let lookup = self.lookup(station.to_string()).boxed_local().shared();
         lookups.insert(station.to_string(), lookup.clone());
         lookup
@@ -82,6 +89,11 @@ impl<'a> SingleFlightCache<'a> {
         })
         .flatten()
         .map(move |station| {
+            // In production a lookup can fail (the registry is unreachable; an unknown station
+            // is an answer, not a failure), and a `Shared` would hand that failure to every
+            // later asker forever. The lookup would resolve to a `Result`, and an `Err` would
+            // take the station's entry out of the map (the future would need a handle to it),
+            // so that the next asker starts a fresh lookup.
             let region = registry.region_of(&station);
             trace.record(EventKind::LookupFinished {
                 station,

@@ -57,6 +57,12 @@ impl SingleFlightCache {
     pub fn region_of(&self, station: &str, look_up: impl FnOnce() -> Region) -> Region {
         let cell = self.cell(station);
         // The map's lock is released: other stations can be asked for while this waits.
+        //
+        // In production a lookup can fail (the registry is unreachable; an unknown station is
+        // an answer, not a failure), and a failure must not be cached. This is where it would
+        // be handled: fill the cell only with an answer (`OnceLock::get_or_try_init`, not yet
+        // stable, or the cell's own `Mutex<Option<_>>`), and on failure remove the station's
+        // cell from the map, so that the next asker starts a fresh lookup.
         cell.get_or_init(|| {
             self.lookups.fetch_add(1, Ordering::Relaxed);
             look_up()
@@ -79,8 +85,15 @@ impl SingleFlightCache {
     fn cell(&self, station: &str) -> Arc<OnceLock<Region>> {
         let mut cells = self.lock();
         if let Some(cell) = cells.get(station) {
+            // In production, expiry goes here: keep the instant each cell was filled, and treat
+            // a cell older than its time-to-live as missing (replace it with an empty one), since
+            // a registry changes.
             return Arc::clone(cell);
         }
+        // In production, the size bound goes here: before inserting into a full map, evict the
+        // least recently used station whose cell is filled (the `moka` or `lru` crates do the
+        // bookkeeping). Never evict a cell whose lookup is in flight: the next asker would start
+        // a second lookup of that station, which is exactly what single-flight forbids.
         let cell = Arc::new(OnceLock::new());
         cells.insert(station.to_string(), Arc::clone(&cell));
         cell

@@ -7,6 +7,24 @@
 //! answer on a channel. The fetch thread waits on that channel with
 //! [`Receiver::recv_timeout`]: whichever comes first, the answer or the timeout, decides.
 //!
+//! # Two clocks on two threads, and a busy machine
+//!
+//! Two threads each keep a clock here, and on a machine with two cores and thousands of threads
+//! either of them can run late. Two rules keep the outcome the specification's, whatever the
+//! scheduler does:
+//!
+//! - **Both clocks start when the attempt starts**, and the attempt starts when its network
+//!   thread first runs, which it reports (`Started`, with the instant). A new thread can wait
+//!   longer than a whole timeout before it first runs; a timeout counted from the moment we
+//!   *asked* for the thread would expire before the feed's latency had even begun.
+//! - **When the feed answered decides, not when a thread got round to it.** The network stamps
+//!   its answer with the instant the feed answered (`started + latency`), and the attempt
+//!   compares that with its deadline (`started + timeout`). If the fetch thread gives up while
+//!   a late-running network thread has not sent yet, it takes one last look once that thread has
+//!   been joined. A real client does the same: data that reached the socket before the
+//!   deadline is read even if the reading thread wakes late. It is the rule the event loop of
+//!   `rosetta-callbacks` follows when it is late: overdue timers fire in deadline order.
+//!
 //! # Cancellation: threads cannot be cancelled, only asked
 //!
 //! When the timeout wins, the network thread is still there, sleeping towards a late answer (or,
@@ -16,9 +34,10 @@
 //! never sleeps with `thread::sleep`, which nothing can interrupt; it waits on a second channel,
 //! the cancel channel, with `recv_timeout(latency)`. Nothing is ever sent on that channel:
 //! dropping its sender is the message. The thread wakes at once, sees the sender gone, and
-//! returns without answering. The attempt's [`thread::scope`] then joins it, so when an attempt
-//! returns, its network thread is gone: a late answer cannot outlive the attempt, and a hanging
-//! feed cannot keep the run alive.
+//! returns without answering (unless, running late, it finds that its feed answered meanwhile:
+//! then it delivers that answer first, for the attempt to judge). The attempt's
+//! [`thread::scope`] then joins it, so when an attempt returns, its network thread is gone: a
+//! late answer cannot outlive the attempt, and a hanging feed cannot keep the run alive.
 //!
 //! In production the same holds for any blocking call: a thread stuck in a `read` without a
 //! timeout cannot be asked anything. Real code sets `TcpStream::set_read_timeout`, or shuts the
@@ -30,7 +49,7 @@
 use std::convert::Infallible;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rosetta_pipeline::RunError;
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
@@ -60,7 +79,23 @@ pub(crate) fn fetch_with_retry<'s>(
 // ANCHOR_END: fetch_with_retry
 
 // ANCHOR: attempt
-/// One attempt: start the network, wait for its answer at most `timeout_ms`, stop the network.
+/// What the network thread tells the attempt: first that it runs, then (unless the feed hangs
+/// or the attempt gives up first) what the feed answered.
+enum FromNetwork<'s> {
+    /// The network thread is running: the attempt, and both of its clocks, start at this
+    /// instant.
+    Started(Instant),
+    /// The feed answered (a body or an error).
+    Answered {
+        /// What the feed said; never [`Response::Never`], which is silence.
+        response: Response<'s>,
+        /// When the feed answered: `started + latency`, however late the thread sent it.
+        at: Instant,
+    },
+}
+
+/// One attempt: start the network, wait for its answer until `timeout_ms` after the attempt
+/// started, stop the network.
 fn fetch_once<'s>(
     shared: &Shared<'s>,
     index: usize,
@@ -69,42 +104,58 @@ fn fetch_once<'s>(
     let source = &shared.scenario.sources[index];
     let latency = shared.opts.scaled(source.latency_ms);
     let timeout = shared.opts.scaled(shared.scenario.settings.timeout_ms);
-    shared.trace.record(EventKind::AttemptStarted {
-        source: index,
-        attempt,
-    });
 
-    // Capacity 1: the network answers at most once and never waits for us to read it.
-    let (answer_sender, answer) = mpsc::sync_channel(1);
+    // Capacity 2: the network sends at most two messages and never waits for us to read them.
+    let (to_attempt, from_network) = mpsc::sync_channel(2);
     // A channel nothing can be sent on (`Infallible` has no values): dropping the sender is
     // the only message it carries, and it means "stop".
     let (cancel, cancelled) = mpsc::channel::<Infallible>();
 
-    let received = thread::scope(|scope| {
+    let (received, deadline) = thread::scope(|scope| {
         thread::Builder::new()
             .name(format!("network-{index}"))
             .spawn_scoped(scope, move || {
-                network(source, attempt, latency, &cancelled, &answer_sender);
+                network(source, attempt, latency, &cancelled, &to_attempt);
             })
             .map_err(|err| internal(format!("could not start a network thread: {err}")))?;
-        // The race: the answer, or the timeout, whichever comes first.
-        let received = answer.recv_timeout(timeout);
+        // The attempt starts when its network thread runs, not when we ask for the thread.
+        let Ok(FromNetwork::Started(started)) = from_network.recv() else {
+            unreachable!("the network thread says `Started` first, and hangs up only by panicking")
+        };
+        shared.trace.record(EventKind::AttemptStarted {
+            source: index,
+            attempt,
+        });
+        // The race: the answer, or the deadline, whichever comes first.
+        let deadline = later(started, timeout);
+        let received =
+            from_network.recv_timeout(deadline.saturating_duration_since(Instant::now()));
         // Ask the network thread to stop (it may already have), then let the scope join it.
         // Forget this `drop` and a hanging feed's thread would wait forever, and the scope
         // with it: the one line that makes this attempt cancellable.
         drop(cancel);
-        Ok(received)
+        Ok((received, deadline))
     })?;
 
-    let (outcome, body) = match received {
-        Ok(Response::Body(body)) => (AttemptOutcome::Answered, Some(body)),
-        Ok(Response::Error) => (AttemptOutcome::Error, None),
-        // The network never sends `Never`: a hanging feed simply does not answer.
-        Ok(Response::Never) => unreachable!("the network does not send `Never`"),
-        Err(RecvTimeoutError::Timeout) => (AttemptOutcome::Timeout, None),
+    let answer = match received {
+        Ok(message) => Some(message),
+        // Given up. The network thread has been joined, so whatever it sent is in the channel:
+        // on a busy machine, an answer the feed gave in time, sent by a thread that ran late.
+        Err(RecvTimeoutError::Timeout) => from_network.try_recv().ok(),
         // The network thread hung up without answering, which it only does by panicking; the
         // scope above has already re-raised that panic on this thread, so this is not reached.
         Err(RecvTimeoutError::Disconnected) => unreachable!("the network thread panicked"),
+    };
+    let (outcome, body) = match answer {
+        // In time: the feed answered before the deadline, whichever thread ran first.
+        Some(FromNetwork::Answered { response, at }) if at <= deadline => match response {
+            Response::Body(body) => (AttemptOutcome::Answered, Some(body)),
+            Response::Error => (AttemptOutcome::Error, None),
+            Response::Never => unreachable!("the network does not send `Never`"),
+        },
+        // Too late, or nothing at all (a slow or hanging feed): a timeout.
+        Some(FromNetwork::Answered { .. }) | None => (AttemptOutcome::Timeout, None),
+        Some(FromNetwork::Started(_)) => unreachable!("the network thread starts once"),
     };
     shared.trace.record(EventKind::AttemptFinished {
         source: index,
@@ -116,35 +167,53 @@ fn fetch_once<'s>(
 // ANCHOR_END: attempt
 
 // ANCHOR: network
-/// The simulated network, on its own thread: wait `latency`, then answer what the feed says,
-/// unless the attempt is cancelled first.
+/// The simulated network, on its own thread: say it has started, wait `latency`, then answer
+/// what the feed says, unless the attempt is cancelled first.
 fn network<'s>(
     source: &'s Source,
     attempt: u32,
     latency: Duration,
     cancelled: &Receiver<Infallible>,
-    answer: &SyncSender<Response<'s>>,
+    to_attempt: &SyncSender<FromNetwork<'s>>,
 ) {
+    let started = Instant::now();
+    // The attempt waits for this message before anything else, so it is always received.
+    let _ = to_attempt.send(FromNetwork::Started(started));
+    let answer_at = later(started, latency);
     // `recv_timeout` instead of `thread::sleep`: a sleep cannot be interrupted, this wait ends
     // early when the fetch thread drops the cancel sender.
-    match cancelled.recv_timeout(latency) {
+    match cancelled.recv_timeout(answer_at.saturating_duration_since(Instant::now())) {
         Err(RecvTimeoutError::Timeout) => {} // the latency has passed: answer
-        Err(RecvTimeoutError::Disconnected) => return, // cancelled: the attempt gave up on us
-        Ok(never) => match never {},         // nothing can be sent on this channel
+        // Cancelled before the feed answered: the attempt gave up on us, say nothing. (Woken
+        // this late, the feed has answered meanwhile: deliver it, and the attempt judges it.)
+        Err(RecvTimeoutError::Disconnected) if Instant::now() < answer_at => return,
+        Err(RecvTimeoutError::Disconnected) => {}
+        Ok(never) => match never {}, // nothing can be sent on this channel
     }
     match source.respond(attempt) {
-        // The fetch thread may have timed out in the meantime and dropped the receiver; the
-        // answer is then lost, which is what a late answer is.
+        // If the attempt has given up meanwhile, it still reads this once it has joined us,
+        // and judges it by `answer_at`: after the deadline, it is a timeout.
         response @ (Response::Body(_) | Response::Error) => {
-            let _ = answer.send(response);
+            let _ = to_attempt.send(FromNetwork::Answered {
+                response,
+                at: answer_at,
+            });
         }
-        // A hanging feed never answers. Wait to be cancelled, which the timeout guarantees.
+        // A hanging feed never answers. Wait to be cancelled, which the timeout guarantees
+        // (at once, if it already has been).
         Response::Never => {
             let _ = cancelled.recv();
         }
     }
 }
 // ANCHOR_END: network
+
+/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
+/// year, which is forever as far as a run is concerned; `+` would panic instead.
+fn later(at: Instant, wait: Duration) -> Instant {
+    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    at.checked_add(wait).unwrap_or(at + FOREVER)
+}
 
 #[cfg(test)]
 mod tests {
