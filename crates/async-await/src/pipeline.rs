@@ -9,8 +9,12 @@
 //! The tools, and why each one:
 //!
 //! - **Tasks** ([`Runtime::spawn`]) for each source and each worker, so that a multi-threaded
-//!   runtime can run them in parallel. Tasks must be `'static`, so they share one
-//!   `RunContext` through an `Arc` instead of borrowing the caller's scenario.
+//!   runtime can run them in parallel. A task spawned on a runtime that may outlive the caller
+//!   (`tokio::spawn`, and [`Runtime::spawn`] here) must be `'static`, so they share one
+//!   `RunContext` through an `Arc` instead of borrowing the caller's scenario. (An executor that
+//!   is itself borrowed, such as `async_executor::Executor<'a>` or chapter 6's, can run tasks
+//!   that borrow for `'a`.) Every task's handle is awaited, on the error paths too, so that no
+//!   task outlives [`run`].
 //! - **A semaphore** (`async_lock::Semaphore`) for the `concurrency` slots. The main task takes
 //!   a slot *before* spawning a source's task, in file order, so sources start in file order and
 //!   at most `concurrency` tasks are fetching. (`futures::StreamExt::buffer_unordered` would
@@ -18,7 +22,9 @@
 //!   everything would run on one thread.)
 //! - **A race** ([`with_timeout`], built on `futures::future::select`) for the timeout, using the
 //!   runtime's timer, so the timeout is the same code on every runtime. The loser is *dropped*:
-//!   that is how async Rust cancels.
+//!   that is how async Rust cancels. The feed is a timer too, and a race between two timers is
+//!   decided by their deadlines ([`with_deadline`]), not by the order in which a late poll finds
+//!   them ready.
 //! - **A single-flight cache** ([`SingleFlightCache`]): one `async_lock::OnceCell` per station.
 //! - **Bounded channels** (`async_channel::bounded`) in front of the workers: `send` waits while
 //!   a queue is full, which is backpressure without a line of code.
@@ -30,7 +36,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use async_lock::{OnceCell, Semaphore, SemaphoreGuardArc};
@@ -56,7 +62,7 @@ pub fn run<R: Runtime>(
     // `Arc<Scenario>` in the first place.
     let scenario = Arc::new(scenario.clone());
     let (opts, trace) = (*opts, trace.clone());
-    R::block_on(|runtime| run_async(runtime, scenario, opts, trace)).map_err(|error| {
+    R::block_on(|runtime| run_async(runtime, scenario, opts, trace, worker)).map_err(|error| {
         RunError::Internal {
             style: R::NAME,
             message: format!("the runtime could not start: {error}"),
@@ -71,7 +77,13 @@ pub fn run<R: Runtime>(
 pub fn main_future_size<R: Runtime>() -> std::io::Result<usize> {
     let scenario = Arc::new(Scenario::generate(1, 1));
     R::block_on(|runtime| {
-        let main = run_async(runtime, scenario, RunOptions::default(), Trace::new());
+        let main = run_async(
+            runtime,
+            scenario,
+            RunOptions::default(),
+            Trace::new(),
+            worker,
+        );
         future::ready(std::mem::size_of_val(&main))
     })
 }
@@ -94,6 +106,33 @@ struct RunContext<R> {
     queues: Vec<Sender<Enriched>>,
 }
 
+impl<R> RunContext<R> {
+    /// Closes every worker's queue: no hand-off succeeds after this, and each worker ends once
+    /// it has drained its queue. The end of every run, and how a failed run stops early.
+    fn close_queues(&self) {
+        for queue in &self.queues {
+            queue.close();
+        }
+    }
+
+    /// Whether the run has failed: a queue closed before the end, because its worker is gone
+    /// (a queue closes when its receiver is dropped) or a task closed them all after a failure.
+    fn has_failed(&self) -> bool {
+        self.queues.iter().any(Sender::is_closed)
+    }
+}
+
+/// Keeps in `kept` the error to report: the first panic if there is one, otherwise the first
+/// error. A worker's panic makes every later hand-off to it fail, so the panic is the cause and
+/// those "worker stopped" errors are only its consequences.
+fn keep_the_cause(kept: &mut Option<RunError>, error: RunError) {
+    let is_panic = |error: &RunError| matches!(error, RunError::Panicked { .. });
+    match kept {
+        Some(first) if is_panic(first) || !is_panic(&error) => {}
+        _ => *kept = Some(error),
+    }
+}
+
 /// What one source contributes to the report.
 #[derive(Debug)]
 struct SourceOutcome {
@@ -105,12 +144,20 @@ struct SourceOutcome {
 
 // ANCHOR: run
 /// The pipeline as one future: spawns the workers, then one task per source, and merges.
-async fn run_async<R: Runtime>(
+/// `worker` is what each worker task runs: [`worker`] itself, except in the tests of the error
+/// paths, which pass one that fails.
+async fn run_async<R, W, WorkerFuture>(
     runtime: R,
     scenario: Arc<Scenario>,
     opts: RunOptions,
     trace: Trace,
-) -> Result<Report, RunError> {
+    worker: W,
+) -> Result<Report, RunError>
+where
+    R: Runtime,
+    W: Fn(Receiver<Enriched>) -> WorkerFuture,
+    WorkerFuture: Future<Output = WorkerTally> + Send + 'static,
+{
     let settings = scenario.settings;
     // 4. The workers come first, so that the first record has somewhere to go.
     let (queues, workers): (Vec<_>, Vec<_>) = (0..settings.workers)
@@ -134,35 +181,52 @@ async fn run_async<R: Runtime>(
     let mut sources = Vec::with_capacity(run.scenario.sources.len());
     for index in 0..run.scenario.sources.len() {
         let slot = slots.acquire_arc().await;
+        if run.has_failed() {
+            break; // Starting more sources would only delay the error.
+        }
         let task = process_source(Arc::clone(&run), index, slot);
         sources.push(run.runtime.spawn(task));
     }
 
     // Collect the outcomes in file order (they finish in any order; awaiting in order is fine,
-    // since every task is already running).
+    // since every task is already running). Every handle is awaited, even after an error: a
+    // task whose handle is dropped runs on unobserved on async-std, writing into the caller's
+    // trace after `run` has returned, and on tokio and smol it is dropped wherever it stood,
+    // leaving attempts that started and never finished. Once the run has failed, the other
+    // tasks fail fast (every hand-off fails: see `enrich_and_hand_off`), so waiting costs little.
     let mut fetches = Vec::with_capacity(sources.len());
     let mut rejected = Vec::new();
+    let mut failure = None;
     for source in sources {
-        let outcome = source
-            .await
-            .map_err(|panic| RunError::from_panic(R::NAME, "source task", panic))??;
-        fetches.push(outcome.fetch);
-        rejected.extend(outcome.rejected);
+        match source.await {
+            Ok(Ok(outcome)) => {
+                fetches.push(outcome.fetch);
+                rejected.extend(outcome.rejected);
+            }
+            Ok(Err(error)) => keep_the_cause(&mut failure, error),
+            Err(panic) => {
+                let error = RunError::from_panic(R::NAME, "source task", panic);
+                keep_the_cause(&mut failure, error);
+            }
+        }
     }
 
-    // Every record has been handed off. Closing the queues lets each worker finish once it has
-    // drained its queue. (Closing by dropping the last sender would work too, but the senders
-    // live in `run`, which every task holds: an explicit `close` is easier to see.)
-    for queue in &run.queues {
-        queue.close();
-    }
+    // Every record has been handed off (or the run has failed). Closing the queues lets each
+    // worker finish once it has drained its queue. (Closing by dropping the last sender would
+    // work too, but the senders live in `run`, which every task holds: an explicit `close` is
+    // easier to see.)
+    run.close_queues();
     let mut tallies = Vec::with_capacity(workers.len());
     for worker in workers {
-        tallies.push(
-            worker
-                .await
-                .map_err(|panic| RunError::from_panic(R::NAME, "worker", panic))?,
-        );
+        match worker.await {
+            Ok(tally) => tallies.push(tally),
+            Err(panic) => {
+                keep_the_cause(&mut failure, RunError::from_panic(R::NAME, "worker", panic));
+            }
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error); // Only now: no task of this run is left to write to the trace.
     }
 
     // 5. Merge.
@@ -200,14 +264,17 @@ async fn process_source<R: Runtime>(
     let parsed = parse_body(index, body);
     let mut rejected = parsed.rejected;
     // 3 and 4. Enrich every record concurrently (a record waiting for a lookup does not hold up
-    // the others) and hand each to its worker. `try_join_all` runs them all inside this task
-    // and stops at the first error.
+    // the others) and hand each to its worker. `join_all` runs them all inside this task, each
+    // to its end, even after one has failed. `try_join_all` would stop at the first error by
+    // dropping the others, and a record dropped halfway through a lookup abandons it: the next
+    // asker for that station runs it again, and the first start never finishes in the trace.
+    // After a failure the rest fail fast anyway (the run is stopped: every hand-off fails).
     let records = parsed
         .records
         .into_iter()
         .map(|record| enrich_and_hand_off(&run, record));
-    let unknown = future::try_join_all(records).await?;
-    rejected.extend(unknown.into_iter().flatten());
+    let handed_off: Result<Vec<_>, _> = future::join_all(records).await.into_iter().collect();
+    rejected.extend(handed_off?.into_iter().flatten());
     Ok(SourceOutcome { fetch, rejected })
 }
 // ANCHOR_END: process_source
@@ -230,9 +297,12 @@ async fn fetch_with_retry<R: Runtime>(
             attempt,
         });
         // Where the reference asks the model which comes first, this code races the feed
-        // against a timer and lets the clock decide.
-        let feed = call_feed(&run.runtime, latency, source.respond(attempt));
-        let (outcome, body) = match with_timeout(&run.runtime, timeout, feed).await {
+        // against a timer, and their deadlines decide. Both clocks start when the attempt
+        // starts, now: two readings of the clock could be far apart on a busy machine.
+        let started = Instant::now();
+        let (answer_at, deadline) = (later(started, latency), later(started, timeout));
+        let feed = call_feed(&run.runtime, answer_at, source.respond(attempt));
+        let (outcome, body) = match with_deadline(&run.runtime, deadline, feed).await {
             Some(Ok(body)) => (AttemptOutcome::Answered, Some(body)),
             Some(Err(FeedError)) => (AttemptOutcome::Error, None),
             None => (AttemptOutcome::Timeout, None),
@@ -253,31 +323,42 @@ async fn fetch_with_retry<R: Runtime>(
 #[derive(Debug)]
 struct FeedError;
 
-/// The "network": a feed answers `response` once `latency` has passed. A hanging feed never
-/// answers; this future then stays pending until whoever races it drops it.
+/// The "network": a feed answers `response` at the instant `answer_at`, and says so. A hanging
+/// feed never answers; this future then stays pending until whoever races it drops it.
 async fn call_feed<'s, R: Runtime>(
     runtime: &R,
-    latency: Duration,
+    answer_at: Instant,
     response: Response<'s>,
-) -> Result<&'s str, FeedError> {
-    runtime.sleep(latency).await;
-    match response {
+) -> Due<Result<&'s str, FeedError>> {
+    runtime.sleep(until(answer_at)).await;
+    let value = match response {
         Response::Body(body) => Ok(body),
         Response::Error => Err(FeedError),
         Response::Never => future::pending().await,
+    };
+    // It answered at `answer_at`, not at the later instant at which a poll found it had.
+    Due {
+        value,
+        at: answer_at,
     }
 }
 // ANCHOR_END: fetch_with_retry
 
 // ANCHOR: with_timeout
 /// Runs `future` for at most `limit`: `Some(output)` if it completes first, `None` if the timer
-/// fires first.
+/// fires first, "first" as a poll finds them.
 ///
 /// Whichever loses is *dropped* when this function returns, and a dropped future is never
 /// polled again: that is all cancellation is in async Rust. A hanging feed costs nothing after
 /// its timeout, and no late answer can keep the run alive. (See [`crate::pitfalls`] for when
 /// dropping a future halfway loses data.) Written on [`Runtime::sleep`], this works on every
 /// runtime; `tokio::time::timeout` is the same thing, for tokio only.
+///
+/// A task polled late (a busy machine, a task that blocks its thread) can find both ready, and
+/// `select` polls its first argument first, so then `future` wins. For a future that cannot say
+/// when it completed, such as a channel's `recv`, that is the best there is, and it drops
+/// nothing that has arrived. A future that waited on a timer can say when it was due, and then
+/// the deadlines decide: [`with_deadline`].
 pub async fn with_timeout<R: Runtime, F: Future>(
     runtime: &R,
     limit: Duration,
@@ -287,13 +368,53 @@ pub async fn with_timeout<R: Runtime, F: Future>(
     // pins them here, in this function's own state.
     let future = pin!(future);
     let timer = pin!(runtime.sleep(limit));
-    // `select` polls its first argument first: if both are ready at once, the answer wins.
     match future::select(future, timer).await {
         Either::Left((output, _timer)) => Some(output),
         Either::Right(((), _unfinished)) => None,
     }
 }
+
+/// A value, and the instant it was due: for a future that waited on a timer, the instant that
+/// timer was set to end, however late a poll found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due<T> {
+    /// What the future produced.
+    pub value: T,
+    /// When it was due.
+    pub at: Instant,
+}
+
+/// [`with_timeout`] with a deadline, for a future that waited on a timer and says when it was
+/// due: `Some(value)` if it was due by `deadline`, `None` if not, or if it was not finished
+/// when the timeout fired at `deadline`.
+///
+/// A race between two timers is decided by their *deadlines*, not by the order in which a late
+/// poll finds them ready. A timer wheel fires due timers in deadline order, but `select` polls
+/// in argument order: a task polled after both deadlines would otherwise take an answer that
+/// came after its timeout for one that came in time, and a report would depend on the load of
+/// the machine. When the feed answered decides, not when a poll got round to it.
+pub async fn with_deadline<R: Runtime, T>(
+    runtime: &R,
+    deadline: Instant,
+    future: impl Future<Output = Due<T>>,
+) -> Option<T> {
+    let Due { value, at } = with_timeout(runtime, until(deadline), future).await?;
+    // It won the poll; it is in time only if it was also due first.
+    (at <= deadline).then_some(value)
+}
 // ANCHOR_END: with_timeout
+
+/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
+/// year, which is forever as far as a run is concerned; `+` would panic instead.
+fn later(at: Instant, wait: Duration) -> Instant {
+    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    at.checked_add(wait).unwrap_or(at + FOREVER)
+}
+
+/// The wait from now until `at`: a sleep of this long ends at `at` (at once if `at` has passed).
+fn until(at: Instant) -> Duration {
+    at.saturating_duration_since(Instant::now())
+}
 
 /// Enriches one record and hands it to its worker; returns the rejection if its station is
 /// unknown.
@@ -310,15 +431,18 @@ async fn enrich_and_hand_off<R: Runtime>(
         }));
     };
     let worker = worker_for(&record.station, run.queues.len());
-    // `send` waits while the worker's queue is full: backpressure. It fails only if the worker
-    // is gone, which happens only if it panicked.
-    run.queues[worker]
-        .send(Enriched { record, region })
-        .await
-        .map_err(|_| RunError::Internal {
+    // `send` waits while the worker's queue is full: backpressure. It fails only if the queue
+    // is closed: the worker is gone (it panicked), or another task found that out first and
+    // closed them all. Either way the run cannot finish, so close every queue: every other
+    // hand-off then fails at once, and the run ends as soon as the fetches in flight do.
+    let handed_off = run.queues[worker].send(Enriched { record, region }).await;
+    if handed_off.is_err() {
+        run.close_queues();
+        return Err(RunError::Internal {
             style: R::NAME,
             message: format!("worker {worker} stopped before the end of the run"),
-        })?;
+        });
+    }
     run.trace.record(EventKind::HandedOff { worker });
     Ok(None)
 }
@@ -351,15 +475,32 @@ async fn lookup<R: Runtime>(run: &RunContext<R>, station: &str) -> Option<String
 /// The other common answer is to store the lookup's future itself, made cloneable with
 /// `futures::FutureExt::shared`, and have every asker await a clone. That needs the future's
 /// type in the map, so a boxed `'static` future that owns clones of everything it touches; a
-/// cell keeps the waiting and the value apart and lets the lookup borrow. (One difference to
-/// know: if the task running a `OnceCell` initialisation is cancelled, the next waiter starts
-/// the lookup again, while a `Shared` future goes on as long as any clone is polled.)
+/// cell keeps the waiting and the value apart and lets the lookup borrow.
+///
+/// **Cancellation.** If the asker running a `OnceCell` initialisation is dropped halfway, the
+/// lookup is dropped with it, the cell stays empty, and the next asker starts the lookup again
+/// (a `Shared` future, by contrast, goes on as long as any clone is polled). So
+/// [`SingleFlightCache::lookups`] counts lookups when they *complete*, never twice for one
+/// station; and the pipeline never drops an asker halfway (`process_source` uses `join_all`,
+/// and `run_async` awaits every task), so each `LookupStarted` in its trace has its
+/// `LookupFinished`.
+///
+/// **In production**, three things would be added, each in `get_or_lookup`. A *size bound*:
+/// `cells` keeps every station ever asked for; evict the least recently used cell when
+/// inserting a new one (an evicted cell that is still being filled only costs a repeated
+/// lookup, since its askers hold their own `Arc`). An *expiry*: store the time of the answer
+/// next to it, and treat a cell older than its time-to-live as missing, replacing it under the
+/// map's lock. And *the removal of a failed lookup*: a real registry call returns a `Result`;
+/// with `OnceCell::get_or_try_init` an error leaves the cell empty, so the next asker tries
+/// again instead of every later one getting the cached failure (and remove the cell if
+/// failures should not hold memory). A crate such as `moka` does all three, with single-flight
+/// `get_with`.
 #[derive(Debug, Default)]
 pub struct SingleFlightCache {
     /// One cell per station ever asked for. `Arc`, so that a cell can be awaited after the
     /// map's lock is released.
     cells: Mutex<HashMap<String, Arc<OnceCell<Option<String>>>>>,
-    /// Lookups started: the report's `lookups`.
+    /// Lookups completed: the report's `lookups`.
     lookups: AtomicU64,
 }
 
@@ -376,15 +517,20 @@ impl SingleFlightCache {
             Arc::clone(cells.entry(station.to_string()).or_default())
         }; // The guard is dropped here, before the `.await` below.
         let region = cell
-            .get_or_init(|| {
+            .get_or_init(|| async {
+                let region = lookup().await;
+                // Counted once it has *completed*. A lookup abandoned halfway (its asker was
+                // dropped) leaves the cell empty, the next asker runs it again, and counting at
+                // the start would count that station twice.
                 self.lookups.fetch_add(1, Ordering::Relaxed);
-                lookup()
+                region
             })
             .await;
         region.clone()
     }
 
-    /// How many lookups were started.
+    /// How many lookups have completed (one per station asked for, unless an asker was dropped
+    /// halfway, in which case its lookup is run again and counted once).
     pub fn lookups(&self) -> u64 {
         self.lookups.load(Ordering::Relaxed)
     }
@@ -405,16 +551,118 @@ async fn worker(inbox: Receiver<Enriched>) -> WorkerTally {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::sync::atomic::AtomicU32;
 
     use super::*;
-    use crate::runtime::Smol;
+    use crate::runtime::{AsyncStd, Smol, Tokio};
+
+    /// A worker that fails on its first record, as after a bug: it panics, its queue is
+    /// dropped with it, and every later hand-off to it fails.
+    async fn failing_worker(inbox: Receiver<Enriched>) -> WorkerTally {
+        let _first = inbox.recv().await;
+        panic!("a deliberate worker failure");
+    }
+
+    /// Runs the scenario `toml` on `R` at time scale 1 with failing workers. Returns the run's
+    /// error, the trace, and how many events the trace held when the run returned.
+    fn run_with_a_failing_worker<R: Runtime>(toml: &str) -> (RunError, Trace, usize) {
+        let scenario = Arc::new(Scenario::from_toml(toml, "test.toml").unwrap());
+        let (opts, trace) = (RunOptions::with_time_scale(1.0), Trace::new());
+        let result = R::block_on(|runtime| {
+            run_async(runtime, scenario, opts, trace.clone(), failing_worker)
+        });
+        let at_return = trace.events().len();
+        let error = result
+            .unwrap()
+            .expect_err("the worker failed, so the run fails");
+        (error, trace, at_return)
+    }
+
+    /// The attempts and lookups of `trace` that started and did not finish once each, as
+    /// `"lookup of Oslo: +1"` (one start too many) or `"...: -1"` (one finish too many).
+    fn unmatched(trace: &Trace) -> Vec<String> {
+        let mut open = BTreeMap::<String, i32>::new();
+        for event in trace.events() {
+            let (what, step) = match event.kind {
+                EventKind::AttemptStarted { source, attempt } => {
+                    (format!("attempt {attempt} of source {source}"), 1)
+                }
+                EventKind::AttemptFinished {
+                    source, attempt, ..
+                } => (format!("attempt {attempt} of source {source}"), -1),
+                EventKind::LookupStarted { station } => (format!("lookup of {station}"), 1),
+                EventKind::LookupFinished { station, .. } => (format!("lookup of {station}"), -1),
+                _ => continue,
+            };
+            *open.entry(what).or_default() += step;
+        }
+        open.into_iter()
+            .filter(|(_, open)| *open != 0)
+            .map(|(what, open)| format!("{what}: {open:+}"))
+            .collect()
+    }
+
+    /// One fast source, whose third hand-off fails (the worker took the first and failed, the
+    /// second fills its one-place queue), and two slow ones still waiting for their feeds then.
+    const FAILS_WHILE_OTHERS_WAIT: &str = r#"
+        name = "fails-while-others-wait"
+        [settings]
+        concurrency = 3
+        workers = 1
+        timeout_ms = 1000
+        retries = 0
+        lookup_ms = 0
+        channel_capacity = 1
+        [registry]
+        Oslo = "north"
+        [[sources]]
+        name = "fast"
+        latency_ms = 0
+        body = "Oslo;1.0\nOslo;2.0\nOslo;3.0\n"
+        [[sources]]
+        name = "slow"
+        latency_ms = 200
+        body = "Oslo;4.0\n"
+        [[sources]]
+        name = "slower"
+        latency_ms = 250
+        body = "Oslo;5.0\n"
+    "#;
+
+    /// Runs [`FAILS_WHILE_OTHERS_WAIT`] on `R` and checks that the run left nothing behind.
+    fn no_task_outlives_a_failed_run<R: Runtime>() {
+        let (error, trace, at_return) = run_with_a_failing_worker::<R>(FAILS_WHILE_OTHERS_WAIT);
+        // The slow feeds answer 200 and 250 ms after the start. A task that outlived `run` would
+        // record its attempt's end during this pause, in the caller's trace.
+        std::thread::sleep(Duration::from_millis(500));
+        let after = trace.events().len();
+        assert_eq!(after, at_return, "{}: events after `run` returned", R::NAME);
+        assert_eq!(unmatched(&trace), Vec::<String>::new(), "{}", R::NAME);
+        // The worker's panic is the cause; the failed hand-offs are its consequence.
+        let panicked = matches!(error, RunError::Panicked { what: "worker", .. });
+        assert!(panicked, "{}: {error}", R::NAME);
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_on_tokio() {
+        no_task_outlives_a_failed_run::<Tokio>();
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_on_async_std() {
+        no_task_outlives_a_failed_run::<AsyncStd>();
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_on_smol() {
+        no_task_outlives_a_failed_run::<Smol>();
+    }
 
     #[test]
     fn an_unpolled_main_future_holds_its_arguments() {
         use std::mem::size_of;
 
-        use crate::runtime::Tokio;
         // Before its first poll, the state machine of an `async fn` is its arguments, moved in;
         // its later states (the locals across each `.await`) reuse the same bytes.
         let arguments = size_of::<Tokio>()
@@ -452,6 +700,139 @@ mod tests {
         let unknown =
             futures::executor::block_on(cache.get_or_lookup("Atlantis", || async { None }));
         assert_eq!((unknown, cache.lookups()), (None, 2));
+    }
+
+    #[test]
+    fn a_lookup_abandoned_by_its_asker_is_counted_once() {
+        use futures::FutureExt as _;
+
+        let cache = SingleFlightCache::default();
+        // The first asker starts the lookup, which waits at a gate that never opens...
+        let (_gate_stays_shut, gate) = async_channel::bounded::<()>(1);
+        let stuck = || async {
+            gate.recv().await.unwrap();
+            Some("north".to_string())
+        };
+        let mut first = Box::pin(cache.get_or_lookup("Oslo", stuck));
+        assert_eq!(
+            first.as_mut().now_or_never(),
+            None,
+            "the lookup is in flight"
+        );
+        // ...and is cancelled: dropped halfway, as `try_join_all` drops its other futures at
+        // the first error. The next asker finds the cell empty and runs the lookup itself.
+        drop(first);
+        let quick = || async { Some("north".to_string()) };
+        let region = futures::executor::block_on(cache.get_or_lookup("Oslo", quick));
+        assert_eq!(region.as_deref(), Some("north"));
+        assert_eq!(
+            cache.lookups(),
+            1,
+            "one lookup completed, one was abandoned"
+        );
+    }
+
+    /// A source (`first`) whose record makes the worker fail, then one (`leader`) whose records
+    /// start the only lookup of `Oslo` and fail their hand-off (`Bergen` is already cached) while
+    /// that lookup is in flight, then one (`follower`) that asks for `Oslo` while it still is.
+    const FAILS_DURING_A_LOOKUP: &str = r#"
+        name = "fails-during-a-lookup"
+        [settings]
+        concurrency = 3
+        workers = 1
+        timeout_ms = 1000
+        retries = 0
+        lookup_ms = 100
+        channel_capacity = 1
+        [registry]
+        Oslo = "north"
+        Bergen = "west"
+        [[sources]]
+        name = "first"
+        latency_ms = 0
+        body = "Bergen;1.0\n"
+        [[sources]]
+        name = "leader"
+        latency_ms = 200
+        body = "Oslo;2.0\nBergen;3.0\n"
+        [[sources]]
+        name = "follower"
+        latency_ms = 250
+        body = "Oslo;4.0\n"
+    "#;
+
+    /// Runs [`FAILS_DURING_A_LOOKUP`] on `R` and checks that every lookup ran once, to its end.
+    fn a_failed_hand_off_abandons_no_lookup<R: Runtime>() {
+        let (_, trace, _) = run_with_a_failing_worker::<R>(FAILS_DURING_A_LOOKUP);
+        assert_eq!(unmatched(&trace), Vec::<String>::new(), "{}", R::NAME);
+        let oslo = trace
+            .events()
+            .into_iter()
+            .filter(|event| matches!(&event.kind, EventKind::LookupStarted { station } if station == "Oslo"))
+            .count();
+        assert_eq!(oslo, 1, "{}: lookups of Oslo", R::NAME);
+    }
+
+    #[test]
+    fn a_failed_hand_off_abandons_no_lookup_on_every_runtime() {
+        a_failed_hand_off_abandons_no_lookup::<Tokio>();
+        a_failed_hand_off_abandons_no_lookup::<AsyncStd>();
+        a_failed_hand_off_abandons_no_lookup::<Smol>();
+    }
+
+    /// A feed that answers after 60 ms, with a 20 ms timeout: a timeout, however late its
+    /// task is polled.
+    const SLOWER_THAN_ITS_TIMEOUT: &str = r#"
+        name = "slower-than-its-timeout"
+        [settings]
+        timeout_ms = 20
+        retries = 0
+        [[sources]]
+        name = "slow"
+        latency_ms = 60
+        body = "Oslo;1.0\n"
+    "#;
+
+    /// Fetches [`SLOWER_THAN_ITS_TIMEOUT`]'s feed on `R`, joined with a hog: a future that
+    /// blocks the thread for 200 ms on its first poll (a busy machine, a task that blocks).
+    /// When the attempt is polled again, both of its timers are long due, and `select` polls
+    /// the feed first: the deadlines must decide, not that order.
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one<R: Runtime>() {
+        let scenario = Scenario::from_toml(SLOWER_THAN_ITS_TIMEOUT, "test.toml").unwrap();
+        let fetched = R::block_on(|runtime| async move {
+            let run = RunContext {
+                runtime,
+                scenario: Arc::new(scenario),
+                opts: RunOptions::with_time_scale(1.0),
+                trace: Trace::new(),
+                cache: SingleFlightCache::default(),
+                queues: Vec::new(),
+            };
+            // `join` polls the attempt first (its timers start), then the hog. Both run in the
+            // main future, on the thread that called `block_on`, on every runtime; the
+            // runtime's timers are driven elsewhere meanwhile, or when the hog is done.
+            let hog = async { std::thread::sleep(Duration::from_millis(200)) };
+            let ((summary, body), ()) = future::join(fetch_with_retry(&run, 0), hog).await;
+            (summary, body.map(str::to_string))
+        })
+        .unwrap();
+        let timed_out = FetchSummary::after(1, AttemptOutcome::Timeout);
+        assert_eq!(fetched, (timed_out, None), "{}", R::NAME);
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one_on_tokio() {
+        a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one::<Tokio>();
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one_on_async_std() {
+        a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one::<AsyncStd>();
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one_on_smol() {
+        a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one::<Smol>();
     }
 
     #[test]

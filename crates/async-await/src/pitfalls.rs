@@ -1,9 +1,13 @@
 //! Four mistakes async Rust makes easy, each small, runnable and tested.
 //!
 //! 1. [Blocking the executor](blocking_vs_async_wait): `std::thread::sleep` (or any blocking
-//!    call) inside async code stops every other task on that thread.
+//!    call) inside async code keeps its thread from running any other task: on a single-threaded
+//!    executor that is every task; on tokio's multi-threaded one, the tasks queued on that worker
+//!    until others steal them, and everything once every worker is blocked.
 //! 2. [Holding a `std::sync::MutexGuard` across `.await`](add_then_wait): the future is no longer
-//!    `Send`, so `tokio::spawn` refuses it. The compiler catches this one.
+//!    `Send`, so `tokio::spawn` refuses it, on every runtime flavour. Where nothing asks for
+//!    `Send` (futures joined on one thread), it compiles and
+//!    [deadlocks](second_lock_on_one_thread).
 //! 3. [A future that is never awaited](created_but_never_awaited): it does nothing at all. This
 //!    is the bug in the seed article's Python example (`process_data` called without `await`),
 //!    and Rust has it too; `#[must_use]` warns.
@@ -41,9 +45,11 @@ pub enum Wait {
 /// With [`Wait::Async`] every task starts before the first one finishes: `peak_attempts` is
 /// `tasks`. With [`Wait::Blocking`] a task never reaches an `.await`, so the executor cannot run
 /// anything else until it ends: the tasks run one after the other, `peak_attempts` is 1, and the
-/// program is as slow as the sequential reference while looking concurrent. On a multi-threaded
-/// runtime the same mistake is rarer to see and worse to debug: it takes one worker out of the
-/// pool, and the tasks queued behind it on that worker wait.
+/// program is as slow as the sequential reference while looking concurrent. On tokio's
+/// multi-threaded runtime the same mistake is rarer to see and worse to debug: it takes one
+/// worker out of the pool; the other workers steal the tasks queued on it (except the one in its
+/// LIFO slot, which waits for the blocking call to end), and only when every worker is blocked
+/// at once does everything stop, timers and I/O included.
 ///
 /// The pipeline only ever waits with [`Runtime::sleep`]. Blocking work that cannot be avoided
 /// belongs on a thread of its own (`tokio::task::spawn_blocking`, `smol::unblock`).
@@ -86,26 +92,10 @@ pub fn blocking_vs_async_wait(tasks: usize, wait: Duration, how: Wait) -> TraceS
 /// The obvious version does not compile when spawned. The guard of a `std::sync::Mutex` must
 /// be released on the thread that took it, so it is not `Send`; held across an `.await`, it
 /// becomes part of the future's state, and a multi-threaded runtime may resume the future on
-/// another thread. `tokio::spawn` demands `Send` futures and refuses this one with "future
-/// cannot be sent between threads safely". (That diagnostic has no error code for `compile_fail`
-/// to check, so whoever edits the example should confirm the error by hand.)
-///
-/// ```compile_fail
-/// use std::sync::{Arc, Mutex};
-/// use std::time::Duration;
-///
-/// async fn add_then_wait(counter: Arc<Mutex<u64>>, pause: Duration) -> u64 {
-///     let mut count = counter.lock().unwrap();
-///     *count += 1;
-///     tokio::time::sleep(pause).await; // `count`, the guard, is still alive here.
-///     *count
-/// }
-///
-/// # #[tokio::main] async fn main() {
-/// let counter = Arc::new(Mutex::new(0));
-/// tokio::spawn(add_then_wait(counter, Duration::from_millis(1)));
-/// # }
-/// ```
+/// another thread. `tokio::spawn` demands `Send` futures, whatever the runtime's flavour, and
+/// refuses this one with "future cannot be sent between threads safely":
+/// `tests/ui/lock_across_await.rs` is that program, and `tests/ui/lock_across_await.stderr` the
+/// compiler's whole answer, checked word for word by `trybuild`.
 ///
 /// The fix is to end the guard's scope before the `.await`, as below (the pipeline's
 /// [`SingleFlightCache`](crate::pipeline::SingleFlightCache) does the same). When the lock
@@ -133,6 +123,34 @@ pub async fn add_while_waiting(counter: Arc<async_lock::Mutex<u64>>, pause: Dura
 }
 // ANCHOR_END: mutex_guard
 
+// ANCHOR: one_thread_deadlock
+/// Pitfall 2 where it compiles: two futures joined on one thread, with no `spawn` and so no
+/// `Send` bound. The first takes a `std` lock and holds the guard across an `.await`; the second
+/// then wants the lock. Returns whether the lock was taken when the second asked: `true`.
+///
+/// The second cannot wait for the first's `.await` to end: `lock()` would block the thread, and
+/// the first future, the only one that can release the guard, can resume only on that same
+/// thread. So `lock()` would never return (the standard library says it may deadlock or panic;
+/// on Linux it hangs): a deadlock, not a wait. This function asks with `try_lock`, which answers
+/// `WouldBlock` instead of hanging.
+pub fn second_lock_on_one_thread() -> bool {
+    let counter = Mutex::new(0_u64);
+    // The mistake, on purpose: clippy's `await_holding_lock` lint would catch it.
+    #[allow(clippy::await_holding_lock)]
+    let first = async {
+        let mut count = counter.lock().unwrap_or_else(PoisonError::into_inner);
+        *count += 1;
+        smol::future::yield_now().await; // Suspends once, with the guard alive.
+        *count
+    };
+    let second = async { counter.try_lock().is_err() };
+    // `join` polls `first` (lock taken, suspended), then `second`, on this one thread.
+    let (count, taken) = futures::executor::block_on(futures::future::join(first, second));
+    assert_eq!(count, 1);
+    taken
+}
+// ANCHOR_END: one_thread_deadlock
+
 // ANCHOR: never_awaited
 /// Pitfall 3: the seed's `process_data`, in Rust. Counts one processed item in `processed`.
 ///
@@ -140,21 +158,9 @@ pub async fn add_while_waiting(counter: Arc<async_lock::Mutex<u64>>, pause: Dura
 /// when the future is polled (awaited, spawned, or passed to `block_on`). A call without
 /// `.await` does nothing, which is exactly the seed's Python bug. Python warns at run time
 /// ("coroutine was never awaited"); Rust warns at compile time, because futures are
-/// `#[must_use]`, and this workspace turns the warning into an error:
-///
-/// ```compile_fail
-/// #![deny(unused_must_use)]
-/// use std::sync::atomic::{AtomicU32, Ordering};
-///
-/// async fn process_data(processed: &AtomicU32) {
-///     processed.fetch_add(1, Ordering::Relaxed);
-/// }
-///
-/// fn main() {
-///     let processed = AtomicU32::new(0);
-///     process_data(&processed); // error: unused implementer of `Future` that must be used
-/// }
-/// ```
+/// `#[must_use]`. The lint `unused_must_use` is a warning by default, and this workspace denies
+/// it, making it an error: `tests/ui/never_awaited.rs` is the call without `.await`, and
+/// `tests/ui/never_awaited.stderr` the compiler's answer, checked by `trybuild`.
 ///
 /// The lint only sees a future thrown away on the spot. `let _ = process_data(..)` compiles
 /// (clippy's `let_underscore_future` lint flags it), and a future stored and dropped later, as in
@@ -176,8 +182,8 @@ pub fn created_but_never_awaited() -> u32 {
 
 // ANCHOR: cancellation
 /// Pitfall 4, the mechanism: races a slow future (`steps` is 1 after its first step, 2 after its
-/// second) against a short timeout, waits long enough for the slow one to have finished had it
-/// lived, and returns `steps`: 1.
+/// second) against a timeout, then lets the slow one's wait end and gives it time for its second
+/// step, had it lived; returns `steps`: 1.
 ///
 /// The loser of a race is dropped where it stood, at an `.await`, and never polled again:
 /// whatever follows that `.await` never happens. This is not like a thread, which cannot be
@@ -185,14 +191,18 @@ pub fn created_but_never_awaited() -> u32 {
 /// pipeline relies on it: a hanging feed's future is dropped when its timeout fires.
 pub async fn steps_of_the_loser<R: Runtime>(runtime: &R, timeout: Duration) -> u32 {
     let steps = AtomicU32::new(0);
+    // The slow future waits at a gate that opens only after the race, so the timeout wins
+    // however late the threads run (a second timer could tie with the first on a busy machine).
+    let (open, gate) = async_channel::bounded::<()>(1);
     let slow = async {
         steps.fetch_add(1, Ordering::Relaxed);
-        runtime.sleep(timeout * 2).await; // Dropped here...
+        let _ = gate.recv().await; // Dropped here...
         steps.fetch_add(1, Ordering::Relaxed); // ...so this never runs.
     };
     let finished = with_timeout(runtime, timeout, slow).await;
-    assert!(finished.is_none(), "the timeout is the shorter wait");
-    runtime.sleep(timeout * 3).await; // Time enough for the second step, had it been alive.
+    assert!(finished.is_none(), "the gate was shut for the whole race");
+    drop(open); // The gate opens (the channel closes): a live `slow` could now go on.
+    runtime.sleep(timeout).await; // Time enough for its second step, had it been alive.
     steps.load(Ordering::Relaxed)
 }
 
@@ -291,6 +301,14 @@ mod tests {
             assert_eq!(*counter.lock().unwrap(), 8);
         })
         .unwrap();
+    }
+
+    #[test]
+    fn a_guard_held_across_an_await_blocks_a_second_locker_on_the_same_thread() {
+        assert!(
+            second_lock_on_one_thread(),
+            "lock() here would never return"
+        );
     }
 
     #[test]

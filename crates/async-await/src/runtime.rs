@@ -43,8 +43,12 @@
 //! - **Dropping a task's handle.** tokio's `JoinHandle` and async-std's `JoinHandle` *detach*
 //!   the task when dropped: it runs on to the end, unobserved. smol's `Task` *cancels* it. Code
 //!   written for tokio that drops handles loses its tasks on smol; code written for smol that
-//!   relies on drop to cancel leaks tasks on tokio. The pipeline awaits every handle it creates,
-//!   so it never depends on either behaviour (`tests/it/runtimes.rs` shows both).
+//!   relies on drop to cancel leaks tasks on tokio. A detached task lives as long as its runtime:
+//!   tokio drops the tasks still there when its `Runtime` is dropped, wherever each stood, and
+//!   async-std's global executor never stops, so its detached tasks outlive the caller. The
+//!   pipeline awaits every handle it creates, also when a run fails, so it never depends on any
+//!   of this (`tests/it/runtimes.rs` shows the difference; the pipeline's tests check that no
+//!   task outlives a failed run).
 //! - **Panics in tasks.** tokio catches a task's panic and hands it back as a `JoinError`;
 //!   smol and async-std re-raise it in whoever awaits the handle. The adapters turn both into the
 //!   same `Result<_, Panic>`.

@@ -2,8 +2,12 @@
 //!
 //! - here: each runtime passes the standard conformance battery (`rosetta-conformance`);
 //! - `traces`: what each runtime's trace shows in particular (several threads);
-//! - `runtimes`: the adapters side by side: what they share, and where they differ.
+//! - `deadlines`: a race between two timers, polled late, is decided by their deadlines;
+//! - `runtimes`: the adapters side by side: what they share, and where they differ;
+//! - `compile_errors`: the compiler messages the book shows, pinned with `trybuild`.
 
+mod compile_errors;
+mod deadlines;
 mod runtimes;
 mod traces;
 
