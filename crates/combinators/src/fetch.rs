@@ -5,15 +5,29 @@
 //! back the loser, which we drop on the spot: dropping a future is how Rust cancels it, so the
 //! losing timer is deregistered and a late answer can never arrive.
 //!
+//! # A late poll: the deadlines decide
+//!
+//! `select` polls its first argument first. On a busy machine (thousands of attempts on two
+//! cores, or a future that blocks the thread) the attempt can be polled so late that *both*
+//! timers are due at that poll, and the feed would then win even when its latency is longer than
+//! the timeout. So a race between two timers is decided by their *deadlines*, not by the order in
+//! which a late poll finds them ready. Both clocks start when the attempt starts: the feed's
+//! `Delay` ends at `started + latency`, and its future yields that instant with the answer; the
+//! timeout's ends at its deadline, `started + timeout`. When the feed wins the poll but was due
+//! after the deadline, the attempt is a timeout. When the feed answered decides, not when a
+//! poll got round to it: the threads style stamps its answers with `started + latency` for the
+//! same reason, and the event loop of `rosetta-callbacks`, when it is late, fires overdue timers
+//! in deadline order.
+//!
 //! Retrying is the classic futures 0.1 `loop_fn` shape: a function that returns a boxed future
 //! which, when the attempt fails, calls the same function again for the next attempt. The box is
 //! needed because the type of a future that contains itself would be infinitely large.
 //!
 //! Read next: [`crate::cache`], where the records of an answered source get their regions.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures::future::{self, FutureExt, LocalBoxFuture};
+use futures::future::{self, Either, FutureExt, LocalBoxFuture};
 use futures_timer::Delay;
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::{Response, Settings, Source};
@@ -83,7 +97,7 @@ fn attempts_from<'a>(
 
 // ANCHOR: fetch_attempt
 /// One attempt: the feed's answer raced against the timeout. Resolves to the outcome and, if
-/// the feed answered, the body.
+/// the feed answered in time, the body.
 fn fetch_attempt<'a>(
     attempt: u32,
     index: usize,
@@ -99,22 +113,36 @@ fn fetch_attempt<'a>(
             source: index,
             attempt,
         });
-        let answer = Delay::new(times.latency).then(move |()| match source.respond(attempt) {
-            Response::Body(body) => {
-                future::ready((AttemptOutcome::Answered, Some(body))).left_future()
-            }
-            Response::Error => future::ready((AttemptOutcome::Error, None)).left_future(),
-            // A hanging feed: a future that never completes. Only the timeout can win.
-            Response::Never => future::pending().right_future(),
-        });
-        let deadline = Delay::new(times.timeout).map(|()| (AttemptOutcome::Timeout, None));
+        // Both clocks start when the attempt starts, now (two readings of the clock could be
+        // far apart on a busy machine), and each `Delay` waits until its own deadline.
+        let started = Instant::now();
+        let answer_due = later(started, times.latency);
+        let deadline = later(started, times.timeout);
+        let answer = Delay::new(until(answer_due))
+            .then(move |()| match source.respond(attempt) {
+                Response::Body(body) => {
+                    future::ready((AttemptOutcome::Answered, Some(body))).left_future()
+                }
+                Response::Error => future::ready((AttemptOutcome::Error, None)).left_future(),
+                // A hanging feed: a future that never completes. Only the timeout can win.
+                Response::Never => future::pending().right_future(),
+            })
+            // The answer carries the instant it was due, however late a poll finds it.
+            .map(move |answer| (answer_due, answer));
+        let timeout = Delay::new(until(deadline));
         // `select` is `Promise.race`, except that it returns the loser too, still pending.
-        future::select(answer, deadline)
+        future::select(answer, timeout).map(move |race| match race {
+            // The feed won the poll and was due by the deadline: it answered in time.
+            Either::Left(((due, answer), _timeout)) if due <= deadline => answer,
+            // The timeout won the poll; or the feed did, but was due after the deadline: a
+            // late poll found both timers due, and `select` polls the feed first. The
+            // deadlines decide, not the order of the poll.
+            Either::Left(_) | Either::Right(_) => (AttemptOutcome::Timeout, None),
+        })
+        // Either way the loser is dropped here, with `race`: that drop is the cancellation,
+        // and the losing `Delay` is deregistered.
     })
     .flatten()
-    // `factor_first` keeps the winner's output and the loser as an `Either`; `.0` drops the
-    // loser right here. That drop is the cancellation: its `Delay` is deregistered.
-    .map(|winner_and_loser| winner_and_loser.factor_first().0)
     // `inspect` sees the output without changing it: the place for a side effect on the way.
     .inspect(move |(outcome, _)| {
         trace.record(EventKind::AttemptFinished {
@@ -125,6 +153,19 @@ fn fetch_attempt<'a>(
     })
 }
 // ANCHOR_END: fetch_attempt
+
+/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
+/// year, which is forever as far as a run is concerned; `+` would panic instead.
+fn later(at: Instant, wait: Duration) -> Instant {
+    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    at.checked_add(wait).unwrap_or(at + FOREVER)
+}
+
+/// The wait from now until `at`: a `Delay` of this long ends at `at` (at once if `at` has
+/// passed).
+fn until(at: Instant) -> Duration {
+    at.saturating_duration_since(Instant::now())
+}
 
 #[cfg(test)]
 mod tests {
@@ -201,6 +242,43 @@ mod tests {
             .filter(|event| matches!(event.kind, EventKind::AttemptFinished { .. }))
             .count();
         assert_eq!(finished, 3, "every attempt is recorded as finished");
+    }
+
+    /// One attempt, joined with a hog: a future that blocks the thread for 200 ms on its first
+    /// poll (a busy machine, a task that blocks among thousands). When `block_on` polls the
+    /// race again, both timers are long due, and `select` polls the feed first.
+    fn fetch_polled_late(latency_ms: u64, timeout_ms: u64) -> (FetchSummary, Option<String>) {
+        let (source, trace) = (source(Fault::None, latency_ms), Trace::new());
+        let settings = Settings {
+            retries: 0,
+            ..Settings::default()
+        };
+        let times = AttemptTimes {
+            latency: Duration::from_millis(latency_ms),
+            timeout: Duration::from_millis(timeout_ms),
+        };
+        let attempt = fetch_with_retry(0, &source, &settings, times, &trace);
+        // `join` polls the attempt first (its timers start), then the hog.
+        let hog = future::lazy(|_| std::thread::sleep(Duration::from_millis(200)));
+        let (fetched, ()) = block_on(future::join(attempt, hog));
+        (fetched.summary, fetched.body.map(str::to_string))
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_a_late_answer_into_an_on_time_one() {
+        // The feed answers after 60 ms, the timeout falls after 20: a timeout, though the late
+        // poll finds the feed first. The deadlines decide.
+        let timed_out = FetchSummary::after(1, AttemptOutcome::Timeout);
+        assert_eq!(fetch_polled_late(60, 20), (timed_out, None));
+    }
+
+    #[test]
+    fn a_late_poll_does_not_turn_an_on_time_answer_into_a_late_one() {
+        // The feed answers after 5 ms, the timeout falls after 60: answered, though the late
+        // poll finds both timers due.
+        let answered = FetchSummary::after(1, AttemptOutcome::Answered);
+        let body = Some("Oslo;1.0\n".to_string());
+        assert_eq!(fetch_polled_late(5, 60), (answered, body));
     }
 
     #[test]

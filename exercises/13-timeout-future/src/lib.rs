@@ -7,7 +7,9 @@
 //! polls both and lets the first to be ready decide.
 //!
 //! 1. `poll` for [`Timeout`]: poll the future first (if both are ready at once, the work that
-//!    got done wins), then the deadline. Future ready: `Ready(Ok(output))`; deadline ready:
+//!    got done wins, as with `tokio::time::timeout`: a generic future cannot say *when* it became
+//!    ready; chapter 6's `Timeout` asks its feed for that and compares deadlines), then the
+//!    deadline. Future ready: `Ready(Ok(output))`; deadline ready:
 //!    `Ready(Err(Elapsed))`; neither: `Pending`. Polling both with the same `cx` registers the
 //!    task's waker with both, so whichever comes first wakes it.
 //! 2. [`TimeoutExt::timeout`]: the same as a method, so that any future can write

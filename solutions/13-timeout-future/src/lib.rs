@@ -3,7 +3,9 @@
 //!
 //! The exercise (`exercises/13-timeout-future/src/lib.rs`) explains the task; chapter 6 of the
 //! book (`book/src/futures-by-hand.md`) explains the style. `crates/state-machines/src/timeout.rs`
-//! is the same future on the project's own timer reactor.
+//! is its cousin on the project's own timer reactor, with one rule more: there the inner future
+//! says when it was due, so a late poll that finds both ready can still tell which came first.
+//! This generic version cannot know that, and prefers the work, as `tokio::time::timeout` does.
 
 use std::fmt;
 use std::pin::Pin;

@@ -12,6 +12,7 @@ mod cli;
 mod conformance;
 mod differential;
 mod live;
+mod timing;
 mod trace;
 
 use rosetta::styles::{self, Style};
