@@ -23,7 +23,6 @@ use std::rc::Rc;
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
 use rosetta_pipeline::partition::worker_for;
-use rosetta_pipeline::trace::EventKind;
 
 use crate::Pipeline;
 
@@ -98,9 +97,7 @@ fn send(pipeline: &Rc<Pipeline>, record: Enriched, then: impl FnOnce() + 'static
     debug_assert!(state.parked.is_empty(), "parked senders go first");
     state.queue.push_back(record);
     drop(state);
-    pipeline
-        .trace
-        .record(EventKind::HandedOff { worker: index });
+    pipeline.trace.hand_off(index);
     schedule_drain(pipeline, index);
     // Continue on a later turn rather than now: the stack stays flat however many records
     // a source has (see the note on "Zalgo" in `cache.rs`).
@@ -135,9 +132,7 @@ fn drain(pipeline: &Rc<Pipeline>, index: usize) {
                 break;
             };
             state.queue.push_back(record);
-            pipeline
-                .trace
-                .record(EventKind::HandedOff { worker: index });
+            pipeline.trace.hand_off(index);
             woken.push(then);
         }
     }
@@ -192,6 +187,6 @@ mod tests {
         pipeline.event_loop.run();
         assert!(pipeline.workers[0].is_idle());
         assert_eq!(pipeline.workers[0].take_tally().records, 12);
-        assert_eq!(trace.events().len(), 12, "one HandedOff per record");
+        assert_eq!(trace.summary().handed_off, 12, "every record handed off");
     }
 }

@@ -39,7 +39,7 @@ use futures::ready;
 use futures::stream::StreamExt;
 use rosetta_pipeline::RunError;
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
-use rosetta_pipeline::trace::{EventKind, Trace};
+use rosetta_pipeline::trace::Trace;
 
 use crate::NAME;
 
@@ -111,7 +111,7 @@ impl WorkerQueue {
                 style: NAME,
                 message: format!("a worker's queue closed before the hand-off: {closed}"),
             })
-            .inspect_ok(move |()| trace.record(EventKind::HandedOff { worker }))
+            .inspect_ok(move |()| trace.hand_off(worker))
     }
     // ANCHOR_END: hand_off
 
@@ -164,7 +164,7 @@ mod tests {
         closed.unwrap().unwrap();
         assert_eq!(tallies[0].records, 2);
         assert_eq!(tallies[1].records, 1);
-        assert_eq!(trace.events().len(), 3, "one HandedOff per record");
+        assert_eq!(trace.summary().handed_off, 3, "every record handed off");
     }
 
     #[test]

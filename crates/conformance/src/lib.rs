@@ -258,15 +258,17 @@ pub fn check_trace(name: &str, scenario: &Scenario, report: &Report, trace: &Tra
         .count();
     assert_eq!(finished, started.len(), "{at}: some lookups never finished");
 
-    // One hand-off per accepted record, to a worker that exists.
+    // One hand-off per accepted record, to a worker that exists. (Hand-offs close together
+    // share an event: see `Trace::hand_off`.)
     let mut handed_off = 0;
     for event in &events {
-        if let EventKind::HandedOff { worker } = event.kind {
+        if let EventKind::HandedOff { worker, records } = event.kind {
             assert!(
                 worker < scenario.settings.workers,
                 "{at}: no worker {worker}"
             );
-            handed_off += 1;
+            assert!(records >= 1, "{at}: a hand-off event of no record");
+            handed_off += u64::from(records);
         }
     }
     assert_eq!(

@@ -11,7 +11,7 @@
 //! 1. **fetch** each source, with latency, faults, retries and timeouts ([`scenario::Source`]);
 //! 2. **parse** its body into records ([`parse`]);
 //! 3. **enrich** each record with its station's region, through a single-flight cache
-//!    ([`registry`]);
+//!    ([`registry`]; [`enrich`] gives every style the same two passes over a body);
 //! 4. **partition** records to workers over bounded queues, which aggregate them
 //!    ([`partition`], [`aggregate`]);
 //! 5. **merge** the workers' results into one [`report::Report`].
@@ -22,16 +22,19 @@
 //!   generator. Start here: it is the input of everything else.
 //! - [`parse`]: one line of a feed into a [`parse::Record`], or a rejection reason.
 //! - [`registry`]: station to region, the lookup a style must cache.
+//! - [`enrich`]: a body's distinct stations (pass 1), then its records with their regions
+//!   (pass 2), keeping nothing per record.
 //! - [`partition`]: FNV-1a hashing that decides which worker gets a record.
 //! - [`aggregate`]: per-station count, min, max and sum, and the merge of worker results.
 //! - [`report`]: the final report, its text rendering and its JSON form.
 //! - [`trace`]: the events a style records while it runs, and the figures derived from them.
 //! - [`model`]: the ideal wall time of a scenario, the limit benchmarks compare against.
 //! - [`run`]: what every style's entry point takes and returns.
-//! - [`reference`]: the sequential reference run. Read it next: it is the whole pipeline in
-//!   about a hundred lines with no concurrency at all.
+//! - [`reference`](mod@reference): the sequential reference run. Read it next: it is the whole
+//!   pipeline in about a hundred lines with no concurrency at all.
 
 pub mod aggregate;
+pub mod enrich;
 pub mod model;
 pub mod parse;
 pub mod partition;

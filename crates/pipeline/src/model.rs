@@ -21,7 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use crate::parse::parse_body;
+use crate::enrich::survey;
 use crate::run::AttemptOutcome;
 use crate::scenario::{Response, Scenario, Settings, Source};
 
@@ -80,7 +80,7 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     let mut fetch_end = 0;
     let mut sequential = 0;
     // Earliest moment each station is known to be needed.
-    let mut needed_at: HashMap<String, u64> = HashMap::new();
+    let mut needed_at: HashMap<&str, u64> = HashMap::new();
     for (index, source) in scenario.sources.iter().enumerate() {
         let Reverse(start) = slots.pop().expect("concurrency is at least 1");
         let (busy, answered) = fetch_ms(source, settings);
@@ -89,8 +89,8 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
         fetch_end = fetch_end.max(end);
         sequential = u64::saturating_add(sequential, busy);
         if answered {
-            for record in parse_body(index, &source.body).records {
-                let at = needed_at.entry(record.station).or_insert(end);
+            for station in survey(index, &source.body).stations {
+                let at = needed_at.entry(station).or_insert(end);
                 *at = (*at).min(end);
             }
         }

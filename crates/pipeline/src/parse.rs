@@ -80,31 +80,80 @@ pub struct Parsed {
     pub rejected: Vec<Rejection>,
 }
 
-/// Parses the body of source number `source`.
+/// Parses the body of source number `source` into records and rejected lines, all at once.
+///
+/// Convenient for a short body; for a long one this holds a `Record` (and its station's `String`)
+/// per line. The styles use [`parse_lines`] through [`crate::enrich`] instead, which keeps
+/// nothing per line.
 pub fn parse_body(source: usize, body: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    for (index, line) in body.split('\n').enumerate() {
-        let line_no = u32::try_from(index + 1).expect("a feed has fewer than 4 billion lines");
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        match parse_line(line) {
-            Ok((station, tenths)) => parsed.records.push(Record {
-                source,
-                line: line_no,
-                station: station.to_string(),
-                tenths,
-            }),
-            Err(reason) => parsed.rejected.push(Rejection {
-                source,
-                line: line_no,
-                reason,
-            }),
+    for line in parse_lines(source, body) {
+        match line {
+            Ok(line) => parsed.records.push(line.to_record()),
+            Err(rejection) => parsed.rejected.push(rejection),
         }
     }
     parsed
 }
+
+/// One parsed line that borrows its station from the body: a [`Record`] before anything is
+/// allocated for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedLine<'b> {
+    /// Index of the source (in file order) the line came from.
+    pub source: usize,
+    /// Line number in that source's body, from 1.
+    pub line: u32,
+    /// Station name, verbatim, borrowed from the body.
+    pub station: &'b str,
+    /// Temperature in tenths of a degree.
+    pub tenths: i32,
+}
+
+impl ParsedLine<'_> {
+    /// The record, owning its station name.
+    pub fn to_record(&self) -> Record {
+        Record {
+            source: self.source,
+            line: self.line,
+            station: self.station.to_string(),
+            tenths: self.tenths,
+        }
+    }
+}
+
+// ANCHOR: parse_lines
+/// The non-empty lines of the body of source number `source`, parsed one at a time as the
+/// iterator is advanced: a [`ParsedLine`] or the line's [`Rejection`], in line order.
+pub fn parse_lines(
+    source: usize,
+    body: &str,
+) -> impl Iterator<Item = Result<ParsedLine<'_>, Rejection>> {
+    body.split('\n')
+        .enumerate()
+        .filter_map(move |(index, line)| {
+            // A scenario file is at most 64 MiB, so a body has far fewer than 4 billion lines.
+            let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                return None; // Skipped, but counted: line numbers stay those of the file.
+            }
+            Some(match parse_line(line) {
+                Ok((station, tenths)) => Ok(ParsedLine {
+                    source,
+                    line: line_no,
+                    station,
+                    tenths,
+                }),
+                Err(reason) => Err(Rejection {
+                    source,
+                    line: line_no,
+                    reason,
+                }),
+            })
+        })
+}
+// ANCHOR_END: parse_lines
 
 // ANCHOR: parse_line
 /// Parses one non-empty line into a station and a temperature in tenths.

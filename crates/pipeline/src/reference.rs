@@ -8,11 +8,10 @@
 //! Read it first: every concurrent style is this function with the waiting rearranged.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use crate::aggregate::{Enriched, WorkerTally};
 use crate::model;
-use crate::parse::{Reason, Rejection, parse_body};
+use crate::parse::{Reason, Rejection, parse_lines};
 use crate::partition::worker_for;
 use crate::report::Report;
 use crate::run::{AttemptOutcome, FetchSummary, RunError, RunOptions};
@@ -37,31 +36,37 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
         fetches.push(summary);
         let Some(body) = body else { continue };
 
-        // 2. Parse.
-        let parsed = parse_body(index, body);
-        rejected.extend(parsed.rejected);
-
-        for record in parsed.records {
+        // 2. Parse, one line at a time: nothing is kept per line but its effect on the tallies.
+        for line in parse_lines(index, body) {
+            let line = match line {
+                Ok(line) => line,
+                Err(rejection) => {
+                    rejected.push(rejection);
+                    continue;
+                }
+            };
             // 3. Enrich, through the cache.
-            let region = match regions.entry(record.station.clone()) {
-                Entry::Occupied(cached) => cached.get().clone(),
-                Entry::Vacant(vacant) => {
+            let region = match regions.get(line.station) {
+                Some(cached) => cached.clone(),
+                None => {
                     lookups += 1;
-                    let region = lookup(scenario, &record.station, opts, trace);
-                    vacant.insert(region).clone()
+                    let region = lookup(scenario, line.station, opts, trace);
+                    regions.insert(line.station.to_string(), region.clone());
+                    region
                 }
             };
             let Some(region) = region else {
                 rejected.push(Rejection {
-                    source: record.source,
-                    line: record.line,
+                    source: line.source,
+                    line: line.line,
                     reason: Reason::UnknownStation,
                 });
                 continue;
             };
             // 4. Partition: straight into the worker's tally, no queue needed.
-            let worker = worker_for(&record.station, settings.workers);
-            trace.record(EventKind::HandedOff { worker });
+            let worker = worker_for(line.station, settings.workers);
+            trace.hand_off(worker);
+            let record = line.to_record();
             tallies[worker].add(Enriched { record, region });
         }
     }

@@ -14,7 +14,7 @@
 //! in which they took the lock), which the peak computations rely on.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -56,10 +56,14 @@ pub enum EventKind {
         /// Whether the registry knew it.
         known: bool,
     },
-    /// A record was handed to worker `worker` (it entered the worker's queue).
+    /// `records` records were handed to worker `worker` (they entered its queue) by one thread:
+    /// the first at this event's time, the others within [`HAND_OFF_WINDOW`] after it. Record
+    /// hand-offs with [`Trace::hand_off`], which groups them so.
     HandedOff {
         /// Index of the worker.
         worker: usize,
+        /// How many records, at least 1.
+        records: u32,
     },
 }
 
@@ -91,7 +95,14 @@ struct Inner {
 struct State {
     events: Vec<Event>,
     threads: BTreeMap<u64, String>,
+    /// For each worker, the index in `events` of its latest `HandedOff` event.
+    latest_hand_off: HashMap<usize, usize>,
 }
+
+/// How close together hand-offs to one worker from one thread must be to share a `HandedOff`
+/// event (see [`Trace::hand_off`]). A millisecond is finer than any timeline draws: the terminal
+/// timeline's columns are several milliseconds wide even at a small time scale.
+pub const HAND_OFF_WINDOW: Duration = Duration::from_millis(1);
 
 /// Numbers threads in the order they first record an event in any trace. `std::thread::ThreadId`
 /// has no stable way to get a number out of it, and small numbers read better in a timeline.
@@ -141,14 +152,37 @@ impl Trace {
         let mut state = self.lock();
         // Read the clock under the lock, so that the order of events and of their times agree.
         let at = self.inner.start.elapsed();
-        state.threads.entry(thread).or_insert_with(|| {
-            let current = std::thread::current();
-            current
-                .name()
-                .map_or_else(|| format!("thread {thread}"), str::to_string)
-        });
-        state.events.push(Event { at, thread, kind });
+        state.push(Event { at, thread, kind });
     }
+
+    // ANCHOR: hand_off
+    /// Records that one record was handed to worker `worker` now, on the calling thread.
+    ///
+    /// Every other event is recorded one by one; hand-offs are grouped. A feed of five million
+    /// lines hands off five million records, and an event each would cost over 300 MB to draw
+    /// marks that no timeline can tell apart. So a hand-off is added to the worker's latest
+    /// `HandedOff` event when that event is from the same thread and less than
+    /// [`HAND_OFF_WINDOW`] old, and starts a new event otherwise. The number of events is then
+    /// bounded by the run's length, not by the number of records, and the total of `records`
+    /// still says exactly how many records each worker was given.
+    pub fn hand_off(&self, worker: usize) {
+        let thread = current_thread_number();
+        let mut state = self.lock();
+        let at = self.inner.start.elapsed();
+        if let Some(&index) = state.latest_hand_off.get(&worker) {
+            let latest = &mut state.events[index];
+            if latest.thread == thread
+                && at.saturating_sub(latest.at) < HAND_OFF_WINDOW
+                && let EventKind::HandedOff { records, .. } = &mut latest.kind
+            {
+                *records = records.saturating_add(1);
+                return;
+            }
+        }
+        let kind = EventKind::HandedOff { worker, records: 1 };
+        state.push(Event { at, thread, kind });
+    }
+    // ANCHOR_END: hand_off
 
     /// Time since the trace was created (its clock), for drawing a run while it runs.
     pub fn elapsed(&self) -> Duration {
@@ -171,6 +205,22 @@ impl Trace {
     }
 }
 
+impl State {
+    fn push(&mut self, event: Event) {
+        let thread = event.thread;
+        self.threads.entry(thread).or_insert_with(|| {
+            let current = std::thread::current();
+            current
+                .name()
+                .map_or_else(|| format!("thread {thread}"), str::to_string)
+        });
+        if let EventKind::HandedOff { worker, .. } = event.kind {
+            self.latest_hand_off.insert(worker, self.events.len());
+        }
+        self.events.push(event);
+    }
+}
+
 /// Figures derived from a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TraceSummary {
@@ -186,6 +236,8 @@ pub struct TraceSummary {
     pub attempts: usize,
     /// Registry lookups started.
     pub lookups: usize,
+    /// Records handed to workers (the sum of every `HandedOff` event's `records`).
+    pub handed_off: usize,
 }
 
 impl TraceSummary {
@@ -217,7 +269,7 @@ impl TraceSummary {
                 EventKind::LookupFinished { .. } => {
                     lookups_in_flight = lookups_in_flight.saturating_sub(1);
                 }
-                EventKind::HandedOff { .. } => {}
+                EventKind::HandedOff { records, .. } => summary.handed_off += *records as usize,
             }
         }
         let start = started.unwrap_or_default();
@@ -266,19 +318,55 @@ mod tests {
     }
 
     #[test]
+    fn hand_offs_are_grouped_per_worker_and_thread_and_none_is_lost() {
+        let trace = Trace::new();
+        let started = trace.elapsed();
+        for record in 0..10_000 {
+            trace.hand_off(record % 3);
+        }
+        let took = trace.elapsed() - started;
+        std::thread::scope(|scope| {
+            scope.spawn(|| trace.hand_off(0));
+        });
+        let events = trace.events();
+        let mut per_worker = [0u32; 3];
+        for event in &events {
+            let EventKind::HandedOff { worker, records } = event.kind else {
+                panic!("only hand-offs were recorded: {event:?}");
+            };
+            per_worker[worker] += records;
+        }
+        assert_eq!(
+            per_worker,
+            [3_335, 3_333, 3_333],
+            "every hand-off is counted"
+        );
+        // A worker's events from one thread start at least a window apart, so their number is
+        // bounded by how long the hand-offs took, whatever the machine's speed: a bound in
+        // time, not in records. (The other thread's hand-off is never merged into these.)
+        let bound = 3 * (took.as_millis() / HAND_OFF_WINDOW.as_millis() + 1) + 1;
+        assert!(
+            events.len() as u128 <= bound,
+            "{} events, bound {bound}",
+            events.len()
+        );
+        assert_eq!(trace.summary().threads, 2);
+    }
+
+    #[test]
     fn threads_are_counted_and_named() {
         let trace = Trace::new();
         trace.record(EventKind::RunStarted);
         std::thread::scope(|scope| {
             for _ in 0..2 {
-                scope.spawn(|| trace.record(EventKind::HandedOff { worker: 0 }));
+                scope.spawn(|| trace.hand_off(0));
             }
         });
         std::thread::Builder::new()
             .name("named".into())
             .spawn({
                 let trace = trace.clone();
-                move || trace.record(EventKind::HandedOff { worker: 1 })
+                move || trace.hand_off(1)
             })
             .unwrap()
             .join()

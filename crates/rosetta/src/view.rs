@@ -45,8 +45,8 @@ pub struct Spans {
     pub spans: Vec<Span>,
     /// For each thread (by number, with its name), the times it recorded events.
     pub threads: BTreeMap<u64, (String, Vec<Duration>)>,
-    /// Record hand-offs per worker, with their times.
-    pub handoffs: BTreeMap<usize, Vec<Duration>>,
+    /// Record hand-offs per worker: when each group started, and how many records it holds.
+    pub handoffs: BTreeMap<usize, Vec<(Duration, u32)>>,
     /// From the first to the last event.
     pub start: Duration,
     /// The last event's time.
@@ -127,9 +127,11 @@ pub fn spans_until(
                     });
                 }
             }
-            EventKind::HandedOff { worker } => {
-                out.handoffs.entry(*worker).or_default().push(event.at)
-            }
+            EventKind::HandedOff { worker, records } => out
+                .handoffs
+                .entry(*worker)
+                .or_default()
+                .push((event.at, *records)),
             EventKind::RunStarted | EventKind::RunFinished => {}
         }
     }
@@ -184,11 +186,11 @@ pub fn chrome_json(style: &str, spans: &Spans) -> serde_json::Value {
             "ts": micros(span.start), "dur": micros(span.end.saturating_sub(span.start)), "args": args,
         }));
     }
-    for (worker, times) in &spans.handoffs {
-        for at in times {
+    for (worker, groups) in &spans.handoffs {
+        for (at, records) in groups {
             events.push(json!({
                 "name": format!("hand-off to worker {worker}"), "cat": "handoff", "ph": "i", "s": "p",
-                "pid": 1, "tid": 0, "ts": micros(*at),
+                "pid": 1, "tid": 0, "ts": micros(*at), "args": { "records": records },
             }));
         }
     }

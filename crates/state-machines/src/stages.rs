@@ -13,7 +13,7 @@ use std::task::{Context, Poll, ready};
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
 use rosetta_pipeline::parse::{Reason, Record, Rejection};
-use rosetta_pipeline::trace::{EventKind, Trace};
+use rosetta_pipeline::trace::Trace;
 
 use crate::cache::RegionWait;
 use crate::channel::{Receiver, Send, Sender};
@@ -107,9 +107,7 @@ impl Future for EnrichAndHandOff<'_> {
                     let sent = ready!(Pin::new(send).poll(cx));
                     sent.expect("a worker's queue stays open until every record is handed off");
                     // HandingOff -> Done.
-                    self.trace.record(EventKind::HandedOff {
-                        worker: self.worker,
-                    });
+                    self.trace.hand_off(self.worker);
                     self.state = EnrichState::Done;
                     return Poll::Ready(());
                 }

@@ -48,7 +48,7 @@ pub(crate) fn enrich_and_hand_off(
         workers[worker]
             .send(Enriched { record, region })
             .map_err(|_| internal(format!("worker {worker} stopped early")))?;
-        shared.trace.record(EventKind::HandedOff { worker });
+        shared.trace.hand_off(worker);
     }
     Ok(rejected)
 }

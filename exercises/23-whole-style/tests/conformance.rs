@@ -97,7 +97,7 @@ fn check_trace(name: &str, scenario: &Scenario, report: &Report, trace: &Trace) 
         report.lookups,
         summary.lookups
     );
-    let handed = count(|kind| matches!(kind, EventKind::HandedOff { .. }));
+    let handed = summary.handed_off;
     assert!(
         handed as u64 == report.accepted,
         "on `{name}`: {} records accepted, {handed} hand-offs in the trace (one per accepted \

@@ -236,7 +236,7 @@ async fn enrich_and_hand_off(
             style: NAME,
             message: format!("worker {worker} stopped before the end of the run"),
         })?;
-    run.trace.record(EventKind::HandedOff { worker });
+    run.trace.hand_off(worker);
     Ok(None)
 }
 
