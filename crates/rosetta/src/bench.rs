@@ -78,13 +78,13 @@ pub struct BenchRow {
 
 impl BenchRow {
     /// The row with another status and its reason.
-    fn marked(mut self, status: &str, note: impl Into<String>) -> Self {
+    pub(crate) fn marked(mut self, status: &str, note: impl Into<String>) -> Self {
         self.status = status.to_string();
         self.note = note.into();
         self
     }
 
-    fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
+    pub(crate) fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
         BenchRow {
             sources,
             concurrency,

@@ -11,6 +11,8 @@
 //! - [`compare`]: runs styles side by side, checks their reports against the reference, and
 //!   renders the comparison table.
 //! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
+//! - [`memory`]: `bench --scenario FILE`, each style's peak memory on one scenario against its
+//!   size.
 //!
 //! - [`learn`]: the exercise runner behind `rosetta learn`.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
@@ -23,6 +25,7 @@ pub mod bench;
 pub mod compare;
 pub mod learn;
 pub mod live;
+pub mod memory;
 pub mod select;
 pub mod sleepers;
 pub mod styles;

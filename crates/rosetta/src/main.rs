@@ -228,16 +228,27 @@ struct BenchArgs {
     /// Also draw ratio-to-ideal against the number of sources, as an SVG file.
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
+    /// Instead of scale runs: each style's peak memory on this one scenario (a built-in name or
+    /// a file, such as one feed of millions of lines), against the file's size, beside a
+    /// process that only loads it.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["sizes", "tasks", "sleepers", "svg"])]
+    scenario: Option<String>,
 }
 
 /// One measurement in a fresh process, for `bench` (hidden: not for people).
 #[derive(Debug, Args)]
 struct BenchOneArgs {
-    #[arg(value_parser = style_name)]
-    style: String,
-    #[arg(long, value_parser = source_count)]
-    sources: usize,
-    #[arg(long)]
+    #[arg(value_parser = style_name, required_unless_present = "load_only")]
+    style: Option<String>,
+    #[arg(long, value_parser = source_count, required_unless_present = "scenario")]
+    sources: Option<usize>,
+    /// A scenario by name or file, instead of a generated one (`bench --scenario`).
+    #[arg(long, conflicts_with = "sources")]
+    scenario: Option<String>,
+    /// Only load the scenario and compute its model (the floor of `bench --scenario`).
+    #[arg(long, requires = "scenario", conflicts_with = "style")]
+    load_only: bool,
+    #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, value_parser = concurrency)]
     concurrency: Option<usize>,
@@ -495,6 +506,9 @@ fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode>
     if args.sleepers {
         return run_sleepers(&sizes, args.format, out);
     }
+    if let Some(name) = &args.scenario {
+        return run_memory(name, args, out);
+    }
     if args.tasks && sizes.iter().any(|&size| size > MAX_CONCURRENCY) {
         bail!(
             "--tasks puts every source in flight at once: --sizes must be at most {MAX_CONCURRENCY}"
@@ -567,6 +581,43 @@ fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode>
     })
 }
 
+/// `bench --scenario FILE`: peak memory per style on one scenario (see `rosetta::memory`).
+fn run_memory(name: &str, args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    if args.format != BenchFormat::Table {
+        bail!("--scenario prints a table (--format table)");
+    }
+    let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
+    let input = rosetta::memory::input_bytes(name).map_or_else(
+        || "size unknown".to_string(),
+        |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0),
+    );
+    writeln!(
+        out,
+        "Peak memory on `{name}` ({input}), time scale {}; each run in a process of its own. \
+         × input = peak resident memory / scenario size.\n",
+        args.time_scale
+    )?;
+    writeln!(out, "{}", rosetta::memory::render_header())?;
+    out.flush()?;
+    let mut written: io::Result<()> = Ok(());
+    let chosen = chosen(&args.styles);
+    let rows = rosetta::memory::run(Some(&exe), name, &chosen, args.time_scale, |row| {
+        if written.is_ok() {
+            written =
+                writeln!(out, "{}", rosetta::memory::render_row(row)).and_then(|()| out.flush());
+        }
+    })?;
+    written?;
+    let broken = rows
+        .iter()
+        .any(|row| matches!(row.row.status.as_str(), "differs" | "failed"));
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn run_sleepers(
     sizes: &[usize],
     format: BenchFormat,
@@ -611,9 +662,23 @@ fn run_sleepers_one(kind: &str, count: usize, out: &mut impl Write) -> anyhow::R
 }
 
 fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let style = styles::find(&args.style).context("the style name was checked by the parser")?;
-    let scenario = bench::scenario(args.sources, args.seed, args.concurrency);
-    let origin = select::origin(None, Some(args.sources), args.seed);
+    if let (true, Some(name)) = (args.load_only, &args.scenario) {
+        let row = rosetta::memory::measure_loading(name)?;
+        let child = bench::ChildOutput { row, report: None };
+        writeln!(out, "{}", serde_json::to_string(&child)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args
+        .style
+        .as_deref()
+        .context("clap requires a style here")?;
+    let style = styles::find(name).context("the style name was checked by the parser")?;
+    let scenario = match (&args.scenario, args.sources) {
+        (Some(name), _) => select::scenario(Some(name), None, 0)?,
+        (None, Some(sources)) => bench::scenario(sources, args.seed, args.concurrency),
+        (None, None) => bail!("clap requires --sources or --scenario"),
+    };
+    let origin = select::origin(args.scenario.as_deref(), args.sources, args.seed);
     scenario.check_time_scale(args.time_scale, &origin)?;
     let (row, report) = bench::measure(
         style,
