@@ -175,6 +175,14 @@ impl<'a> Executor<'a> {
         self.tasks.borrow().len()
     }
 
+    /// Number of tasks ever spawned on this executor, finished or not (tokio's runtime metrics
+    /// call it `spawned_tasks_count`). A test of the pipeline uses it to check that the tasks it
+    /// starts grow with its sources and stations, never with its records.
+    pub fn spawned(&self) -> u64 {
+        // Ids are handed out in order, from `MAIN + 1`.
+        self.next_id.get() - (MAIN + 1)
+    }
+
     /// Starts `future` as a task of its own and returns a handle that resolves to its output.
     ///
     /// The task runs whether or not the handle is polled; dropping the handle detaches it.
@@ -457,6 +465,11 @@ mod tests {
         assert_eq!(executor.block_on(fast), 1);
         assert_eq!(*log.borrow(), ["fast", "slow"]);
         assert_eq!(executor.tasks(), 0);
+        assert_eq!(
+            executor.spawned(),
+            2,
+            "finished tasks still count as spawned"
+        );
         assert_eq!(reactor.pending_timers(), 0);
     }
 
@@ -487,7 +500,7 @@ mod tests {
 
     #[test]
     fn the_future_given_to_block_on_may_spawn_tasks() {
-        // What the pipeline does: its main future spawns a task per record as sources answer.
+        // What the pipeline does: its main future spawns a task per source as sources answer.
         let executor = Executor::new();
         let spawned = RefCell::new(None);
         let main = std::future::poll_fn(|_| {

@@ -20,7 +20,7 @@
 //! - [`join`]: [`BoundedJoin`](join::BoundedJoin), at most `concurrency` fetches at a time.
 //! - [`cache`]: the single-flight cache, a shared slot with a list of wakers.
 //! - [`channel`]: a bounded channel with `Send` and `Recv` futures, for the workers' queues.
-//! - [`stages`]: the per-record task and the worker task.
+//! - [`stages`]: the per-source enrichment task and the worker task.
 //! - [`run`] (this file): the pipeline, put together.
 //!
 //! Everything runs on the thread that calls [`run`]: one executor, one reactor, no helper
@@ -43,20 +43,19 @@ mod loom_tests;
 #[cfg(test)]
 mod test_support;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::mem::size_of;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
-use rosetta_pipeline::parse::parse_body;
-use rosetta_pipeline::partition::worker_for;
+use rosetta_pipeline::enrich::survey;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
 use crate::cache::SingleFlightCache;
 use crate::executor::{Executor, JoinHandle};
 use crate::fetch::{Fetched, fetch_with_retry};
 use crate::join::bounded_join;
-use crate::stages::enrich_and_hand_off;
+use crate::stages::enrich_source;
 
 /// The style's name, as the command line, the snapshots and the book write it.
 pub const NAME: &str = "state-machines";
@@ -69,16 +68,20 @@ pub const MODEL: &str = "hand-written futures on a hand-written executor and tim
 /// A panic in any future (a bug) unwinds out of the executor; it is returned as
 /// [`RunError::Panicked`].
 pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
-    catch_unwind(AssertUnwindSafe(|| run_pipeline(scenario, opts, trace)))
+    catch_unwind(AssertUnwindSafe(|| run_pipeline(scenario, opts, trace).0))
         .map_err(|panic| RunError::from_panic(NAME, "task", panic))
 }
 
 // ANCHOR: run
-/// The pipeline: fetch with a bounded join, spawn a task per record, wait for the workers.
-fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Report {
+/// The pipeline: fetch with a bounded join, spawn a task per answered source, wait for the
+/// workers. Returns the report, and how many tasks the run spawned (a test checks that they grow
+/// with sources and stations, not with records).
+fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Report, u64) {
     let settings = &scenario.settings;
-    // Declared before the executor, so that it outlives the tasks that borrow it.
+    // Declared before the executor, so that they outlive the tasks that borrow them: the
+    // rejected lines, and each source's regions (see `stages::EnrichSource::regions`).
     let rejected = RefCell::new(Vec::new());
+    let regions: Vec<OnceCell<_>> = scenario.sources.iter().map(|_| OnceCell::new()).collect();
     let executor = Executor::new();
     let reactor = executor.reactor();
     let lookup_time = opts.scaled(settings.lookup_ms);
@@ -101,25 +104,28 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Report
         .map(|(index, source)| fetch_with_retry(index, source, settings, opts, reactor, trace));
     let mut summaries = vec![None; scenario.sources.len()];
     let fetch_all = bounded_join(fetches, settings.concurrency, |index, fetched: Fetched| {
-        // The slot is already free. 2. Parse, and 3. give every record a task of its own that
-        // enriches it and hands it to its worker, while the fetches go on.
+        // The slot is already free. 2. Parse, a first pass that finds the body's distinct
+        // stations, and 3. give the source a task of its own that looks them all up, then
+        // parses the body again and hands each record to its worker, while the fetches go on.
+        // Two passes so that nothing waits per record (`rosetta_pipeline::enrich` says why).
         summaries[index] = Some(fetched.summary);
         let Some(body) = fetched.body else { return };
-        let parsed = parse_body(index, body);
-        rejected.borrow_mut().extend(parsed.rejected);
-        for record in parsed.records {
-            let region = cache.region(&record.station, &executor);
-            let worker = worker_for(&record.station, settings.workers);
-            let queue = queues[worker].clone();
-            let task = enrich_and_hand_off(record, region, worker, queue, &rejected, trace);
-            // Detached: the task reports through the queue (or `rejected`), not its handle.
-            let _detached = executor.spawn(task);
-        }
+        let task = enrich_source(
+            survey(index, body),
+            &cache,
+            &executor,
+            &regions[index],
+            &queues,
+            &rejected,
+            trace,
+        );
+        // Detached: the task reports through the queues (and `rejected`), not its handle.
+        let _detached = executor.spawn(task);
     });
     executor.block_on(fetch_all);
 
-    // Every source is fetched. Drop our senders: each queue now closes when the last record
-    // task holding a clone of its sender has handed its record off.
+    // Every source is fetched. Drop our senders: each queue now closes when the last source
+    // task, which holds a clone of every sender, has handed its last record off.
     drop(queues);
     // 5. Wait for each worker's tally (running every other task on the way), and merge.
     let tallies: Vec<WorkerTally> = workers
@@ -130,13 +136,14 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Report
         .into_iter()
         .map(|summary| summary.expect("bounded_join finishes every fetch"))
         .collect();
-    Report::assemble(
+    let report = Report::assemble(
         scenario,
         &fetches,
         rejected.take(),
         cache.lookups(),
         &tallies,
-    )
+    );
+    (report, executor.spawned())
 }
 // ANCHOR_END: run
 
@@ -152,7 +159,7 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
     use crate::fetch::{FeedAnswer, FetchWithRetry};
     use crate::join::BoundedJoin;
     use crate::reactor::Sleep;
-    use crate::stages::{EnrichAndHandOff, Worker};
+    use crate::stages::{EnrichSource, Worker};
     use crate::timeout::Timeout;
 
     type FetchJoin = BoundedJoin<std::vec::IntoIter<FetchWithRetry<'static>>, fn(usize, Fetched)>;
@@ -169,7 +176,7 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
         ("RegionWait", size_of::<RegionWait<'static>>()),
         ("Send<Enriched>", size_of::<Send<Enriched>>()),
         ("Recv<Enriched>", size_of::<Recv<'static, Enriched>>()),
-        ("EnrichAndHandOff", size_of::<EnrichAndHandOff<'static>>()),
+        ("EnrichSource", size_of::<EnrichSource<'static>>()),
         ("Worker", size_of::<Worker>()),
         (
             "JoinHandle<WorkerTally>",
@@ -182,6 +189,51 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    use rosetta_pipeline::registry::Registry;
+    use rosetta_pipeline::scenario::{Fault, Settings, Source};
+
+    #[test]
+    fn tasks_grow_with_stations_not_with_records() {
+        // One feed of 10,000 records naming 3 stations, one of them unknown. The tasks a run may
+        // spawn: one per worker, one lookup per station, one per answered source. Not one per
+        // record: 10,000 waiting tasks would hold 10,000 records at once.
+        let stations = ["Oslo", "Rome", "Atlantis"];
+        let body: String = (0..10_000)
+            .map(|line| format!("{};1.5\n", stations[line % stations.len()]))
+            .collect();
+        let registry = BTreeMap::from([
+            ("Oslo".to_string(), "north".to_string()),
+            ("Rome".to_string(), "south".to_string()),
+        ]);
+        let settings = Settings {
+            channel_capacity: 4,
+            ..Settings::default()
+        };
+        let scenario = Scenario {
+            name: "one-big-feed".into(),
+            about: String::new(),
+            settings,
+            registry: Registry::from(registry),
+            sources: vec![Source {
+                name: "big".into(),
+                latency_ms: 10,
+                fault: Fault::default(),
+                body,
+            }],
+        };
+        let opts = RunOptions::with_time_scale(0.0);
+        let (report, spawned) = run_pipeline(&scenario, &opts, &Trace::new());
+
+        let bound = settings.workers + stations.len() + scenario.sources.len();
+        assert!(
+            spawned <= bound as u64,
+            "{spawned} tasks spawned for 10,000 records; at most {bound} expected"
+        );
+        let reference = rosetta_pipeline::reference::run(&scenario, &opts, &Trace::new());
+        assert_eq!(report, reference.unwrap());
+    }
 
     #[test]
     fn future_sizes_follow_the_nesting() {
@@ -194,7 +246,7 @@ mod tests {
         assert!(timeout >= sizes["FeedAnswer"] + sizes["Sleep"]);
         assert!(sizes["FeedAnswer"] >= sizes["Sleep"]);
         assert!(sizes["FetchWithRetry"] >= timeout);
-        assert!(sizes["EnrichAndHandOff"] >= sizes["RegionWait"].max(sizes["Send<Enriched>"]));
+        assert!(sizes["EnrichSource"] >= sizes["Send<Enriched>"]);
         // The join keeps its running futures on the heap (in a `Vec`): its own size does not
         // depend on what it joins.
         type SleepJoin = join::BoundedJoin<std::vec::IntoIter<reactor::Sleep>, fn(usize, ())>;

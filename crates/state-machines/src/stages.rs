@@ -1,122 +1,205 @@
-//! Steps 3 and 4 as tasks: [`EnrichAndHandOff`] (one per record) and [`Worker`] (one per
+//! Steps 3 and 4 as tasks: [`EnrichSource`] (one per answered source) and [`Worker`] (one per
 //! partition).
 //!
-//! Every parsed record becomes a small task: wait for its station's region, then wait for room
-//! in its worker's queue. Each worker is a task that takes records out of its queue until the
-//! queue closes, and then resolves to its tally.
+//! Every source that answers becomes one task. It looks up, all at once, every distinct station
+//! the source's body names; then it reads the body again and hands each record to its worker,
+//! waiting for room in that worker's queue. Each worker is a task that takes records out of its
+//! queue until the queue closes, and then resolves to its tally.
 //!
 //! Read next: [`crate::run`], which wires all of this together.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
-use rosetta_pipeline::parse::{Reason, Record, Rejection};
+use rosetta_pipeline::enrich::Survey;
+use rosetta_pipeline::parse::Rejection;
+use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::trace::Trace;
 
-use crate::cache::RegionWait;
+use crate::cache::{RegionWait, SingleFlightCache};
 use crate::channel::{Receiver, Send, Sender};
+use crate::executor::Executor;
 
-// ANCHOR: enrich_and_hand_off
-/// Enriches `record` with the region `region` resolves to, then hands it to the worker whose
-/// queue is `queue` (worker number `worker`). An unknown station goes to `rejected` instead.
-pub fn enrich_and_hand_off<'a>(
-    record: Record,
-    region: RegionWait<'a>,
-    worker: usize,
-    queue: Sender<Enriched>,
+// ANCHOR: enrich_source
+/// Enriches the records of one answered source and hands each to its worker's queue (`queues`,
+/// one per worker); records of unknown stations, and the lines `survey` rejected, go to
+/// `rejected`.
+///
+/// Two passes over the body, as every style does (`rosetta_pipeline::enrich` says why): the
+/// caller's `survey` was the first, and found the distinct stations; this future waits for all
+/// of their regions, then makes the second pass, one record at a time. So the work kept waiting
+/// grows with the stations, never with the records.
+///
+/// The lookups start here, through `cache`, on `executor`: the moment the source has answered,
+/// not at the future's first poll. `regions` is where this source's regions are kept once known
+/// (the field of the same name in [`EnrichSource`] says why it is outside the future).
+pub fn enrich_source<'a>(
+    mut survey: Survey<'a>,
+    cache: &SingleFlightCache<'a>,
+    executor: &Executor<'a>,
+    regions: &'a OnceCell<Vec<Option<String>>>,
+    queues: &[Sender<Enriched>],
     rejected: &'a RefCell<Vec<Rejection>>,
     trace: &'a Trace,
-) -> EnrichAndHandOff<'a> {
-    EnrichAndHandOff {
-        worker,
+) -> EnrichSource<'a> {
+    rejected.borrow_mut().append(&mut survey.rejected);
+    // Every lookup starts now; a station that another source asked for already joins the lookup
+    // under way (or finds its answer), which is what single-flight means.
+    let waits = survey
+        .stations
+        .iter()
+        .enumerate()
+        .map(|(index, station)| (index, cache.region(station, executor)))
+        .collect();
+    EnrichSource {
+        regions,
+        queues: queues.to_vec(),
         rejected,
         trace,
-        state: EnrichState::Enriching {
-            record,
-            region,
-            queue,
+        state: EnrichState::LookingUp {
+            waits,
+            found: vec![None; survey.stations.len()],
+            survey,
         },
     }
 }
 
-/// Future for [`enrich_and_hand_off`].
+/// Future for [`enrich_source`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
-pub struct EnrichAndHandOff<'a> {
-    /// The worker the record goes to, for the trace.
-    worker: usize,
-    /// Where unknown stations go.
+pub struct EnrichSource<'a> {
+    /// Where the regions go once all are known, for the second pass to borrow. Outside the
+    /// future, because the second pass is an iterator that *borrows* the regions, and a future
+    /// cannot hold both a value and a borrow of it: that would be a struct pointing into itself,
+    /// the very thing `Pin` exists for, and safe code cannot build one. A state machine the
+    /// compiler generates may (it is `!Unpin`, and relies on being pinned); by hand, the value
+    /// lives in a cell that outlives the task, written once and then only read.
+    regions: &'a OnceCell<Vec<Option<String>>>,
+    /// A sender for each worker's queue. They keep the queues open until this task is dropped,
+    /// which the executor does the moment the task is done.
+    queues: Vec<Sender<Enriched>>,
+    /// Where records of unknown stations go.
     rejected: &'a RefCell<Vec<Rejection>>,
     /// Where hand-offs are recorded.
     trace: &'a Trace,
-    /// Where the record is.
+    /// Where the source is.
     state: EnrichState<'a>,
 }
 
-/// The states of an [`EnrichAndHandOff`].
+/// The states of an [`EnrichSource`].
 #[derive(Debug)]
 enum EnrichState<'a> {
-    /// Waiting for the station's region (a cache hit is ready at the first poll).
-    Enriching {
-        /// The record to enrich.
-        record: Record,
-        /// The cache's answer.
-        region: RegionWait<'a>,
-        /// The worker's queue, kept open until the record is in it.
-        queue: Sender<Enriched>,
+    /// Waiting for the region of every distinct station of the source, all at once.
+    LookingUp {
+        /// The first pass over the body, kept for the second.
+        survey: Survey<'a>,
+        /// The lookups still in flight, each with its station's index in `survey.stations`.
+        /// A few per source: polling all of them at each wake-up costs less than the
+        /// per-slot wakers of [`crate::join::BoundedJoin`] would save.
+        waits: Vec<(usize, RegionWait<'a>)>,
+        /// The regions found so far, by station index (`None`: unknown, or not yet found).
+        found: Vec<Option<String>>,
     },
-    /// Waiting for room in the worker's queue.
-    HandingOff(Send<Enriched>),
-    /// The record is in the queue, or rejected.
+    /// The second pass: handing the records off, one at a time.
+    HandingOff {
+        /// The records not yet taken out of the body, each enriched or rejected.
+        records: Records<'a>,
+        /// The record on its way to a queue, and its worker: at most one at a time.
+        sending: Option<(usize, Send<Enriched>)>,
+    },
+    /// Every record is in a queue, or rejected.
     Done,
 }
 
-impl Future for EnrichAndHandOff<'_> {
+impl Future for EnrichSource<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
         loop {
-            match &mut self.state {
-                EnrichState::Enriching { region, .. } => {
-                    let region = ready!(Pin::new(region).poll(cx));
-                    // Take the record and the queue out of the old state to build the next one.
-                    let EnrichState::Enriching { record, queue, .. } =
-                        std::mem::replace(&mut self.state, EnrichState::Done)
-                    else {
-                        unreachable!("we are in the Enriching state")
-                    };
-                    let Some(region) = region else {
-                        // Enriching -> Done: an unknown station.
-                        let (source, line) = (record.source, record.line);
-                        let reason = Reason::UnknownStation;
-                        self.rejected.borrow_mut().push(Rejection {
-                            source,
-                            line,
-                            reason,
-                        });
-                        return Poll::Ready(());
-                    };
-                    // Enriching -> HandingOff.
-                    let region = region.to_string();
-                    self.state = EnrichState::HandingOff(queue.send(Enriched { record, region }));
+            match &mut this.state {
+                EnrichState::LookingUp { waits, found, .. } => {
+                    // Poll each lookup still in flight (a cache hit is ready at once); keep the
+                    // ones that are not done, each with our waker.
+                    waits.retain_mut(|(station, wait)| match Pin::new(wait).poll(cx) {
+                        Poll::Ready(region) => {
+                            found[*station] = region.map(str::to_string);
+                            false
+                        }
+                        Poll::Pending => true,
+                    });
+                    if !waits.is_empty() {
+                        return Poll::Pending;
+                    }
+                    // LookingUp -> HandingOff: every region is known; start the second pass.
+                    this.state = this.start_second_pass();
                 }
-                EnrichState::HandingOff(send) => {
-                    // Pending while the queue is full: backpressure.
-                    let sent = ready!(Pin::new(send).poll(cx));
-                    sent.expect("a worker's queue stays open until every record is handed off");
-                    // HandingOff -> Done.
-                    self.trace.hand_off(self.worker);
-                    self.state = EnrichState::Done;
-                    return Poll::Ready(());
+                EnrichState::HandingOff { records, sending } => {
+                    if let Some((worker, send)) = sending {
+                        // Pending while the worker's queue is full: backpressure.
+                        let sent = ready!(Pin::new(send).poll(cx));
+                        sent.expect("a worker's queue stays open until every record is handed off");
+                        this.trace.hand_off(*worker);
+                    }
+                    *sending = match records.0.next() {
+                        Some(Ok(enriched)) => {
+                            let worker = worker_for(&enriched.record.station, this.queues.len());
+                            Some((worker, this.queues[worker].send(enriched)))
+                        }
+                        // Nothing to wait for: on to the next record, in this same poll. (A
+                        // body of nothing but unknown stations is read to its end in one poll;
+                        // tokio would make the task yield after a budget of 128 such steps.)
+                        Some(Err(unknown_station)) => {
+                            this.rejected.borrow_mut().push(unknown_station);
+                            None
+                        }
+                        // HandingOff -> Done: the body is used up.
+                        None => {
+                            this.state = EnrichState::Done;
+                            return Poll::Ready(());
+                        }
+                    };
                 }
-                EnrichState::Done => panic!("EnrichAndHandOff polled after it completed"),
+                EnrichState::Done => panic!("EnrichSource polled after it completed"),
             }
         }
     }
 }
-// ANCHOR_END: enrich_and_hand_off
+
+impl<'a> EnrichSource<'a> {
+    /// Moves the regions found into their cell and returns the `HandingOff` state, reading the
+    /// body a second time.
+    fn start_second_pass(&mut self) -> EnrichState<'a> {
+        let EnrichState::LookingUp { survey, found, .. } =
+            std::mem::replace(&mut self.state, EnrichState::Done)
+        else {
+            unreachable!("called in the LookingUp state")
+        };
+        // Copy the reference out of `self`, so that what `get_or_init` returns borrows the
+        // cell for `'a`, not `self` for the length of this call. The cell is empty: each source
+        // has its own, and this task is its only writer.
+        let cell: &'a OnceCell<_> = self.regions;
+        let regions = cell.get_or_init(|| found);
+        EnrichState::HandingOff {
+            records: Records(Box::new(survey.enriched(regions))),
+            sending: None,
+        }
+    }
+}
+
+/// The second pass's records. Boxed, because `Survey::enriched` returns an `impl Iterator`,
+/// whose type has no name that a field could be declared with; one allocation per source.
+struct Records<'a>(Box<dyn Iterator<Item = Result<Enriched, Rejection>> + 'a>);
+
+impl fmt::Debug for Records<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records").finish_non_exhaustive()
+    }
+}
+// ANCHOR_END: enrich_source
 
 // ANCHOR: worker
 /// A worker: adds every record of `queue` to a tally, and resolves to the tally when the queue
@@ -162,11 +245,10 @@ mod tests {
     use std::collections::BTreeMap;
     use std::time::{Duration, Instant};
 
+    use rosetta_pipeline::parse::{Reason, Record};
     use rosetta_pipeline::registry::Registry;
 
-    use crate::cache::SingleFlightCache;
     use crate::channel::channel;
-    use crate::executor::Executor;
     use crate::test_support::CountingWaker;
 
     fn record(station: &str, line: u32) -> Record {
@@ -178,67 +260,124 @@ mod tests {
         }
     }
 
+    fn registry() -> Registry {
+        Registry::from(BTreeMap::from([
+            ("Oslo".into(), "north".into()),
+            ("Rome".into(), "south".into()),
+        ]))
+    }
+
+    /// Five lines: three stations (one unknown), one line that does not parse, Oslo twice.
+    const BODY: &str = "Oslo;1.0\nnot a record\nRome;2.0\nAtlantis;3.0\nOslo;4.0\n";
+
+    /// Takes the next record out of `receiver`, which must have one.
+    fn received(receiver: &mut Receiver<Enriched>, cx: &mut Context<'_>) -> (String, u32) {
+        let Poll::Ready(Some(enriched)) = Pin::new(&mut receiver.recv()).poll(cx) else {
+            panic!("a record is in the queue");
+        };
+        (enriched.region, enriched.record.line)
+    }
+
     #[test]
-    fn a_record_waits_for_its_region_then_for_room_in_the_queue() {
-        let registry = Registry::from(BTreeMap::from([("Oslo".into(), "north".into())]));
-        let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
+    fn a_source_waits_for_all_its_stations_then_for_room_in_the_queue() {
+        let registry = registry();
+        let (trace, rejected, regions) = (Trace::new(), RefCell::new(Vec::new()), OnceCell::new());
         let executor = Executor::new();
         let reactor = executor.reactor();
         let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
+        // One worker, whose queue holds one record: every second hand-off has to wait.
         let (queue, mut receiver) = channel(1);
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
 
-        // Fill the queue, so that the hand-off will have to wait.
-        assert!(Pin::new(&mut queue.send(filler())).poll(&mut cx).is_ready());
-        let region = cache.region("Oslo", &executor);
-        let mut task = enrich_and_hand_off(record("Oslo", 1), region, 0, queue, &rejected, &trace);
+        let survey = rosetta_pipeline::enrich::survey(0, BODY);
+        let unparsed = survey.rejected.clone();
+        let queues = [queue];
+        let mut task = enrich_source(
+            survey, &cache, &executor, &regions, &queues, &rejected, &trace,
+        );
+        // The lookups start with the task, one per distinct station, each a task of its own;
+        // the line that did not parse is already rejected.
+        assert_eq!((cache.lookups(), executor.spawned()), (3, 3));
+        assert_eq!(*rejected.borrow(), unparsed);
 
-        // Enriching: the lookup is in flight.
+        // LookingUp: three lookups in flight.
         assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
-        assert!(matches!(task.state, EnrichState::Enriching { .. }));
-        executor.block_on(std::future::ready(())); // the lookup task starts its timer
+        assert!(matches!(&task.state, EnrichState::LookingUp { waits, .. } if waits.len() == 3));
+        executor.block_on(std::future::ready(())); // the lookup tasks start their timers
         reactor.fire_due(Instant::now() + Duration::from_secs(2));
-        executor.block_on(std::future::ready(())); // ...and finishes, waking us
-        assert_eq!(wakes.count(), 1);
+        executor.block_on(std::future::ready(())); // ...and finish, each waking us
+        assert_eq!(wakes.count(), 3);
 
-        // Enriching -> HandingOff: the queue is full.
+        // LookingUp -> HandingOff: record 1 goes in, record 3 waits for room.
         assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
-        assert!(matches!(task.state, EnrichState::HandingOff(_)));
+        assert!(matches!(
+            &task.state,
+            EnrichState::HandingOff {
+                sending: Some(_),
+                ..
+            }
+        ));
+        let known = vec![Some("north".into()), Some("south".into()), None];
+        assert_eq!(regions.get(), Some(&known));
+        assert_eq!(received(&mut receiver, &mut cx), ("north".into(), 1));
+        assert_eq!(
+            wakes.count(),
+            4,
+            "room in the queue woke the waiting hand-off"
+        );
 
-        // The worker side takes the filler out: room, so HandingOff -> Done.
-        assert!(Pin::new(&mut receiver.recv()).poll(&mut cx).is_ready());
-        assert_eq!(wakes.count(), 2);
+        // Record 3 goes in, record 4 (Atlantis) is rejected, record 5 waits.
+        assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
+        assert_eq!(received(&mut receiver, &mut cx), ("south".into(), 3));
+        // Record 5 goes in, and the body is used up: HandingOff -> Done.
         assert!(Pin::new(&mut task).poll(&mut cx).is_ready());
-        let Poll::Ready(Some(enriched)) = Pin::new(&mut receiver.recv()).poll(&mut cx) else {
-            panic!("the record is in the queue");
+        assert!(matches!(task.state, EnrichState::Done));
+        assert_eq!(received(&mut receiver, &mut cx), ("north".into(), 5));
+
+        let unknown = Rejection {
+            source: 0,
+            line: 4,
+            reason: Reason::UnknownStation,
         };
-        assert_eq!(enriched.region, "north");
-        assert!(rejected.borrow().is_empty());
-        drop(task);
-        assert!(
-            Pin::new(&mut receiver.recv()).poll(&mut cx).is_ready(),
-            "closed"
+        assert_eq!(*rejected.borrow(), [unparsed, vec![unknown]].concat());
+        assert_eq!(trace.summary().handed_off, 3);
+        // Dropping the task (and our sender) closes the queue.
+        drop((task, queues));
+        assert_eq!(
+            Pin::new(&mut receiver.recv()).poll(&mut cx),
+            Poll::Ready(None)
         );
     }
 
     #[test]
-    fn an_unknown_station_is_rejected_without_a_hand_off() {
-        let registry = Registry::default();
-        let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
+    fn sources_that_share_a_station_share_its_lookup() {
+        let registry = registry();
+        let trace = Trace::new();
+        let rejected = RefCell::new(Vec::new());
+        let regions = [OnceCell::new(), OnceCell::new()];
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
-        let (queue, _receiver) = channel(1);
-        let region = cache.region("Atlantis", &executor);
-        let task = enrich_and_hand_off(record("Atlantis", 7), region, 0, queue, &rejected, &trace);
-        executor.block_on(task);
-        let expected = Rejection {
-            source: 0,
-            line: 7,
-            reason: Reason::UnknownStation,
-        };
-        assert_eq!(*rejected.borrow(), [expected]);
-        assert_eq!(trace.summary().lookups, 1);
+        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
+        let (queue, receiver) = channel(2);
+        let worker = executor.spawn(worker(receiver));
+        let queues = [queue];
+        for (index, body) in ["Oslo;1.0\nRome;2.0\n", "Rome;3.0\nOslo;4.0\nOslo;5.0\n"]
+            .into_iter()
+            .enumerate()
+        {
+            let survey = rosetta_pipeline::enrich::survey(index, body);
+            let regions = &regions[index];
+            let task = enrich_source(
+                survey, &cache, &executor, regions, &queues, &rejected, &trace,
+            );
+            let _detached = executor.spawn(task);
+        }
+        // The worker, two lookups, two sources: the second source found both stations asked for.
+        assert_eq!((cache.lookups(), executor.spawned()), (2, 5));
+        drop(queues);
+        assert_eq!(executor.block_on(worker).records, 5);
+        assert_eq!(trace.summary().lookups, 2);
+        assert!(rejected.borrow().is_empty());
     }
 
     #[test]
