@@ -106,6 +106,19 @@ impl<'a> SingleFlightCache<'a> {
 // ANCHOR_END: single_flight
 
 #[cfg(test)]
+impl SingleFlightCache<'_> {
+    /// How many futures hold `station`'s lookup besides the map: the askers waiting for it while
+    /// it runs. Tests count waiters with it (one per station, or one per record?) without a clock.
+    pub(crate) fn waiting_for(&self, station: &str) -> usize {
+        self.lookups
+            .borrow()
+            .get(station)
+            .and_then(Shared::strong_count)
+            .map_or(0, |holders| holders - 1)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
