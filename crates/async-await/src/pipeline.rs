@@ -25,7 +25,9 @@
 //!   that is how async Rust cancels. The feed is a timer too, and a race between two timers is
 //!   decided by their deadlines ([`with_deadline`]), not by the order in which a late poll finds
 //!   them ready.
-//! - **A single-flight cache** ([`SingleFlightCache`]): one `async_lock::OnceCell` per station.
+//! - **A single-flight cache** ([`SingleFlightCache`]): one `async_lock::OnceCell` per station,
+//!   asked once per distinct station of a body, all at once with `futures::future::join_all`,
+//!   between the two passes over the body that `rosetta_pipeline::enrich` describes.
 //! - **Bounded channels** (`async_channel::bounded`) in front of the workers: `send` waits while
 //!   a queue is full, which is backpressure without a line of code.
 //!
@@ -42,7 +44,8 @@ use async_channel::{Receiver, Sender};
 use async_lock::{OnceCell, Semaphore, SemaphoreGuardArc};
 use futures::future::{self, Either};
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
-use rosetta_pipeline::parse::{Reason, Record, Rejection, parse_body};
+use rosetta_pipeline::enrich::survey;
+use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::Response;
@@ -58,8 +61,9 @@ pub fn run<R: Runtime>(
     trace: &Trace,
 ) -> Result<Report, RunError> {
     // Tasks may run on any thread for as long as they like, so they cannot borrow `scenario`:
-    // one clone behind an `Arc` is the price. In production the caller would hand over an
-    // `Arc<Scenario>` in the first place.
+    // one clone behind an `Arc` is the price, and it copies every body (a 50 MB feed costs
+    // 50 MB more for the whole run). In production the caller would hand over an
+    // `Arc<Scenario>` in the first place, or the bodies would be shared (`Arc<str>`).
     let scenario = Arc::new(scenario.clone());
     let (opts, trace) = (*opts, trace.clone());
     R::block_on(|runtime| run_async(runtime, scenario, opts, trace, worker)).map_err(|error| {
@@ -193,7 +197,7 @@ where
     // task whose handle is dropped runs on unobserved on async-std, writing into the caller's
     // trace after `run` has returned, and on tokio and smol it is dropped wherever it stood,
     // leaving attempts that started and never finished. Once the run has failed, the other
-    // tasks fail fast (every hand-off fails: see `enrich_and_hand_off`), so waiting costs little.
+    // tasks fail fast (every hand-off fails: see `process_source`), so waiting costs little.
     let mut fetches = Vec::with_capacity(sources.len());
     let mut rejected = Vec::new();
     let mut failure = None;
@@ -260,21 +264,51 @@ async fn process_source<R: Runtime>(
         });
     };
 
-    // 2. Parse.
-    let parsed = parse_body(index, body);
-    let mut rejected = parsed.rejected;
-    // 3 and 4. Enrich every record concurrently (a record waiting for a lookup does not hold up
-    // the others) and hand each to its worker. `join_all` runs them all inside this task, each
-    // to its end, even after one has failed. `try_join_all` would stop at the first error by
-    // dropping the others, and a record dropped halfway through a lookup abandons it: the next
-    // asker for that station runs it again, and the first start never finishes in the trace.
-    // After a failure the rest fail fast anyway (the run is stopped: every hand-off fails).
-    let records = parsed
-        .records
-        .into_iter()
-        .map(|record| enrich_and_hand_off(&run, record));
-    let handed_off: Result<Vec<_>, _> = future::join_all(records).await.into_iter().collect();
-    rejected.extend(handed_off?.into_iter().flatten());
+    // 2 and 3. Parse and enrich in two passes over the body, so that only a *station* ever
+    // waits, never a record (`rosetta_pipeline::enrich` explains why). Pass 1: the body's
+    // distinct stations and its rejected lines.
+    let survey = survey(index, body);
+    // Look every station up at once through the single-flight cache, one future per station
+    // (a station another source is looking up is waited for, not looked up again). `join_all`
+    // runs them all inside this task, each to its end. Nothing may drop one halfway, as a
+    // `select` against a failure would, or `try_join_all` at the first error if lookups could
+    // fail: a dropped asker abandons its lookup, the next asker for that station runs it
+    // again, and the first start never finishes in the trace. (The cache counts a lookup when
+    // it completes, so the report's `lookups` would survive that; the trace would not.)
+    let lookups = survey.stations.iter().map(|station| {
+        let lookup = || lookup(&run, station);
+        run.cache.get_or_lookup(station, lookup)
+    });
+    let regions = future::join_all(lookups).await;
+
+    // 4. Pass 2 parses the body again and yields each record with its region (or rejects it:
+    // unknown station). Each is handed to its worker before the next line is parsed, so this
+    // loop holds one record at a time; the bounded queues hold the rest.
+    let mut rejected = Vec::new();
+    for enriched in survey.enriched(&regions) {
+        let enriched = match enriched {
+            Ok(enriched) => enriched,
+            Err(unknown_station) => {
+                rejected.push(unknown_station);
+                continue;
+            }
+        };
+        let worker = worker_for(&enriched.record.station, run.queues.len());
+        // `send` waits while the worker's queue is full: backpressure. It fails only if the
+        // queue is closed: the worker is gone (it panicked), or another task found that out
+        // first and closed them all. Either way the run cannot finish, so close every queue:
+        // every other hand-off then fails at once, and the run ends as soon as the fetches and
+        // lookups in flight do.
+        if run.queues[worker].send(enriched).await.is_err() {
+            run.close_queues();
+            return Err(RunError::Internal {
+                style: R::NAME,
+                message: format!("worker {worker} stopped before the end of the run"),
+            });
+        }
+        run.trace.hand_off(worker);
+    }
+    rejected.extend(survey.rejected);
     Ok(SourceOutcome { fetch, rejected })
 }
 // ANCHOR_END: process_source
@@ -416,37 +450,6 @@ fn until(at: Instant) -> Duration {
     at.saturating_duration_since(Instant::now())
 }
 
-/// Enriches one record and hands it to its worker; returns the rejection if its station is
-/// unknown.
-async fn enrich_and_hand_off<R: Runtime>(
-    run: &RunContext<R>,
-    record: Record,
-) -> Result<Option<Rejection>, RunError> {
-    let lookup = || lookup(run, &record.station);
-    let Some(region) = run.cache.get_or_lookup(&record.station, lookup).await else {
-        return Ok(Some(Rejection {
-            source: record.source,
-            line: record.line,
-            reason: Reason::UnknownStation,
-        }));
-    };
-    let worker = worker_for(&record.station, run.queues.len());
-    // `send` waits while the worker's queue is full: backpressure. It fails only if the queue
-    // is closed: the worker is gone (it panicked), or another task found that out first and
-    // closed them all. Either way the run cannot finish, so close every queue: every other
-    // hand-off then fails at once, and the run ends as soon as the fetches in flight do.
-    let handed_off = run.queues[worker].send(Enriched { record, region }).await;
-    if handed_off.is_err() {
-        run.close_queues();
-        return Err(RunError::Internal {
-            style: R::NAME,
-            message: format!("worker {worker} stopped before the end of the run"),
-        });
-    }
-    run.trace.hand_off(worker);
-    Ok(None)
-}
-
 /// One registry lookup: waits `lookup_ms`, then answers. Only the cache calls it, on a miss.
 async fn lookup<R: Runtime>(run: &RunContext<R>, station: &str) -> Option<String> {
     run.trace.record(EventKind::LookupStarted {
@@ -553,6 +556,8 @@ async fn worker(inbox: Receiver<Enriched>) -> WorkerTally {
 mod tests {
     use std::collections::BTreeMap;
     use std::sync::atomic::AtomicU32;
+
+    use rosetta_pipeline::trace::Event;
 
     use super::*;
     use crate::runtime::{AsyncStd, Smol, Tokio};
@@ -732,9 +737,11 @@ mod tests {
         );
     }
 
-    /// A source (`first`) whose record makes the worker fail, then one (`leader`) whose records
-    /// start the only lookup of `Oslo` and fail their hand-off (`Bergen` is already cached) while
-    /// that lookup is in flight, then one (`follower`) that asks for `Oslo` while it still is.
+    /// A source (`first`) whose record makes the worker fail, then one (`leader`) that starts
+    /// the only lookup of `Oslo` after the run has failed (its `Bergen` is cached by then), then
+    /// one (`follower`) that asks for `Oslo` while that lookup is in flight. A pipeline that
+    /// stopped the leader early on seeing the failure (dropping its `join_all` of lookups, or
+    /// its task) would abandon the lookup, and the follower would start it again.
     const FAILS_DURING_A_LOOKUP: &str = r#"
         name = "fails-during-a-lookup"
         [settings]
@@ -778,6 +785,99 @@ mod tests {
         a_failed_hand_off_abandons_no_lookup::<Tokio>();
         a_failed_hand_off_abandons_no_lookup::<AsyncStd>();
         a_failed_hand_off_abandons_no_lookup::<Smol>();
+    }
+
+    /// One source of 10,000 records that name three stations, whose lookups take a minute: long
+    /// enough to count, while they are in flight, everything that waits for them.
+    fn many_records_few_stations() -> Scenario {
+        let body: String = (0..10_000)
+            .map(|line| format!("{};1.0\n", ["Oslo", "Bergen", "Tromso"][line % 3]))
+            .collect();
+        let toml = format!(
+            r#"
+            name = "many-records-few-stations"
+            [settings]
+            concurrency = 1
+            workers = 2
+            retries = 0
+            lookup_ms = 60000
+            channel_capacity = 1
+            [registry]
+            Oslo = "north"
+            Bergen = "west"
+            Tromso = "north"
+            [[sources]]
+            name = "big"
+            latency_ms = 0
+            body = "{}"
+        "#,
+            body.replace('\n', "\\n")
+        );
+        Scenario::from_toml(&toml, "test.toml").unwrap()
+    }
+
+    /// Runs `process_source` on [`many_records_few_stations`] on `R` until its lookups are in
+    /// flight, and returns how many futures then wait on the cache: each asker holds its
+    /// station's cell (an `Arc`) while it waits, so that is each cell's count of owners, less
+    /// the map's own.
+    fn askers_while_the_lookups_are_in_flight<R: Runtime>() -> usize {
+        let scenario = Arc::new(many_records_few_stations());
+        R::block_on(|runtime| async move {
+            // Queues nobody reads: the source cannot hand off more than a queue's worth anyway.
+            let (queues, _inboxes): (Vec<_>, Vec<_>) =
+                (0..2).map(|_| async_channel::bounded(1)).unzip();
+            let run = Arc::new(RunContext {
+                runtime,
+                scenario,
+                opts: RunOptions::with_time_scale(1.0),
+                trace: Trace::new(),
+                cache: SingleFlightCache::default(),
+                queues,
+            });
+            let slot = Arc::new(Semaphore::new(1)).acquire_arc().await;
+            let source = pin!(process_source(Arc::clone(&run), 0, slot));
+            let counter = pin!(async {
+                let started = |run: &RunContext<R>| {
+                    let events = run.trace.events().into_iter();
+                    let lookup =
+                        |event: &Event| matches!(event.kind, EventKind::LookupStarted { .. });
+                    events.filter(lookup).count()
+                };
+                // A bounded wait (ten seconds at least), so that a broken pipeline fails
+                // instead of hanging; then a few more turns, for anything else to start.
+                let mut turns = 0;
+                while started(&run) < 3 {
+                    turns += 1;
+                    assert!(turns < 10_000, "the three lookups never started");
+                    run.runtime.sleep(Duration::from_millis(1)).await;
+                }
+                for _ in 0..20 {
+                    run.runtime.sleep(Duration::from_millis(1)).await;
+                }
+                let cells = run.cache.cells.lock().unwrap();
+                cells.values().map(|cell| Arc::strong_count(cell) - 1).sum()
+            });
+            match future::select(source, counter).await {
+                Either::Right((askers, _source_dropped_here)) => askers,
+                Either::Left((outcome, _)) => panic!("the source ended mid-lookup: {outcome:?}"),
+            }
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_source_waits_on_the_cache_once_per_station_not_once_per_record() {
+        assert_eq!(
+            askers_while_the_lookups_are_in_flight::<Tokio>(),
+            3,
+            "tokio"
+        );
+        assert_eq!(
+            askers_while_the_lookups_are_in_flight::<AsyncStd>(),
+            3,
+            "async-std"
+        );
+        assert_eq!(askers_while_the_lookups_are_in_flight::<Smol>(), 3, "smol");
     }
 
     /// A feed that answers after 60 ms, with a 20 ms timeout: a timeout, however late its
