@@ -29,31 +29,31 @@ use crate::Pipeline;
 pub(crate) type Lookup = Result<String, Reason>;
 
 /// A callback waiting for a lookup.
-type Waiter = Box<dyn FnOnce(Lookup)>;
+type Waiter<'a> = Box<dyn FnOnce(Lookup) + 'a>;
 
 // ANCHOR: single_flight
 /// What the cache knows about one station.
-enum Entry {
+enum Entry<'a> {
     /// The lookup is in flight; these callbacks wait for it, in the order they asked.
-    Pending(Vec<Waiter>),
+    Pending(Vec<Waiter<'a>>),
     /// The registry has answered.
     Done(Lookup),
 }
 
 /// Station to region; each station is looked up once.
 #[derive(Default)]
-pub(crate) struct SingleFlightCache {
+pub(crate) struct SingleFlightCache<'a> {
     /// Every station ever asked for.
-    entries: RefCell<HashMap<String, Entry>>,
+    entries: RefCell<HashMap<String, Entry<'a>>>,
     /// Lookups started: the report's `lookups`.
     lookups: Cell<u64>,
 }
 
 /// Calls `then` with the region of `station`, looking the station up only if nobody has yet.
-pub(crate) fn region_of(
-    pipeline: &Rc<Pipeline>,
+pub(crate) fn region_of<'a>(
+    pipeline: &Rc<Pipeline<'a>>,
     station: &str,
-    then: impl FnOnce(Lookup) + 'static,
+    then: impl FnOnce(Lookup) + 'a,
 ) {
     let mut entries = pipeline.cache.entries.borrow_mut();
     // In production, expiry goes here: `Done` would keep the instant of its answer, and an
@@ -77,7 +77,7 @@ pub(crate) fn region_of(
 }
 
 /// Starts the lookup of `station`; when it answers, every waiting callback is called.
-fn look_up(pipeline: &Rc<Pipeline>, station: &str) {
+fn look_up(pipeline: &Rc<Pipeline<'_>>, station: &str) {
     let cache = &pipeline.cache;
     cache.lookups.set(cache.lookups.get() + 1);
     pipeline.trace.record(EventKind::LookupStarted {
@@ -117,11 +117,11 @@ fn look_up(pipeline: &Rc<Pipeline>, station: &str) {
 // function that calls its callback sometimes before it returns (a hit) and sometimes long after
 // (a miss) is hard to use correctly, because the caller's code after the call may or may not
 // have run when the callback does. Node's community calls this "releasing Zalgo" (Isaac
-// Schlueter, "Designing APIs for Asynchrony"); the rule is to be always asynchronous. Here it
-// also keeps the stack flat: a body of ten thousand cached records would otherwise recurse ten
-// thousand calls deep through the hand-off.
+// Schlueter, "Designing APIs for Asynchrony"); the rule is to be always asynchronous. Here,
+// `enrich` asks for each station of a body in a loop; being always asynchronous means that no
+// answer, and so no hand-off of the body's records, can start before that loop has ended.
 
-impl SingleFlightCache {
+impl SingleFlightCache<'_> {
     /// Number of lookups started so far.
     pub(crate) fn lookups(&self) -> u64 {
         self.lookups.get()
@@ -142,78 +142,79 @@ mod tests {
 
     use super::*;
 
-    fn pipeline() -> Rc<Pipeline> {
+    /// Runs `test` with a pipeline on a scenario whose registry knows Oslo.
+    fn with_pipeline(test: impl FnOnce(&Rc<Pipeline<'_>>)) {
         let scenario = Scenario::from_toml(
             "name = \"c\"\nsettings.lookup_ms = 20\n[registry]\nOslo = \"north\"\n",
             "c.toml",
         )
         .unwrap();
-        Rc::new(Pipeline::new(
-            &scenario,
-            &RunOptions::with_time_scale(0.5),
-            &Trace::new(),
-        ))
+        let (opts, trace) = (RunOptions::with_time_scale(0.5), Trace::new());
+        let regions = crate::empty_regions(&scenario);
+        test(&Rc::new(Pipeline::new(&scenario, &opts, &trace, &regions)));
     }
 
     #[test]
     fn one_lookup_per_station_and_every_asker_answered() {
-        let pipeline = pipeline();
-        let answers = Rc::new(RefCell::new(Vec::new()));
-        // Five askers for Oslo while its lookup is in flight, two for an unknown station, and
-        // one more for Oslo after its lookup is done.
-        for station in [
-            "Oslo", "Atlantis", "Oslo", "Oslo", "Atlantis", "Oslo", "Oslo",
-        ] {
-            let answers = Rc::clone(&answers);
-            region_of(&pipeline, station, move |lookup| {
-                answers.borrow_mut().push(lookup);
-            });
-        }
-        let late = Rc::clone(&answers);
-        let shared = Rc::clone(&pipeline);
-        pipeline
-            .event_loop
-            .set_timeout(std::time::Duration::from_millis(30), move || {
-                region_of(&shared, "Oslo", move |lookup| {
-                    late.borrow_mut().push(lookup)
+        with_pipeline(|pipeline| {
+            let answers = Rc::new(RefCell::new(Vec::new()));
+            // Five askers for Oslo while its lookup is in flight, two for an unknown station, and
+            // one more for Oslo after its lookup is done.
+            for station in [
+                "Oslo", "Atlantis", "Oslo", "Oslo", "Atlantis", "Oslo", "Oslo",
+            ] {
+                let answers = Rc::clone(&answers);
+                region_of(pipeline, station, move |lookup| {
+                    answers.borrow_mut().push(lookup);
                 });
-            });
-        pipeline.event_loop.run();
-        assert_eq!(pipeline.cache.lookups(), 2);
-        assert!(pipeline.cache.is_settled());
-        let answers = answers.borrow();
-        let north = answers
-            .iter()
-            .filter(|a| a.as_deref() == Ok("north"))
-            .count();
-        let unknown = answers
-            .iter()
-            .filter(|a| **a == Err(Reason::UnknownStation))
-            .count();
-        assert_eq!((north, unknown), (6, 2));
+            }
+            let late = Rc::clone(&answers);
+            let shared = Rc::clone(pipeline);
+            pipeline
+                .event_loop
+                .set_timeout(std::time::Duration::from_millis(30), move || {
+                    region_of(&shared, "Oslo", move |lookup| {
+                        late.borrow_mut().push(lookup)
+                    });
+                });
+            pipeline.event_loop.run();
+            assert_eq!(pipeline.cache.lookups(), 2);
+            assert!(pipeline.cache.is_settled());
+            let answers = answers.borrow();
+            let north = answers
+                .iter()
+                .filter(|a| a.as_deref() == Ok("north"))
+                .count();
+            let unknown = answers
+                .iter()
+                .filter(|a| **a == Err(Reason::UnknownStation))
+                .count();
+            assert_eq!((north, unknown), (6, 2));
+        });
     }
 
     #[test]
     fn a_hit_is_answered_on_a_later_turn() {
-        let pipeline = pipeline();
-        region_of(&pipeline, "Oslo", |_| {});
-        pipeline.event_loop.run();
-        let answered = Rc::new(Cell::new(false));
-        let flag = Rc::clone(&answered);
-        region_of(&pipeline, "Oslo", move |_| flag.set(true));
-        assert!(
-            !answered.get(),
-            "a hit must not call back before `region_of` returns"
-        );
-        pipeline.event_loop.run();
-        assert!(answered.get());
-        assert_eq!(pipeline.cache.lookups(), 1);
+        with_pipeline(|pipeline| {
+            region_of(pipeline, "Oslo", |_| {});
+            pipeline.event_loop.run();
+            let answered = Rc::new(Cell::new(false));
+            let flag = Rc::clone(&answered);
+            region_of(pipeline, "Oslo", move |_| flag.set(true));
+            assert!(
+                !answered.get(),
+                "a hit must not call back before `region_of` returns"
+            );
+            pipeline.event_loop.run();
+            assert!(answered.get());
+            assert_eq!(pipeline.cache.lookups(), 1);
+        });
     }
 
     /// The broken variant: remember answers, but not lookups in flight. Every asker that comes
     /// before the first answer starts a lookup of its own.
     fn region_of_without_single_flight(
-        pipeline: &Rc<Pipeline>,
+        pipeline: &Rc<Pipeline<'_>>,
         answers: &Rc<RefCell<HashMap<String, Lookup>>>,
         station: &str,
         then: impl FnOnce(Lookup) + 'static,
@@ -242,19 +243,20 @@ mod tests {
 
     #[test]
     fn without_single_flight_every_early_asker_looks_up() {
-        let broken = pipeline();
-        let answers = Rc::new(RefCell::new(HashMap::new()));
-        for _ in 0..5 {
-            region_of_without_single_flight(&broken, &answers, "Oslo", |_| {});
-        }
-        broken.event_loop.run();
-        assert_eq!(broken.cache.lookups(), 5);
-
-        let fixed = pipeline();
-        for _ in 0..5 {
-            region_of(&fixed, "Oslo", |_| {});
-        }
-        fixed.event_loop.run();
-        assert_eq!(fixed.cache.lookups(), 1);
+        with_pipeline(|broken| {
+            let answers = Rc::new(RefCell::new(HashMap::new()));
+            for _ in 0..5 {
+                region_of_without_single_flight(broken, &answers, "Oslo", |_| {});
+            }
+            broken.event_loop.run();
+            assert_eq!(broken.cache.lookups(), 5);
+        });
+        with_pipeline(|fixed| {
+            for _ in 0..5 {
+                region_of(fixed, "Oslo", |_| {});
+            }
+            fixed.event_loop.run();
+            assert_eq!(fixed.cache.lookups(), 1);
+        });
     }
 }

@@ -5,9 +5,9 @@
 //! next timer (or, with I/O, until a socket is ready). Everything else (fetching, looking up,
 //! handing over) is built on three calls:
 //!
-//! - [`EventLoop::set_timeout`]: call this closure once, after this delay;
-//! - [`EventLoop::clear_timeout`]: never mind, don't;
-//! - [`EventLoop::set_immediate`]: call this closure soon, on a later turn of the loop.
+//! - [`ScopedEventLoop::set_timeout`]: call this closure once, after this delay;
+//! - [`ScopedEventLoop::clear_timeout`]: never mind, don't;
+//! - [`ScopedEventLoop::set_immediate`]: call this closure soon, on a later turn of the loop.
 //!
 //! One thing Node.js and browsers have that this loop does not: a *microtask* queue (Promise
 //! reactions, `queueMicrotask`, and in Node the `process.nextTick` queue before it), drained
@@ -18,7 +18,7 @@
 //! `then`s advances one link per turn, so timers can fire between its links (JavaScript runs the
 //! whole chain first).
 //!
-//! [`EventLoop::run`] turns the loop until no timer and no callback is left, then returns.
+//! [`ScopedEventLoop::run`] turns the loop until no timer and no callback is left, then returns.
 //! Callbacks run one at a time, to completion, on the thread that called `run`: no callback is
 //! ever interrupted by another, which is why the rest of the crate can share state through
 //! `Rc<RefCell<_>>` without locks. The price: a callback that blocks or computes for long stalls
@@ -64,10 +64,11 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// A callback the loop will call once. No `Send`: it never leaves this thread.
-type Callback = Box<dyn FnOnce()>;
+/// A callback the loop will call once. No `Send`: it never leaves this thread. It may borrow
+/// anything that lives for `'a` (see [`ScopedEventLoop`]).
+type Callback<'a> = Box<dyn FnOnce() + 'a>;
 
-/// Names a timer set with [`EventLoop::set_timeout`], so that it can be cleared.
+/// Names a timer set with [`ScopedEventLoop::set_timeout`], so that it can be cleared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimerId(u64);
 
@@ -84,7 +85,7 @@ struct Deadline {
 /// The loop's state. The loop handle wraps it in `Rc<RefCell<_>>` so that callbacks can hold
 /// a handle and schedule more work while the loop runs.
 #[derive(Default)]
-struct State {
+struct State<'a> {
     /// The deadline of every live timer, earliest on top (`Reverse`: `BinaryHeap` is a
     /// max-heap), plus cleared ones not yet thrown away. `std`'s heap cannot remove an entry from the
     /// middle, so `clear_timeout` leaves the deadline here and only forgets the callback;
@@ -94,14 +95,23 @@ struct State {
     /// are live timers, however many timers a long run sets and clears.
     deadlines: BinaryHeap<Reverse<Deadline>>,
     /// The callback of every live timer, by sequence number. `clear_timeout` removes it here.
-    timers: HashMap<u64, Callback>,
+    timers: HashMap<u64, Callback<'a>>,
     /// Callbacks ready to run, in the order they were queued.
-    ready: VecDeque<Callback>,
+    ready: VecDeque<Callback<'a>>,
     /// The sequence number of the next timer.
     next_sequence: u64,
+    /// The most callbacks (timers and ready ones) held at once so far.
+    most_callbacks: usize,
 }
 
-impl State {
+impl State<'_> {
+    /// Notes how many callbacks the loop holds now, after one was added.
+    fn count_callbacks(&mut self) {
+        self.most_callbacks = self
+            .most_callbacks
+            .max(self.timers.len() + self.ready.len());
+    }
+
     /// Throws every cleared deadline out of the heap once they are more than half of it.
     ///
     /// Without this, a server that sets a timeout per request and clears it when the answer
@@ -125,22 +135,34 @@ impl State {
     }
 }
 
-/// A handle to a single-threaded event loop. Clone it into callbacks that schedule more work;
-/// every clone is the same loop.
+// ANCHOR: scoped
+/// A handle to a single-threaded event loop whose callbacks may borrow anything that lives for
+/// `'a`. Clone it into callbacks that schedule more work; every clone is the same loop.
+///
+/// Node's loop is [`EventLoop`], the `'static` one: a callback owns everything it uses. A
+/// scoped loop is to it what [`std::thread::scope`] is to `thread::spawn`: a callback may
+/// borrow what outlives the loop. The borrow checker sees to it: a `ScopedEventLoop<'a>`
+/// cannot outlive `'a`, nor can the callbacks it holds, so none of them can run once what they
+/// borrow is gone. The pipeline uses one to borrow the scenario instead of copying it, and to
+/// hold a source's records as an iterator over its body (see `worker.rs`).
 #[derive(Clone, Default)]
-pub struct EventLoop {
-    state: Rc<RefCell<State>>,
+pub struct ScopedEventLoop<'a> {
+    state: Rc<RefCell<State<'a>>>,
 }
 
-impl EventLoop {
+/// The event loop of Node.js and of the exercises: its callbacks own what they use.
+pub type EventLoop = ScopedEventLoop<'static>;
+// ANCHOR_END: scoped
+
+impl<'a> ScopedEventLoop<'a> {
     /// A loop with nothing to do yet.
     pub fn new() -> Self {
-        EventLoop::default()
+        ScopedEventLoop::default()
     }
 
     // ANCHOR: api
-    /// Calls `callback` once, after `delay`, from [`run`](EventLoop::run).
-    pub fn set_timeout(&self, delay: Duration, callback: impl FnOnce() + 'static) -> TimerId {
+    /// Calls `callback` once, after `delay`, from [`run`](ScopedEventLoop::run).
+    pub fn set_timeout(&self, delay: Duration, callback: impl FnOnce() + 'a) -> TimerId {
         self.set_timeout_at(Instant::now() + delay, callback)
     }
 
@@ -156,8 +178,10 @@ impl EventLoop {
     }
 
     /// Calls `callback` on a later turn of the loop, after the callbacks already queued.
-    pub fn set_immediate(&self, callback: impl FnOnce() + 'static) {
-        self.state.borrow_mut().ready.push_back(Box::new(callback));
+    pub fn set_immediate(&self, callback: impl FnOnce() + 'a) {
+        let mut state = self.state.borrow_mut();
+        state.ready.push_back(Box::new(callback));
+        state.count_callbacks();
     }
     // ANCHOR_END: api
 
@@ -195,17 +219,18 @@ impl EventLoop {
     // ANCHOR_END: run
 
     /// Sets a timer with an explicit deadline (the tests use it to make two deadlines equal).
-    fn set_timeout_at(&self, at: Instant, callback: impl FnOnce() + 'static) -> TimerId {
+    fn set_timeout_at(&self, at: Instant, callback: impl FnOnce() + 'a) -> TimerId {
         let mut state = self.state.borrow_mut();
         let sequence = state.next_sequence;
         state.next_sequence += 1;
         state.deadlines.push(Reverse(Deadline { at, sequence }));
         state.timers.insert(sequence, Box::new(callback));
+        state.count_callbacks();
         TimerId(sequence)
     }
 
     /// Takes the callback of the earliest live timer due at `now`, if any.
-    fn pop_due_timer(&self, now: Instant) -> Option<Callback> {
+    fn pop_due_timer(&self, now: Instant) -> Option<Callback<'a>> {
         let mut state = self.state.borrow_mut();
         while let Some(&Reverse(deadline)) = state.deadlines.peek() {
             if deadline.at > now {
@@ -237,10 +262,17 @@ impl EventLoop {
     }
 }
 
-impl EventLoop {
+impl ScopedEventLoop<'_> {
     /// How many timers are set and neither fired nor cleared.
     pub fn live_timers(&self) -> usize {
         self.state.borrow().timers.len()
+    }
+
+    /// The most callbacks (timers and ready ones) the loop has held at once. Each is a boxed
+    /// closure, so this is what waiting cost in memory at its peak; a test checks that a body of
+    /// ten thousand records does not make it ten thousand.
+    pub fn most_callbacks_at_once(&self) -> usize {
+        self.state.borrow().most_callbacks
     }
 
     /// How many deadlines the heap holds: the live timers', plus cleared ones not yet thrown
@@ -250,11 +282,11 @@ impl EventLoop {
     }
 }
 
-impl fmt::Debug for EventLoop {
+impl fmt::Debug for ScopedEventLoop<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Callbacks cannot be printed; their numbers can.
         let state = self.state.borrow();
-        f.debug_struct("EventLoop")
+        f.debug_struct("ScopedEventLoop")
             .field("timers", &state.timers.len())
             .field("deadlines", &state.deadlines.len())
             .field("ready", &state.ready.len())
@@ -434,6 +466,20 @@ mod tests {
         });
         event_loop.run();
         assert_eq!(log.entries(), ["outer", "inner"]);
+    }
+
+    #[test]
+    fn a_scoped_loop_lets_callbacks_borrow() {
+        // No `Rc` and no copy: the callbacks borrow `words`, which outlives the loop.
+        let words = vec!["borrowed", "not", "copied"];
+        let said = RefCell::new(Vec::new());
+        let event_loop = ScopedEventLoop::new();
+        for word in &words {
+            let said = &said;
+            event_loop.set_immediate(move || said.borrow_mut().push(*word));
+        }
+        event_loop.run();
+        assert_eq!(*said.borrow(), words);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
-use rosetta_pipeline::scenario::Response;
+use rosetta_pipeline::scenario::{Response, Source};
 use rosetta_pipeline::trace::EventKind;
 
 use crate::Pipeline;
@@ -63,11 +63,12 @@ struct Race<F> {
 
 // ANCHOR: attempt
 /// One attempt at source `index`: calls `done` with the body, or with why there is none.
-fn attempt<F>(pipeline: &Rc<Pipeline>, index: usize, number: u32, done: F)
+fn attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
 where
-    F: FnOnce(Result<String, AttemptError>) + 'static,
+    F: FnOnce(Result<&'a str, AttemptError>) + 'a,
 {
-    let source = &pipeline.scenario.sources[index];
+    // The scenario outlives the loop, so the body is lent to `done`, not copied.
+    let source: &'a Source = &pipeline.scenario.sources[index];
     pipeline.trace.record(EventKind::AttemptStarted {
         source: index,
         attempt: number,
@@ -84,8 +85,8 @@ where
         .set_timeout(pipeline.opts.scaled(source.latency_ms), {
             let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(&race));
             move || {
-                let result = match pipeline.scenario.sources[index].respond(number) {
-                    Response::Body(body) => Ok(body.to_string()),
+                let result = match source.respond(number) {
+                    Response::Body(body) => Ok(body),
                     Response::Error => Err(AttemptError::Error),
                     // Silence: the timeout timer will end this attempt.
                     Response::Never => return,
@@ -107,14 +108,14 @@ where
 }
 
 /// The winner of the race: clear the loser's timer, record the outcome, continue.
-fn finish<F>(
-    pipeline: &Pipeline,
+fn finish<'a, F>(
+    pipeline: &Pipeline<'a>,
     index: usize,
     number: u32,
     race: &RefCell<Race<F>>,
-    result: Result<String, AttemptError>,
+    result: Result<&'a str, AttemptError>,
 ) where
-    F: FnOnce(Result<String, AttemptError>),
+    F: FnOnce(Result<&'a str, AttemptError>),
 {
     let (done, timers) = {
         let mut race = race.borrow_mut();
@@ -152,9 +153,9 @@ fn finish<F>(
         reason = "shown in the book beside the flat form; tested to agree"
     )
 )]
-pub(crate) fn fetch_with_retry_nested<F>(pipeline: &Rc<Pipeline>, index: usize, done: F)
+pub(crate) fn fetch_with_retry_nested<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
 where
-    F: FnOnce(FetchSummary, Option<String>) + 'static,
+    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
 {
     let max_attempts = pipeline.scenario.settings.max_attempts();
     assert!(
@@ -177,9 +178,9 @@ where
 /// Fetches source `index`, retrying a failed attempt at once, up to `retries` more times, then
 /// calls `done` with the summary and, if the feed answered, its body. The reference's
 /// `fetch_with_retry` returns that pair; here it is passed to the continuation instead.
-pub(crate) fn fetch_with_retry<F>(pipeline: &Rc<Pipeline>, index: usize, done: F)
+pub(crate) fn fetch_with_retry<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
 where
-    F: FnOnce(FetchSummary, Option<String>) + 'static,
+    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
 {
     fetch_from_attempt(pipeline, index, 1, done);
 }
@@ -189,9 +190,9 @@ where
 /// is a *named* function calling itself, not a closure written inside a closure. (Not a deep
 /// recursion either: each call returns as soon as its timers are set; the next one starts
 /// from a timer callback, on a fresh stack.)
-fn fetch_from_attempt<F>(pipeline: &Rc<Pipeline>, index: usize, number: u32, done: F)
+fn fetch_from_attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
 where
-    F: FnOnce(FetchSummary, Option<String>) + 'static,
+    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
 {
     let shared = Rc::clone(pipeline);
     attempt(pipeline, index, number, move |result| match result {
@@ -210,23 +211,23 @@ where
 #[cfg(test)]
 mod tests {
     use rosetta_pipeline::model;
-    use rosetta_pipeline::scenario::Source;
     use rosetta_pipeline::{RunOptions, Scenario, Trace};
 
     use super::*;
 
     type Fetched = Vec<Option<(FetchSummary, Option<String>)>>;
     /// A fetch-with-retry's continuation, boxed so that both forms take the same type.
-    type Done = Box<dyn FnOnce(FetchSummary, Option<String>)>;
+    type Done<'a> = Box<dyn FnOnce(FetchSummary, Option<&'a str>) + 'a>;
 
     /// Fetches every source of `scenario` at once with `form`, on one event loop.
     fn fetch_all(
         scenario: &Scenario,
         time_scale: f64,
-        form: fn(&Rc<Pipeline>, usize, Done),
+        form: for<'a> fn(&Rc<Pipeline<'a>>, usize, Done<'a>),
     ) -> Fetched {
-        let opts = RunOptions::with_time_scale(time_scale);
-        let pipeline = Rc::new(Pipeline::new(scenario, &opts, &Trace::new()));
+        let (opts, trace) = (RunOptions::with_time_scale(time_scale), Trace::new());
+        let regions = crate::empty_regions(scenario);
+        let pipeline = Rc::new(Pipeline::new(scenario, &opts, &trace, &regions));
         let fetched: Rc<RefCell<Fetched>> =
             Rc::new(RefCell::new(vec![None; scenario.sources.len()]));
         for index in 0..scenario.sources.len() {
@@ -234,8 +235,8 @@ mod tests {
             form(
                 &pipeline,
                 index,
-                Box::new(move |summary, body| {
-                    fetched.borrow_mut()[index] = Some((summary, body));
+                Box::new(move |summary, body: Option<&str>| {
+                    fetched.borrow_mut()[index] = Some((summary, body.map(str::to_string)));
                 }),
             );
         }

@@ -11,27 +11,29 @@
 //! - [`run`] (this file): builds the shared `Pipeline` state, starts the first sources,
 //!   runs the loop until it runs out of work, then checks nothing was left behind and
 //!   assembles the report. Also the two steps between fetching and handing over: starting
-//!   sources while slots are free, and enriching a body.
+//!   sources while slots are free, and looking up a body's stations.
 //! - [`event_loop`]: the event loop, written here by hand: a timer heap, a ready queue,
 //!   `set_timeout`, `clear_timeout`, `set_immediate`, `run`. Read it first.
 //! - `fetch`: one attempt, two timers racing; fetch-with-retry twice, nested ("callback
 //!   hell") and flattened into a named recursive function.
 //! - `cache`: the single-flight cache: per station, a list of waiting callbacks, then the
 //!   answer.
-//! - `worker`: workers as bounded queues drained by the loop, and senders that park their
-//!   continuation while a queue is full.
+//! - `worker`: workers as bounded queues drained by the loop, and each source's records as a
+//!   cursor that parks while a queue is full and is resumed when the queue has room.
 //!
 //! # How this style waits
 //!
 //! It does not: it registers a callback and returns. The only place anything waits is the
 //! event loop, which sleeps when no callback is ready until the next timer is due. A "wait"
 //! for a feed is a timer; a wait for a lookup someone else started is a callback pushed onto a
-//! list; a wait for room in a queue is a callback parked until the worker drains it.
+//! list; a wait for room in a queue is a source's cursor parked until the worker drains it.
 //!
 //! # What it costs
 //!
 //! Almost nothing at run time: one thread whatever the scale, a heap entry per timer, a boxed
-//! closure per continuation. The cost is in the code. Every function that waits takes a
+//! closure per continuation. A continuation per *record* would not be almost nothing, though:
+//! ten thousand records waiting for three lookups would be ten thousand closures. So a body
+//! waits per station, and its records are handed over from one cursor per source. The cost is in the code. Every function that waits takes a
 //! continuation instead of returning a value, so the control flow is inside out; a loop with a
 //! wait in it becomes a recursive function; an error must be passed to the continuation by hand
 //! (`Result` as its argument, Node's error-first convention); and a path that forgets to call
@@ -49,17 +51,17 @@ pub mod event_loop;
 mod fetch;
 mod worker;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
-use rosetta_pipeline::aggregate::Enriched;
-use rosetta_pipeline::parse::{Rejection, parse_body};
+use rosetta_pipeline::enrich::{Survey, survey};
+use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::run::FetchSummary;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
 use crate::cache::SingleFlightCache;
-use crate::event_loop::EventLoop;
+use crate::event_loop::ScopedEventLoop;
 use crate::worker::Worker;
 
 /// The style's name, as the command line, the snapshots and the book write it.
@@ -75,18 +77,20 @@ pub const MODEL: &str = "continuations on a one-thread event loop";
 /// (or at all, if the caller's borrow is mutable), panics. `RefCell` allows many shared borrows
 /// at once, or one mutable borrow and no other.
 ///
-/// Callbacks stored in the loop must own what they use (`'static`), so the pipeline owns a
-/// copy of the scenario. A lifetime parameter on the loop would avoid the copy, at the price of
-/// a lifetime on every type here.
-struct Pipeline {
+/// The loop is scoped to the run ([`ScopedEventLoop<'a>`]): its callbacks may borrow, for
+/// `'a`, what `run` was given (the scenario, the trace) and what `run` owns (each source's
+/// regions). A `'static` loop, Node's, would need a copy of the scenario, a copy of each body,
+/// and could not hold a source's records as an iterator over its body at all (the iterator
+/// would borrow from the value that owns it). The price is a lifetime on every type here.
+struct Pipeline<'a> {
     /// The loop every callback is scheduled on.
-    event_loop: EventLoop,
+    event_loop: ScopedEventLoop<'a>,
     /// The scenario being run.
-    scenario: Scenario,
+    scenario: &'a Scenario,
     /// The time scale.
     opts: RunOptions,
     /// Where events are recorded.
-    trace: Trace,
+    trace: &'a Trace,
     /// Fetch slots in use and the next source to start.
     slots: RefCell<Slots>,
     /// The summary of each source, by index, once it is fetched.
@@ -94,10 +98,17 @@ struct Pipeline {
     /// Rejected lines and records, in any order.
     rejected: RefCell<Vec<Rejection>>,
     /// Station to region, single-flight.
-    cache: SingleFlightCache,
+    cache: SingleFlightCache<'a>,
     /// One bounded queue and tally per worker.
-    workers: Vec<Worker>,
+    workers: Vec<Worker<'a>>,
+    /// The regions of each source's stations, by source index, once its lookups have answered.
+    /// `run` owns them, so that a source's records (pass 2 of `rosetta_pipeline::enrich`) can
+    /// borrow them for `'a`, while they wait in a worker's queue for room.
+    regions: &'a [OnceCell<Regions>],
 }
+
+/// The region of each station of a body's survey, in the survey's order (`None`: unknown).
+type Regions = Vec<Option<String>>;
 
 /// Bounded concurrency, as two numbers.
 #[derive(Debug, Default)]
@@ -109,14 +120,19 @@ struct Slots {
     next_source: usize,
 }
 
-impl Pipeline {
-    fn new(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Self {
+impl<'a> Pipeline<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        opts: &RunOptions,
+        trace: &'a Trace,
+        regions: &'a [OnceCell<Regions>],
+    ) -> Self {
         let settings = &scenario.settings;
         Pipeline {
-            event_loop: EventLoop::new(),
-            scenario: scenario.clone(),
+            event_loop: ScopedEventLoop::new(),
+            scenario,
             opts: *opts,
-            trace: trace.clone(),
+            trace,
             slots: RefCell::new(Slots::default()),
             fetches: RefCell::new(vec![None; scenario.sources.len()]),
             rejected: RefCell::new(Vec::new()),
@@ -124,6 +140,7 @@ impl Pipeline {
             workers: (0..settings.workers)
                 .map(|_| Worker::new(settings.channel_capacity))
                 .collect(),
+            regions,
         }
     }
 
@@ -148,7 +165,7 @@ impl Pipeline {
         }
         let tallies: Vec<_> = self.workers.iter().map(Worker::take_tally).collect();
         Ok(Report::assemble(
-            &self.scenario,
+            self.scenario,
             &fetches,
             self.rejected.take(),
             self.cache.lookups(),
@@ -168,7 +185,9 @@ fn lost(what: &str) -> RunError {
 // ANCHOR: run
 /// Runs the pipeline as callbacks on one thread and returns its report.
 pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
-    let pipeline = Rc::new(Pipeline::new(scenario, opts, trace));
+    // Declared before the pipeline, so that it outlives every callback that borrows it.
+    let regions = empty_regions(scenario);
+    let pipeline = Rc::new(Pipeline::new(scenario, opts, trace, &regions));
     // Schedule the first work: the first `concurrency` sources.
     start_sources(&pipeline);
     // Everything else happens in here, in callbacks, until no callback is left. A panic in a
@@ -185,7 +204,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
 // ANCHOR: start_sources
 /// Starts sources, in file order, while a slot is free. Called once at the start, then each
 /// time a source's fetch ends and frees its slot.
-fn start_sources(pipeline: &Rc<Pipeline>) {
+fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
     loop {
         let index = {
             let mut slots = pipeline.slots.borrow_mut();
@@ -207,55 +226,124 @@ fn start_sources(pipeline: &Rc<Pipeline>) {
             shared.slots.borrow_mut().in_flight -= 1;
             start_sources(&shared);
             if let Some(body) = body {
-                enrich(&shared, index, &body);
+                enrich(&shared, index, body);
             }
         });
     }
 }
 // ANCHOR_END: start_sources
 
-/// A source's accepted records, gathered while their lookups answer.
-struct Gathering {
-    /// Records still waiting for their station's region.
+/// One empty regions slot per source of `scenario`.
+fn empty_regions(scenario: &Scenario) -> Vec<OnceCell<Regions>> {
+    scenario.sources.iter().map(|_| OnceCell::new()).collect()
+}
+
+/// A source's lookups, gathered as they answer.
+struct Gathering<'a> {
+    /// Pass 1 over the body, kept for pass 2 (taken when the last lookup answers).
+    survey: Option<Survey<'a>>,
+    /// The region of each station of the survey, filled in as the lookups answer.
+    regions: Regions,
+    /// Lookups that have not answered yet.
     waiting: usize,
-    /// Records whose region is known.
-    accepted: Vec<Enriched>,
 }
 
 // ANCHOR: enrich
-/// Parses a body, asks for every record's region at once, and when the last answer is in,
-/// hands the accepted records to the workers.
-fn enrich(pipeline: &Rc<Pipeline>, index: usize, body: &str) {
-    let parsed = parse_body(index, body);
-    pipeline.rejected.borrow_mut().extend(parsed.rejected);
+/// Asks for the region of every distinct station of a body at once, and when the last answer
+/// is in, hands the body's records to the workers.
+///
+/// Two passes over the body (`rosetta_pipeline::enrich` says why): the survey finds its few
+/// stations, and only those wait, one callback each; the records are parsed again, one at a
+/// time, by the cursor that hands them off. A callback per record would hold every record of
+/// the body, and a closure for each, until the lookups answer.
+fn enrich<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
+    let mut survey = survey(index, body);
+    pipeline.rejected.borrow_mut().append(&mut survey.rejected);
+    let stations = survey.stations.clone();
     let gathering = Rc::new(RefCell::new(Gathering {
-        waiting: parsed.records.len(),
-        accepted: Vec::new(),
+        regions: vec![None; stations.len()],
+        waiting: stations.len(),
+        survey: Some(survey),
     }));
-    for record in parsed.records {
+    for (n, station) in stations.into_iter().enumerate() {
         let (shared, gathering) = (Rc::clone(pipeline), Rc::clone(&gathering));
-        let station = record.station.clone();
         // The lookups overlap: each call returns at once, and the answers come later.
-        cache::region_of(pipeline, &station, move |region| {
-            match region {
-                Ok(region) => gathering
-                    .borrow_mut()
-                    .accepted
-                    .push(Enriched { record, region }),
-                Err(reason) => shared.rejected.borrow_mut().push(Rejection {
-                    source: record.source,
-                    line: record.line,
-                    reason,
-                }),
-            }
+        cache::region_of(pipeline, station, move |lookup| {
             let mut gathered = gathering.borrow_mut();
+            // An unknown station is `None` here; pass 2 turns its records into rejections.
+            gathered.regions[n] = lookup.ok();
             gathered.waiting -= 1;
-            if gathered.waiting == 0 {
-                let accepted = std::mem::take(&mut gathered.accepted);
-                drop(gathered);
-                worker::hand_off_all(&shared, accepted.into_iter());
+            if gathered.waiting > 0 {
+                return;
             }
+            let survey = gathered.survey.take().expect("the last answer comes once");
+            // Into `run`'s slot for this source, where the records' cursor can borrow them.
+            let regions = std::mem::take(&mut gathered.regions);
+            drop(gathered);
+            let regions: &'a Regions = shared.regions[index].get_or_init(|| regions);
+            worker::hand_off_all(&shared, Box::new(survey.enriched(regions)));
         });
     }
 }
 // ANCHOR_END: enrich
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write;
+
+    use rosetta_conformance::expected_report;
+    use rosetta_pipeline::scenario::Source;
+
+    use super::*;
+
+    /// A body of `records` lines over three stations, one of them unknown to the registry.
+    fn body(records: usize) -> String {
+        let mut body = String::new();
+        for line in 0..records {
+            let station = ["Oslo", "Bergen", "Atlantis"][line % 3];
+            writeln!(body, "{station};{}.{}", line % 40, line % 10).unwrap();
+        }
+        body
+    }
+
+    /// Regression test: enriching used to ask the cache once per *record*, each with a callback
+    /// of its own. For a body whose stations were already cached, that queued one callback per
+    /// record at once: ten thousand boxed closures for three stations. Now a source asks once
+    /// per distinct station, and hands its records off from one cursor.
+    #[test]
+    fn a_big_body_queues_callbacks_per_station_not_per_record() {
+        let mut scenario = Scenario::from_toml(
+            "name = \"big\"\n\
+             [settings]\nworkers = 2\nchannel_capacity = 4\nlookup_ms = 1\ntimeout_ms = 1000\n\
+             [registry]\nOslo = \"west\"\nBergen = \"west\"\n",
+            "big.toml",
+        )
+        .unwrap();
+        let source = |name: &str, latency_ms, records| Source {
+            name: name.into(),
+            latency_ms,
+            fault: Default::default(),
+            body: body(records),
+        };
+        // The first source's lookups are done (after about 2 ms) long before the second source
+        // answers (100 ms), so every station of the second is a cache hit.
+        scenario.sources = vec![source("first", 1, 10_000), source("second", 100, 10_000)];
+        let trace = Trace::new();
+        let regions = empty_regions(&scenario);
+        let pipeline = Rc::new(Pipeline::new(
+            &scenario,
+            &RunOptions::with_time_scale(1.0),
+            &trace,
+            &regions,
+        ));
+        start_sources(&pipeline);
+        pipeline.event_loop.run();
+        let report = pipeline.finish().unwrap();
+        assert_eq!(report, expected_report(&scenario));
+        assert_eq!(pipeline.cache.lookups(), 3);
+        // Two attempts' timers, three lookups, a drain per worker, a resumption per source, and
+        // a few answers from the cache: a handful, whatever the number of records.
+        let most = pipeline.event_loop.most_callbacks_at_once();
+        assert!(most <= 20, "{most} callbacks waiting at once");
+    }
+}

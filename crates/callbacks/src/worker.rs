@@ -4,16 +4,22 @@
 //! and a callback that the loop runs (with `set_immediate`) whenever the queue has records. That
 //! callback, the *drain*, adds every queued record to the tally and empties the queue.
 //!
-//! Backpressure: a sender that finds its worker's queue full cannot block (nothing may block on
-//! the loop's only thread). It *parks* instead: it leaves its record and its continuation with
-//! the worker, and returns. When the worker drains, it moves parked records into the queue while
-//! there is room and schedules their senders' continuations. Node's writable streams work the
-//! same way: `write` returns `false` when the buffer is full, and the producer waits for the
-//! `'drain'` event before writing more.
+//! The producers are the sources. Each source hands its records over from a *cursor*: pass 2 of
+//! `rosetta_pipeline::enrich`, an iterator that parses the body one record at a time, boxed
+//! once per source. [`hand_off_all`] takes records from it and puts each into its worker's
+//! queue, for as long as there is room.
 //!
-//! The producers are the sources: each source hands its records over one at a time, the next
-//! only once the previous one is in a queue ([`hand_off_all`]). A full queue therefore slows its
-//! producers down, rather than piling records up somewhere else.
+//! Backpressure: a cursor that finds its worker's queue full cannot block (nothing may block on
+//! the loop's only thread). It *parks* instead: it leaves itself and the record that did not
+//! fit with the worker, and returns. When the worker drains, it moves parked records into the
+//! queue while there is room and schedules their cursors to go on. Node's writable streams work
+//! the same way: `write` returns `false` when the buffer is full, and the producer waits for the
+//! `'drain'` event before writing more. A full queue therefore slows its producers down, and
+//! what waits meanwhile is the rest of the body, as text, not records piled up somewhere else.
+//!
+//! Why a cursor and not a continuation per record (`send(record, then)`): a closure per record
+//! is an allocation per record, and every record waiting at once would be a closure waiting at
+//! once. A cursor is one allocation per source, whatever the body's size.
 //!
 //! Read next: the crate's `lib.rs`, where `run` puts the pieces together.
 
@@ -22,36 +28,46 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 
 use crate::Pipeline;
 
-/// A continuation the loop calls once.
-type Continuation = Box<dyn FnOnce()>;
+/// A source's records not handed off yet, parsed one at a time from its body (an
+/// `Err` is a record of an unknown station). Boxed once per source: a cursor, not a collection.
+pub(crate) type Records<'a> = Box<dyn Iterator<Item = Result<Enriched, Rejection>> + 'a>;
 
-/// One worker: a bounded queue, the senders waiting for room in it, and its tally.
-pub(crate) struct Worker {
+/// A cursor that found its worker's queue full.
+struct Parked<'a> {
+    /// The record that did not fit: it goes into the queue first when there is room.
+    record: Enriched,
+    /// The rest of the source's records, to go on with after that.
+    rest: Records<'a>,
+}
+
+/// One worker: a bounded queue, the cursors waiting for room in it, and its tally.
+pub(crate) struct Worker<'a> {
     /// How many records the queue holds at most.
     capacity: usize,
     /// Everything that changes.
-    state: RefCell<WorkerState>,
+    state: RefCell<WorkerState<'a>>,
 }
 
 /// The changing part of a worker.
 #[derive(Default)]
-struct WorkerState {
+struct WorkerState<'a> {
     /// Records handed over and not yet aggregated; never longer than `capacity`.
     queue: VecDeque<Enriched>,
-    /// Senders that found the queue full: their record, and what they do once it is in.
+    /// Cursors that found the queue full, at most one per source.
     /// Invariant: if this is not empty, the queue is full (a drain refills it from here).
-    parked: VecDeque<(Enriched, Continuation)>,
+    parked: VecDeque<Parked<'a>>,
     /// Everything aggregated so far.
     tally: WorkerTally,
     /// A drain is already scheduled: do not schedule a second one.
     drain_scheduled: bool,
 }
 
-impl Worker {
+impl Worker<'_> {
     /// A worker whose queue holds `capacity` records.
     pub(crate) fn new(capacity: usize) -> Self {
         Worker {
@@ -73,39 +89,41 @@ impl Worker {
 }
 
 // ANCHOR: hand_off
-/// Hands `records` to their workers one after the other: the next record only once the
-/// previous one is in its worker's queue. This is a producer that backpressure can slow down.
-pub(crate) fn hand_off_all(pipeline: &Rc<Pipeline>, mut records: std::vec::IntoIter<Enriched>) {
-    let Some(record) = records.next() else {
-        return;
-    };
-    let shared = Rc::clone(pipeline);
-    send(pipeline, record, move || hand_off_all(&shared, records));
-}
-
-/// Puts `record` into its worker's queue and then continues with `then`; if the queue is full,
-/// parks both until the worker has made room.
-fn send(pipeline: &Rc<Pipeline>, record: Enriched, then: impl FnOnce() + 'static) {
-    let index = worker_for(&record.record.station, pipeline.workers.len());
-    let worker = &pipeline.workers[index];
-    let mut state = worker.state.borrow_mut();
-    if state.queue.len() == worker.capacity {
-        // Full: park. The drain will push the record and schedule `then`.
-        state.parked.push_back((record, Box::new(then)));
-        return;
+/// Hands a source's `records` to their workers, in order, while their queues have room. The
+/// first record whose queue is full parks the cursor on that worker, which resumes it once it
+/// has made room. Records of unknown stations go to the report's rejections on the way.
+///
+/// A loop, not a recursion, so the stack stays flat however long the body. Nor does one call
+/// run for long: queues drain only on a later turn, so a call hands off at most the room left
+/// in the queues before some queue is full and the cursor parks.
+pub(crate) fn hand_off_all<'a>(pipeline: &Rc<Pipeline<'a>>, mut records: Records<'a>) {
+    while let Some(record) = records.next() {
+        let record = match record {
+            Ok(record) => record,
+            Err(unknown_station) => {
+                pipeline.rejected.borrow_mut().push(unknown_station);
+                continue;
+            }
+        };
+        let index = worker_for(&record.record.station, pipeline.workers.len());
+        let worker = &pipeline.workers[index];
+        let mut state = worker.state.borrow_mut();
+        if state.queue.len() == worker.capacity {
+            // Full: park. The drain will push the record and resume the rest.
+            let rest = records;
+            state.parked.push_back(Parked { record, rest });
+            return;
+        }
+        debug_assert!(state.parked.is_empty(), "parked cursors go first");
+        state.queue.push_back(record);
+        drop(state);
+        pipeline.trace.hand_off(index);
+        schedule_drain(pipeline, index);
     }
-    debug_assert!(state.parked.is_empty(), "parked senders go first");
-    state.queue.push_back(record);
-    drop(state);
-    pipeline.trace.hand_off(index);
-    schedule_drain(pipeline, index);
-    // Continue on a later turn rather than now: the stack stays flat however many records
-    // a source has (see the note on "Zalgo" in `cache.rs`).
-    pipeline.event_loop.set_immediate(then);
 }
 
 /// Makes sure the worker's drain runs on a later turn, once.
-fn schedule_drain(pipeline: &Rc<Pipeline>, index: usize) {
+fn schedule_drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
     let mut state = pipeline.workers[index].state.borrow_mut();
     if !state.drain_scheduled {
         state.drain_scheduled = true;
@@ -116,11 +134,11 @@ fn schedule_drain(pipeline: &Rc<Pipeline>, index: usize) {
     }
 }
 
-/// One turn of worker `index`: aggregate every queued record, then let parked senders in while
-/// there is room, and wake them.
-fn drain(pipeline: &Rc<Pipeline>, index: usize) {
+/// One turn of worker `index`: aggregate every queued record, then let parked records in while
+/// there is room, and resume their cursors.
+fn drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
     let worker = &pipeline.workers[index];
-    let mut woken = Vec::new();
+    let mut resumed = Vec::new();
     {
         let mut state = worker.state.borrow_mut();
         state.drain_scheduled = false;
@@ -128,46 +146,56 @@ fn drain(pipeline: &Rc<Pipeline>, index: usize) {
             state.tally.add(record);
         }
         while state.queue.len() < worker.capacity {
-            let Some((record, then)) = state.parked.pop_front() else {
+            let Some(Parked { record, rest }) = state.parked.pop_front() else {
                 break;
             };
             state.queue.push_back(record);
             pipeline.trace.hand_off(index);
-            woken.push(then);
+            resumed.push(rest);
         }
     }
-    if !woken.is_empty() {
+    if !resumed.is_empty() {
         // The records just let in need a drain of their own.
         schedule_drain(pipeline, index);
     }
-    for then in woken {
-        pipeline.event_loop.set_immediate(then);
+    for rest in resumed {
+        // On a later turn, not here: a cursor may hand records to other workers, and those
+        // callbacks should not run inside this worker's drain (see "Zalgo" in `cache.rs`).
+        let shared = Rc::clone(pipeline);
+        pipeline
+            .event_loop
+            .set_immediate(move || hand_off_all(&shared, rest));
     }
 }
 // ANCHOR_END: hand_off
 
 #[cfg(test)]
 mod tests {
-    use rosetta_pipeline::parse::Record;
+    use rosetta_pipeline::parse::{Reason, Record};
     use rosetta_pipeline::{RunOptions, Scenario, Trace};
 
     use super::*;
 
     #[test]
-    fn a_full_queue_parks_senders_and_every_record_arrives() {
+    fn a_full_queue_parks_cursors_and_every_record_arrives() {
         let mut scenario = Scenario::from_toml("name = \"w\"", "w.toml").unwrap();
         scenario.settings.workers = 1;
         scenario.settings.channel_capacity = 2;
-        let trace = Trace::new();
-        let pipeline = Rc::new(Pipeline::new(
-            &scenario,
-            &RunOptions::with_time_scale(0.0),
-            &trace,
-        ));
-        // Three producers of four records each, all starting in the same turn.
+        let (opts, trace) = (RunOptions::with_time_scale(0.0), Trace::new());
+        let regions = crate::empty_regions(&scenario);
+        let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace, &regions));
+        // Three sources of four records each (the third of each from an unknown station), all
+        // starting in the same turn. The records are made as the cursor asks for them.
         for source in 0..3 {
-            let records: Vec<Enriched> = (1..=4)
-                .map(|line| Enriched {
+            let records = (1..=4).map(move |line| {
+                if line == 3 {
+                    return Err(Rejection {
+                        source,
+                        line,
+                        reason: Reason::UnknownStation,
+                    });
+                }
+                Ok(Enriched {
                     record: Record {
                         source,
                         line,
@@ -176,17 +204,23 @@ mod tests {
                     },
                     region: "north".into(),
                 })
-                .collect();
-            hand_off_all(&pipeline, records.into_iter());
+            });
+            hand_off_all(&pipeline, Box::new(records));
         }
-        // Before the loop runs, the queue is full and the third producer is parked.
+        // Before the loop runs, the first source has filled the queue and every source is
+        // parked, each holding the one record that did not fit.
         {
             let state = pipeline.workers[0].state.borrow();
-            assert_eq!((state.queue.len(), state.parked.len()), (2, 1));
+            assert_eq!((state.queue.len(), state.parked.len()), (2, 3));
         }
         pipeline.event_loop.run();
         assert!(pipeline.workers[0].is_idle());
-        assert_eq!(pipeline.workers[0].take_tally().records, 12);
-        assert_eq!(trace.summary().handed_off, 12, "every record handed off");
+        assert_eq!(pipeline.workers[0].take_tally().records, 9);
+        assert_eq!(trace.summary().handed_off, 9, "every record handed off");
+        assert_eq!(
+            pipeline.rejected.borrow().len(),
+            3,
+            "and every unknown one rejected"
+        );
     }
 }

@@ -1,6 +1,10 @@
-//! What happens to a body once its feed has answered: parse it, look up its stations, hand the
-//! records to the workers. It runs on an enrich thread of its own, started by the fetch thread,
-//! so that the fetch thread's slot is free for the next source while this waits.
+//! What happens to a body once its feed has answered: find its stations, look them up, hand
+//! the records to the workers. It runs on an enrich thread of its own, started by the fetch
+//! thread, so that the fetch thread's slot is free for the next source while this waits.
+//!
+//! The body is read in two passes (why: see `rosetta_pipeline::enrich`): the first finds its
+//! distinct stations, the second parses the records again one at a time, each handed off as it
+//! comes, so that a 5-million-line body is never held as 5 million records.
 //!
 //! Lookups of different stations must overlap: a body naming five unknown stations should wait
 //! one lookup, not five. With threads, "overlap" means "one thread each": every station that
@@ -8,13 +12,13 @@
 //!
 //! Read next: [`crate::cache`], which makes sure two threads never look up the same station.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::SyncSender;
 use std::thread;
 
 use rosetta_pipeline::RunError;
 use rosetta_pipeline::aggregate::Enriched;
-use rosetta_pipeline::parse::{Reason, Record, Rejection, parse_body};
+use rosetta_pipeline::enrich::survey;
+use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::trace::EventKind;
 
@@ -22,7 +26,7 @@ use crate::cache::Region;
 use crate::{Shared, internal, join, spawn};
 
 // ANCHOR: enrich
-/// Parses the body of source `index`, looks up its stations and hands every accepted record to
+/// Looks up the stations of the body of source `index`, then hands every accepted record to
 /// its worker. Returns the rejected lines and records.
 pub(crate) fn enrich_and_hand_off(
     shared: &Shared<'_>,
@@ -30,23 +34,26 @@ pub(crate) fn enrich_and_hand_off(
     body: &str,
     workers: &[SyncSender<Enriched>],
 ) -> Result<Vec<Rejection>, RunError> {
-    let parsed = parse_body(index, body);
-    let mut rejected = parsed.rejected;
-    let regions = look_up_stations(shared, index, &parsed.records)?;
-    for record in parsed.records {
-        let Some(region) = regions[&record.station].clone() else {
-            rejected.push(Rejection {
-                source: record.source,
-                line: record.line,
-                reason: Reason::UnknownStation,
-            });
-            continue;
+    // Pass 1: the distinct stations (a handful), not the records (possibly millions).
+    let mut survey = survey(index, body);
+    let mut rejected = std::mem::take(&mut survey.rejected);
+    let regions = look_up_stations(shared, index, &survey.stations)?;
+    // Pass 2: one record at a time, parsed just before it is sent. At most a queue's worth of
+    // records per worker is alive at once; the rest of the body is still text.
+    for record in survey.enriched(&regions) {
+        let enriched = match record {
+            Ok(enriched) => enriched,
+            Err(unknown_station) => {
+                rejected.push(unknown_station);
+                continue;
+            }
         };
-        let worker = worker_for(&record.station, workers.len());
-        // Blocks while the worker's queue is full: that is the backpressure. It fails only if
-        // the worker is gone, which only a panic does; `run` reports that panic.
+        let worker = worker_for(&enriched.record.station, workers.len());
+        // Blocks while the worker's queue is full: that is the backpressure, and it also holds
+        // back the parsing of the rest of the body. It fails only if the worker is gone, which
+        // only a panic does; `run` reports that panic.
         workers[worker]
-            .send(Enriched { record, region })
+            .send(enriched)
             .map_err(|_| internal(format!("worker {worker} stopped early")))?;
         shared.trace.hand_off(worker);
     }
@@ -55,43 +62,33 @@ pub(crate) fn enrich_and_hand_off(
 // ANCHOR_END: enrich
 
 // ANCHOR: look_up_stations
-/// The region of every distinct station of `records`, looked up concurrently.
+/// The region of each of `stations` (distinct), in the same order, looked up concurrently.
 fn look_up_stations(
     shared: &Shared<'_>,
     index: usize,
-    records: &[Record],
-) -> Result<HashMap<String, Region>, RunError> {
-    let mut regions = HashMap::new();
-    let mut missing = Vec::new();
-    let mut seen = HashSet::new();
-    for record in records {
-        let station = record.station.as_str();
-        if !seen.insert(station) {
-            continue;
-        }
-        // A station already in the cache costs nothing: no thread for it.
-        match shared.cache.cached(station) {
-            Some(region) => {
-                regions.insert(station.to_string(), region);
-            }
-            None => missing.push(station),
-        }
-    }
-    // One thread per missing station, all waiting at once. `thread::scope` joins them before
-    // it returns, so they may borrow `shared` and the station names.
+    stations: &[&str],
+) -> Result<Vec<Region>, RunError> {
+    let mut regions = vec![None; stations.len()];
+    // One thread per station that is not cached yet, all waiting at once. `thread::scope`
+    // joins them before it returns, so they may borrow `shared` and the station names.
     thread::scope(|scope| {
-        let lookups = missing
-            .into_iter()
-            .enumerate()
-            .map(|(n, station)| {
-                let thread = spawn(scope, format!("lookup-{index}-{n}"), move || {
-                    shared.cache.region_of(station, || look_up(shared, station))
-                })?;
-                Ok((station, thread))
-            })
-            .collect::<Result<Vec<_>, RunError>>()?;
-        for (station, thread) in lookups {
-            regions.insert(station.to_string(), join(thread, "lookup thread")?);
+        let mut lookups = Vec::new();
+        for (n, &station) in stations.iter().enumerate() {
+            match shared.cache.cached(station) {
+                // A station already in the cache costs nothing: no thread for it.
+                Some(region) => regions[n] = region,
+                // Not cached, or its lookup in flight on another source's thread: this thread
+                // then waits on the station's `OnceLock` and shares that lookup.
+                None => {
+                    let thread = spawn(scope, format!("lookup-{index}-{n}"), move || {
+                        shared.cache.region_of(station, || look_up(shared, station))
+                    })?;
+                    lookups.push((n, thread));
+                }
+            }
+        }
+        for (n, thread) in lookups {
+            regions[n] = join(thread, "lookup thread")?;
         }
         Ok(regions)
     })

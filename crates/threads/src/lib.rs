@@ -15,8 +15,9 @@
 //!   Read it first.
 //! - [`fetch`]: one attempt (a simulated network thread raced against `recv_timeout`) and
 //!   fetch-with-retry. It is where the threads style has to answer "how do I cancel?".
-//! - [`enrich`]: what happens to a source's body once it has answered: parse, look up every
-//!   distinct station at once (one thread each), hand the records to the workers.
+//! - [`enrich`]: what happens to a source's body once it has answered: find its distinct
+//!   stations, look them all up at once (one thread each), then parse the records again one at
+//!   a time and hand each to its worker.
 //! - [`cache`]: the single-flight cache, a `OnceLock` per station.
 //!
 //! # How this style waits

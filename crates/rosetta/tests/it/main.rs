@@ -12,6 +12,7 @@ mod cli;
 mod conformance;
 mod differential;
 mod live;
+mod memory;
 mod timing;
 mod trace;
 

@@ -3,6 +3,7 @@
 //! style: threads named after their job, attempts only on the fetch threads; and timing as
 //! tight as the specification allows, with thousands of threads competing for the cores.
 
+mod scale;
 mod timing;
 mod trace;
 
