@@ -464,6 +464,34 @@ impl Scenario {
         toml::to_string(self).expect("a scenario always serializes to TOML")
     }
 
+    /// The TOML text of a scenario with one feed of `lines` lines (about nine bytes each: a
+    /// million lines make about 9 MB), over eight known stations and one unknown, the same on
+    /// every machine. It measures what a style holds per *record* (`rosetta bench --scenario`):
+    /// a style that keeps a task, a future or an event per line needs memory in proportion to
+    /// this file; one that enriches in two passes ([`crate::enrich`]) does not.
+    pub fn long_feed_toml(lines: usize) -> String {
+        use std::fmt::Write as _;
+        const STATIONS: [&str; 9] = [
+            "Oslo", "Bodo", "Alta", "Moss", "Vard", "Kirk", "Lier", "Voss", "Nope",
+        ];
+        let mut text = format!(
+            "name = \"long-feed\"\nabout = \"One feed of {lines} lines: memory per record\"\n\
+             [registry]\n"
+        );
+        for (index, station) in STATIONS[..8].iter().enumerate() {
+            let region = if index % 2 == 0 { "north" } else { "west" };
+            let _ = writeln!(text, "{station} = \"{region}\"");
+        }
+        text.push_str("[[sources]]\nname = \"long\"\nlatency_ms = 100\nbody = \"\"\"\n");
+        text.reserve(lines * 10);
+        for line in 0..lines {
+            let station = STATIONS[(line * 7 + line / 9) % STATIONS.len()];
+            let _ = writeln!(text, "{station};{}.{}", line % 40, line % 10);
+        }
+        text.push_str("\"\"\"\n");
+        text
+    }
+
     /// A generated scenario with `count` feeds, the same for the same `seed` on every machine.
     ///
     /// Used for scale runs (`rosetta bench`) and property tests. Latencies come from one fixed

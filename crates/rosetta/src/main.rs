@@ -270,6 +270,12 @@ enum ScenarioCommand {
         /// The scenario file.
         file: std::path::PathBuf,
     },
+    /// Print a scenario of one feed of N lines, for `bench --scenario` (memory per record).
+    LongFeed {
+        /// Lines in the feed (about nine bytes each), at most 7,000,000 (a 64 MiB file).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=7_000_000))]
+        lines: u64,
+    },
 }
 
 /// `--time-scale`: more than 0 (time scale 0, logical time, is for tests: the concurrent
@@ -782,6 +788,10 @@ fn run_scenario(command: &ScenarioCommand, out: &mut impl Write) -> anyhow::Resu
                 out,
                 "\nGenerated: --sources N --seed S (any command that takes --scenario)."
             )?;
+        }
+        ScenarioCommand::LongFeed { lines } => {
+            let lines = usize::try_from(*lines).context("the parser bounds the number")?;
+            write!(out, "{}", Scenario::long_feed_toml(lines))?;
         }
         ScenarioCommand::Show { name } => match Scenario::builtin_text(name) {
             Some(text) => write!(out, "{text}")?,

@@ -11,6 +11,9 @@
 //!   [`BENCH_ARGS`];
 //! - `tasks.txt`: the output of the task-scale run [`TASKS_ARGS`];
 //! - `sleepers.txt`: bare sleeping tasks per runtime [`SLEEPERS_ARGS`];
+//! - `memory.txt`: each style's peak memory on one feed of 5.5 million lines (about 50 MB),
+//!   written to `target/long-feed.toml` by `rosetta scenario long-feed` ([`LONG_FEED_LINES`],
+//!   [`MEMORY_ARGS`]);
 //! - `uniform.txt`: `rosetta compare` on `book/src/listings/uniform.toml` ([`UNIFORM_ARGS`]);
 //! - `future-sizes.txt`: the `future_sizes` example of `rosetta-book-examples`;
 //! - `machine.md`: one line saying which machine all of that ran on (cores from `nproc`, the CPU
@@ -59,6 +62,13 @@ pub const TASKS_ARGS: &[&str] = &["bench", "--tasks", "--sizes", "1000,10000"];
 /// Bare sleeping tasks, chapter 3: what one waiting thing costs on each runtime, up to a million
 /// (the size of the figure people quote for tokio).
 pub const SLEEPERS_ARGS: &[&str] = &["bench", "--sleepers", "--sizes", "10000,100000,1000000"];
+
+/// Lines of the long feed the memory figure measures: about 50 MB, the size of the feed that
+/// once took 5 GB in the async/await styles.
+pub const LONG_FEED_LINES: &str = "5555556";
+
+/// The memory figure, chapter 11: peak resident memory per style on the long feed.
+pub const MEMORY_ARGS: &[&str] = &["bench", "--scenario", "target/long-feed.toml"];
 
 /// The uniform-latency check of chapter 11: measured against `ceil(N / P) * L`.
 pub const UNIFORM_ARGS: &[&str] = &["compare", "--scenario", "book/src/listings/uniform.toml"];
@@ -318,6 +328,12 @@ fn produce(root: &Path) -> anyhow::Result<Vec<(&'static str, String)>> {
     texts.push(("bench.txt", bench(root, BENCH_ARGS)?));
     texts.push(("tasks.txt", bench(root, TASKS_ARGS)?));
     texts.push(("sleepers.txt", rosetta(root, SLEEPERS_ARGS)?));
+    let long_feed = rosetta(root, &["scenario", "long-feed", "--lines", LONG_FEED_LINES])?;
+    let long_feed_path = root.join("target/long-feed.toml");
+    std::fs::write(&long_feed_path, long_feed)
+        .with_context(|| format!("cannot write {}", long_feed_path.display()))?;
+    // `rosetta` fails (and so does this) if any style's report differs: no figure then.
+    texts.push(("memory.txt", rosetta(root, MEMORY_ARGS)?));
     texts.push(("future-sizes.txt", future_sizes(root)?));
     Ok(texts)
 }

@@ -11,25 +11,13 @@
 //! to stay under ten times the file. The bound is about memory, which does not depend on the
 //! machine's speed or load; a per-record design fails it by an order of magnitude.
 
-use std::fmt::Write as _;
 use std::process::Command;
 
-/// A scenario of one feed whose body has `lines` lines over eight known stations and one
-/// unknown, in a fresh temporary folder.
+use rosetta_pipeline::Scenario;
+
+/// `Scenario::long_feed_toml(lines)` in a fresh temporary folder: its path and size.
 fn long_feed(lines: usize) -> (std::path::PathBuf, u64) {
-    let stations = [
-        "Oslo", "Bodo", "Alta", "Moss", "Vard", "Kirk", "Lier", "Voss", "Nope",
-    ];
-    let mut text = String::from("name = \"long-feed\"\n[registry]\n");
-    for station in &stations[..8] {
-        writeln!(text, "{station} = \"north\"").unwrap();
-    }
-    text.push_str("[[sources]]\nname = \"long\"\nlatency_ms = 100\nbody = \"\"\"\n");
-    for line in 0..lines {
-        let station = stations[(line * 7 + line / 9) % stations.len()];
-        writeln!(text, "{station};{}.{}", line % 40, line % 10).unwrap();
-    }
-    text.push_str("\"\"\"\n");
+    let text = Scenario::long_feed_toml(lines);
     let dir = std::env::temp_dir().join(format!("rosetta-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("long-feed.toml");
