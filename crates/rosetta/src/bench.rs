@@ -220,9 +220,18 @@ fn measure_in_child(
     if let Some(concurrency) = spec.concurrency {
         command.args(["--concurrency", &concurrency.to_string()]);
     }
+    run_measuring_child(command)
+}
+
+/// Runs a measuring child process (`rosetta bench-one`, `bench-sleepers-one`) and reads the one
+/// JSON value it prints. Every kind of bench measures this way, so that a process's peak memory
+/// is its own run's.
+pub fn run_measuring_child<T: serde::de::DeserializeOwned>(
+    mut command: Command,
+) -> anyhow::Result<T> {
     let output = command
         .output()
-        .with_context(|| format!("cannot run {}", exe.display()))?;
+        .with_context(|| format!("cannot run {}", command.get_program().to_string_lossy()))?;
     if !output.status.success() {
         bail!(
             "the measuring process failed: {}",

@@ -14,10 +14,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, bail};
 use rosetta_pipeline::model;
 
-use crate::bench::{BenchRow, ChildOutput, measure, status_kib};
+use crate::bench::{BenchRow, ChildOutput, measure, run_measuring_child, status_kib};
 use crate::select;
 use crate::styles::Style;
 
@@ -73,16 +72,7 @@ fn measure_in_child(
         None => command.arg("--load-only"),
     };
     command.args(["--scenario", name, "--time-scale", &time_scale.to_string()]);
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !output.status.success() {
-        bail!(
-            "the measuring process failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&output.stdout).context("the measuring process printed no result")
+    run_measuring_child(command)
 }
 
 /// Measures loading `name`, then every style in `styles` on it, each in a child process of

@@ -192,17 +192,9 @@ pub fn run(
 }
 
 fn measure_in_child(exe: &std::path::Path, kind: &str, count: usize) -> anyhow::Result<SleeperRow> {
-    let output = Command::new(exe)
-        .args(["bench-sleepers-one", kind, &count.to_string()])
-        .output()
-        .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !output.status.success() {
-        bail!(
-            "the measuring process failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    serde_json::from_slice(&output.stdout).context("the measuring process printed no result")
+    let mut command = Command::new(exe);
+    command.args(["bench-sleepers-one", kind, &count.to_string()]);
+    crate::bench::run_measuring_child(command)
 }
 
 /// The header of the table.
