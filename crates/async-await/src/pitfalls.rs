@@ -25,7 +25,7 @@ use rosetta_pipeline::Trace;
 use rosetta_pipeline::run::AttemptOutcome;
 use rosetta_pipeline::trace::{EventKind, TraceSummary};
 
-use crate::pipeline::with_timeout;
+use crate::fetch::with_timeout;
 use crate::runtime::Runtime;
 
 // ANCHOR: blocking
@@ -98,7 +98,7 @@ pub fn blocking_vs_async_wait(tasks: usize, wait: Duration, how: Wait) -> TraceS
 /// compiler's whole answer, checked word for word by `trybuild`.
 ///
 /// The fix is to end the guard's scope before the `.await`, as below (the pipeline's
-/// [`SingleFlightCache`](crate::pipeline::SingleFlightCache) does the same). When the lock
+/// [`SingleFlightCache`](crate::cache::SingleFlightCache) does the same). When the lock
 /// really must be held across the wait, use an async mutex, whose guard is `Send`:
 /// [`add_while_waiting`].
 pub async fn add_then_wait(counter: Arc<Mutex<u64>>, pause: Duration) -> u64 {

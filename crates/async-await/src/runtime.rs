@@ -9,7 +9,8 @@
 //! ([`Runtime::block_on`]), a way to start a task ([`Runtime::spawn`]), and a timer
 //! ([`Runtime::sleep`]). Everything else (channels, a semaphore, a once-cell, racing two futures)
 //! comes from runtime-agnostic crates (`async-channel`, `async-lock`, `futures`), so the pipeline
-//! in [`crate::pipeline`] is one piece of code for all three. Each adapter is about sixty lines:
+//! ([`crate::run`](crate::run()) and its steps in `fetch.rs`, `cache.rs` and `workers.rs`) is
+//! one piece of code for all three. Each adapter is about sixty lines:
 //!
 //! - [`Tokio`] (`runtime/tokio.rs`): tokio's multi-threaded, work-stealing runtime;
 //! - [`Smol`] (`runtime/smol.rs`): a `smol::Executor` run by a few threads of our own;
@@ -32,7 +33,7 @@
 //!   a tokio runtime with the time driver enabled (it panics otherwise), and it fires only while
 //!   that runtime runs. smol's and async-std's timers (`async-io`) are driven by a reactor of
 //!   their own and work under any executor. That is why the timer is part of this trait, and why
-//!   timeouts are written once, with [`crate::pipeline::with_timeout`], on top of it.
+//!   timeouts are written once, with [`crate::fetch::with_timeout`], on top of it.
 //! - **Channels and locks.** `tokio::sync` (`mpsc`, `Mutex`, `Semaphore`) needs no tokio
 //!   runtime and works under smol too, but code that names it reads as tokio code and pulls tokio
 //!   into every build. `async-channel` and `async-lock` are runtime-neutral by design. The APIs
@@ -53,7 +54,8 @@
 //!   smol and async-std re-raise it in whoever awaits the handle. The adapters turn both into the
 //!   same `Result<_, Panic>`.
 //!
-//! Read next: one adapter (`runtime/smol.rs` is the shortest), then [`crate::pipeline`].
+//! Read next: one adapter (`runtime/smol.rs` is the shortest), then [`crate::run`](crate::run())
+//! and the files of its steps.
 
 use std::any::Any;
 use std::future::Future;

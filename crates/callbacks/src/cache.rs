@@ -14,7 +14,7 @@
 //! `Map` does for you). In production you would also bound the cache and expire entries, and a
 //! failed lookup would be removed rather than cached, so that the next asker tries again.
 //!
-//! Read next: `worker.rs`, where callbacks wait for room in a queue.
+//! Read next: `workers.rs`, where callbacks wait for room in a queue.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ use rosetta_pipeline::trace::EventKind;
 use crate::Pipeline;
 
 /// The answer of a lookup: the station's region, or why the record must be rejected.
-pub(crate) type Lookup = Result<String, Reason>;
+pub type Lookup = Result<String, Reason>;
 
 /// A callback waiting for a lookup.
 type Waiter<'a> = Box<dyn FnOnce(Lookup) + 'a>;
@@ -42,36 +42,38 @@ enum Entry<'a> {
 
 /// Station to region; each station is looked up once.
 #[derive(Default)]
-pub(crate) struct SingleFlightCache<'a> {
+pub struct SingleFlightCache<'a> {
     /// Every station ever asked for.
     entries: RefCell<HashMap<String, Entry<'a>>>,
     /// Lookups started: the report's `lookups`.
     lookups: Cell<u64>,
 }
 
-/// Calls `then` with the region of `station`, looking the station up only if nobody has yet.
-pub(crate) fn region_of<'a>(
-    pipeline: &Rc<Pipeline<'a>>,
-    station: &str,
-    then: impl FnOnce(Lookup) + 'a,
-) {
-    let mut entries = pipeline.cache.entries.borrow_mut();
-    // In production, expiry goes here: `Done` would keep the instant of its answer, and an
-    // answer older than its time-to-live would be treated like no entry at all (a registry
-    // changes). And the size bound goes in the `None` arm, before the insert: when the map is
-    // full, evict the least recently used `Done` entry, never a `Pending` one, whose waiters
-    // would be lost and whose station would be looked up twice.
-    match entries.get_mut(station) {
-        Some(Entry::Done(lookup)) => {
-            // Known already, yet answered on a later turn rather than right now: see below.
-            let lookup = lookup.clone();
-            pipeline.event_loop.set_immediate(move || then(lookup));
-        }
-        Some(Entry::Pending(waiters)) => waiters.push(Box::new(then)),
-        None => {
-            entries.insert(station.to_string(), Entry::Pending(vec![Box::new(then)]));
-            drop(entries); // `look_up` borrows the map again when its timer fires
-            look_up(pipeline, station);
+impl<'a> SingleFlightCache<'a> {
+    /// Calls `then` with the region of `station`, looking the station up only if nobody has
+    /// yet.
+    ///
+    /// It takes the whole pipeline, not `&self`: the lookup's timer callback, which runs later,
+    /// needs its own `Rc` of everything (the loop, the trace, this cache) to answer the waiters.
+    pub fn region_of(pipeline: &Rc<Pipeline<'a>>, station: &str, then: impl FnOnce(Lookup) + 'a) {
+        let mut entries = pipeline.cache.entries.borrow_mut();
+        // In production, expiry goes here: `Done` would keep the instant of its answer, and an
+        // answer older than its time-to-live would be treated like no entry at all (a registry
+        // changes). And the size bound goes in the `None` arm, before the insert: when the map is
+        // full, evict the least recently used `Done` entry, never a `Pending` one, whose waiters
+        // would be lost and whose station would be looked up twice.
+        match entries.get_mut(station) {
+            Some(Entry::Done(lookup)) => {
+                // Known already, yet answered on a later turn rather than right now: see below.
+                let lookup = lookup.clone();
+                pipeline.event_loop.set_immediate(move || then(lookup));
+            }
+            Some(Entry::Pending(waiters)) => waiters.push(Box::new(then)),
+            None => {
+                entries.insert(station.to_string(), Entry::Pending(vec![Box::new(then)]));
+                drop(entries); // `look_up` borrows the map again when its timer fires
+                look_up(pipeline, station);
+            }
         }
     }
 }
@@ -118,7 +120,7 @@ fn look_up(pipeline: &Rc<Pipeline<'_>>, station: &str) {
 // (a miss) is hard to use correctly, because the caller's code after the call may or may not
 // have run when the callback does. Node's community calls this "releasing Zalgo" (Isaac
 // Schlueter, "Designing APIs for Asynchrony"); the rule is to be always asynchronous. Here,
-// `enrich` asks for each station of a body in a loop; being always asynchronous means that no
+// `hand_off` asks for each station of a body in a loop; being always asynchronous means that no
 // answer, and so no hand-off of the body's records, can start before that loop has ended.
 
 impl SingleFlightCache<'_> {
@@ -164,7 +166,7 @@ mod tests {
                 "Oslo", "Atlantis", "Oslo", "Oslo", "Atlantis", "Oslo", "Oslo",
             ] {
                 let answers = Rc::clone(&answers);
-                region_of(pipeline, station, move |lookup| {
+                SingleFlightCache::region_of(pipeline, station, move |lookup| {
                     answers.borrow_mut().push(lookup);
                 });
             }
@@ -173,7 +175,7 @@ mod tests {
             pipeline
                 .event_loop
                 .set_timeout(std::time::Duration::from_millis(30), move || {
-                    region_of(&shared, "Oslo", move |lookup| {
+                    SingleFlightCache::region_of(&shared, "Oslo", move |lookup| {
                         late.borrow_mut().push(lookup)
                     });
                 });
@@ -196,11 +198,11 @@ mod tests {
     #[test]
     fn a_hit_is_answered_on_a_later_turn() {
         with_pipeline(|pipeline| {
-            region_of(pipeline, "Oslo", |_| {});
+            SingleFlightCache::region_of(pipeline, "Oslo", |_| {});
             pipeline.event_loop.run();
             let answered = Rc::new(Cell::new(false));
             let flag = Rc::clone(&answered);
-            region_of(pipeline, "Oslo", move |_| flag.set(true));
+            SingleFlightCache::region_of(pipeline, "Oslo", move |_| flag.set(true));
             assert!(
                 !answered.get(),
                 "a hit must not call back before `region_of` returns"
@@ -253,7 +255,7 @@ mod tests {
         });
         with_pipeline(|fixed| {
             for _ in 0..5 {
-                region_of(fixed, "Oslo", |_| {});
+                SingleFlightCache::region_of(fixed, "Oslo", |_| {});
             }
             fixed.event_loop.run();
             assert_eq!(fixed.cache.lookups(), 1);

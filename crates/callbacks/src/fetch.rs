@@ -33,7 +33,7 @@ use crate::event_loop::TimerId;
 
 /// Why an attempt failed: the `err` of a Node-style `(err, body)` callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AttemptError {
+pub enum AttemptError {
     /// The feed answered with an error.
     Error,
     /// The timeout fired first.
@@ -63,7 +63,7 @@ struct Race<F> {
 
 // ANCHOR: attempt
 /// One attempt at source `index`: calls `done` with the body, or with why there is none.
-fn attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
+pub fn attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
 where
     F: FnOnce(Result<&'a str, AttemptError>) + 'a,
 {
@@ -178,7 +178,7 @@ where
 /// Fetches source `index`, retrying a failed attempt at once, up to `retries` more times, then
 /// calls `done` with the summary and, if the feed answered, its body. The reference's
 /// `fetch_with_retry` returns that pair; here it is passed to the continuation instead.
-pub(crate) fn fetch_with_retry<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
+pub fn fetch_with_retry<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
 where
     F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
 {

@@ -8,18 +8,21 @@
 //!
 //! # Layout
 //!
-//! - [`run`] (this file): builds the shared `Pipeline` state, starts the first sources,
+//! The four files are the pipeline, the folder is the machinery:
+//!
+//! - [`run`] (this file): builds the shared [`Pipeline`] state, starts the first sources,
 //!   runs the loop until it runs out of work, then checks nothing was left behind and
-//!   assembles the report. Also the two steps between fetching and handing over: starting
-//!   sources while slots are free, and looking up a body's stations.
+//!   assembles the report. Also starting sources while slots are free.
+//! - [`fetch`]: one attempt, two timers racing; fetch-with-retry twice, nested ("callback
+//!   hell") and flattened into a named recursive function.
+//! - [`cache`]: the single-flight cache: per station, a list of waiting callbacks, then the
+//!   answer.
+//! - [`workers`]: looking up a body's stations and handing its records over
+//!   ([`workers::hand_off`]), workers as bounded queues drained by the loop
+//!   ([`workers::worker`]), and each source's records as a cursor that parks while a queue is
+//!   full and is resumed when the queue has room.
 //! - [`event_loop`]: the event loop, written here by hand: a timer heap, a ready queue,
 //!   `set_timeout`, `clear_timeout`, `set_immediate`, `run`. Read it first.
-//! - `fetch`: one attempt, two timers racing; fetch-with-retry twice, nested ("callback
-//!   hell") and flattened into a named recursive function.
-//! - `cache`: the single-flight cache: per station, a list of waiting callbacks, then the
-//!   answer.
-//! - `worker`: workers as bounded queues drained by the loop, and each source's records as a
-//!   cursor that parks while a queue is full and is resumed when the queue has room.
 //!
 //! # How this style waits
 //!
@@ -46,23 +49,22 @@
 //! `rosetta-combinators`: futures are callbacks turned inside out again, so that a value you
 //! wait for becomes a value you can hold, pass and combine.
 
-mod cache;
+pub mod cache;
 pub mod event_loop;
-mod fetch;
-mod worker;
+pub mod fetch;
+pub mod workers;
 
 use std::cell::{OnceCell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
-use rosetta_pipeline::enrich::{Survey, survey};
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::run::FetchSummary;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
 use crate::cache::SingleFlightCache;
 use crate::event_loop::ScopedEventLoop;
-use crate::worker::Worker;
+use crate::workers::Worker;
 
 /// The style's name, as the command line, the snapshots and the book write it.
 pub const NAME: &str = "callbacks";
@@ -82,7 +84,11 @@ pub const MODEL: &str = "continuations on a one-thread event loop";
 /// regions). A `'static` loop, Node's, would need a copy of the scenario, a copy of each body,
 /// and could not hold a source's records as an iterator over its body at all (the iterator
 /// would borrow from the value that owns it). The price is a lifetime on every type here.
-struct Pipeline<'a> {
+///
+/// Public only so that the steps' functions ([`fetch::fetch_with_retry`],
+/// [`cache::SingleFlightCache::region_of`], [`workers::hand_off`]) can be; only `run` builds
+/// one.
+pub struct Pipeline<'a> {
     /// The loop every callback is scheduled on.
     event_loop: ScopedEventLoop<'a>,
     /// The scenario being run.
@@ -108,7 +114,7 @@ struct Pipeline<'a> {
 }
 
 /// The region of each station of a body's survey, in the survey's order (`None`: unknown).
-type Regions = Vec<Option<String>>;
+pub(crate) type Regions = Vec<Option<String>>;
 
 /// Bounded concurrency, as two numbers.
 #[derive(Debug, Default)]
@@ -188,7 +194,8 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
     // Declared before the pipeline, so that it outlives every callback that borrows it.
     let regions = empty_regions(scenario);
     let pipeline = Rc::new(Pipeline::new(scenario, opts, trace, &regions));
-    // Schedule the first work: the first `concurrency` sources.
+    // 1. Fetch: schedule the first work, the first `concurrency` sources. Each one, when its
+    // feed has answered, goes on to 2. Parse, 3. Enrich and 4. Partition (`workers::hand_off`).
     start_sources(&pipeline);
     // Everything else happens in here, in callbacks, until no callback is left. A panic in a
     // callback unwinds out of `run`; turn it into an error like the other styles do. (The
@@ -197,6 +204,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
     let event_loop = pipeline.event_loop.clone();
     panic::catch_unwind(AssertUnwindSafe(|| event_loop.run()))
         .map_err(|payload| RunError::from_panic(NAME, "callback", payload))?;
+    // 5. Merge.
     pipeline.finish()
 }
 // ANCHOR_END: run
@@ -219,6 +227,7 @@ fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
             slots.next_source - 1
         };
         let shared = Rc::clone(pipeline);
+        // 1. Fetch.
         fetch::fetch_with_retry(pipeline, index, move |summary, body| {
             shared.fetches.borrow_mut()[index] = Some(summary);
             // The feed has answered or given up: its slot goes to the next source at once,
@@ -226,7 +235,8 @@ fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
             shared.slots.borrow_mut().in_flight -= 1;
             start_sources(&shared);
             if let Some(body) = body {
-                enrich(&shared, index, body);
+                // 2. Parse, 3. Enrich, 4. Partition.
+                workers::hand_off(&shared, index, body);
             }
         });
     }
@@ -234,58 +244,9 @@ fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
 // ANCHOR_END: start_sources
 
 /// One empty regions slot per source of `scenario`.
-fn empty_regions(scenario: &Scenario) -> Vec<OnceCell<Regions>> {
+pub(crate) fn empty_regions(scenario: &Scenario) -> Vec<OnceCell<Regions>> {
     scenario.sources.iter().map(|_| OnceCell::new()).collect()
 }
-
-/// A source's lookups, gathered as they answer.
-struct Gathering<'a> {
-    /// Pass 1 over the body, kept for pass 2 (taken when the last lookup answers).
-    survey: Option<Survey<'a>>,
-    /// The region of each station of the survey, filled in as the lookups answer.
-    regions: Regions,
-    /// Lookups that have not answered yet.
-    waiting: usize,
-}
-
-// ANCHOR: enrich
-/// Asks for the region of every distinct station of a body at once, and when the last answer
-/// is in, hands the body's records to the workers.
-///
-/// Two passes over the body (`rosetta_pipeline::enrich` says why): the survey finds its few
-/// stations, and only those wait, one callback each; the records are parsed again, one at a
-/// time, by the cursor that hands them off. A callback per record would hold every record of
-/// the body, and a closure for each, until the lookups answer.
-fn enrich<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
-    let mut survey = survey(index, body);
-    pipeline.rejected.borrow_mut().append(&mut survey.rejected);
-    let stations = survey.stations.clone();
-    let gathering = Rc::new(RefCell::new(Gathering {
-        regions: vec![None; stations.len()],
-        waiting: stations.len(),
-        survey: Some(survey),
-    }));
-    for (n, station) in stations.into_iter().enumerate() {
-        let (shared, gathering) = (Rc::clone(pipeline), Rc::clone(&gathering));
-        // The lookups overlap: each call returns at once, and the answers come later.
-        cache::region_of(pipeline, station, move |lookup| {
-            let mut gathered = gathering.borrow_mut();
-            // An unknown station is `None` here; pass 2 turns its records into rejections.
-            gathered.regions[n] = lookup.ok();
-            gathered.waiting -= 1;
-            if gathered.waiting > 0 {
-                return;
-            }
-            let survey = gathered.survey.take().expect("the last answer comes once");
-            // Into `run`'s slot for this source, where the records' cursor can borrow them.
-            let regions = std::mem::take(&mut gathered.regions);
-            drop(gathered);
-            let regions: &'a Regions = shared.regions[index].get_or_init(|| regions);
-            worker::hand_off_all(&shared, Box::new(survey.enriched(regions)));
-        });
-    }
-}
-// ANCHOR_END: enrich
 
 #[cfg(test)]
 mod tests {

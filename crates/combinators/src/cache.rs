@@ -53,7 +53,7 @@ impl<'a> SingleFlightCache<'a> {
     }
 
     /// The region of `station`: the lookup already in the map (running or done), or a new one.
-    pub fn region(&self, station: &str) -> RegionLookup<'a> {
+    pub fn region_of(&self, station: &str) -> RegionLookup<'a> {
         let mut lookups = self.lookups.borrow_mut();
         if let Some(lookup) = lookups.get(station) {
             // A cache hit, or a second caller while the first lookup is still in flight: both
@@ -136,15 +136,15 @@ mod tests {
         // Three callers ask before any lookup has finished (none has even started: futures are
         // lazy); `join3` then waits for all of them, like `Promise.all`.
         let askers = future::join3(
-            cache.region("Oslo"),
-            cache.region("Oslo"),
-            cache.region("Atlantis"),
+            cache.region_of("Oslo"),
+            cache.region_of("Oslo"),
+            cache.region_of("Atlantis"),
         );
         assert_eq!(block_on(askers), (Some("north"), Some("north"), None));
         assert_eq!(cache.lookups(), 2);
         assert_eq!(trace.summary().lookups, 2);
         // Later askers hit the finished lookup and start nothing.
-        assert_eq!(block_on(cache.region("Oslo")), Some("north"));
+        assert_eq!(block_on(cache.region_of("Oslo")), Some("north"));
         assert_eq!(trace.summary().lookups, 2);
     }
 
@@ -152,7 +152,7 @@ mod tests {
     fn the_lookup_starts_when_first_polled() {
         let (registry, trace) = (registry(), Trace::new());
         let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
-        let lookup = cache.region("Oslo");
+        let lookup = cache.region_of("Oslo");
         assert!(trace.events().is_empty());
         assert_eq!(block_on(lookup), Some("north"));
         assert_eq!(trace.summary().lookups, 1);

@@ -77,7 +77,8 @@ fn attempts_from<'a>(
     times: AttemptTimes,
     trace: &'a Trace,
 ) -> LocalBoxFuture<'a, Fetched<'a>> {
-    fetch_attempt(attempt, index, source, times, trace)
+    // `self::attempt` is the function below; plain `attempt` is the number, which shadows it.
+    self::attempt(attempt, index, source, times, trace)
         .then(move |(outcome, body)| {
             if outcome == AttemptOutcome::Answered || attempt == settings.max_attempts() {
                 // Done: the equivalent of `return Promise.resolve(value)` inside a `.then`.
@@ -95,10 +96,10 @@ fn attempts_from<'a>(
 }
 // ANCHOR_END: fetch_with_retry
 
-// ANCHOR: fetch_attempt
+// ANCHOR: attempt
 /// One attempt: the feed's answer raced against the timeout. Resolves to the outcome and, if
 /// the feed answered in time, the body.
-fn fetch_attempt<'a>(
+pub fn attempt<'a>(
     attempt: u32,
     index: usize,
     source: &'a Source,
@@ -152,7 +153,7 @@ fn fetch_attempt<'a>(
         });
     })
 }
-// ANCHOR_END: fetch_attempt
+// ANCHOR_END: attempt
 
 /// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
 /// year, which is forever as far as a run is concerned; `+` would panic instead.

@@ -1,8 +1,10 @@
-//! Step 4, partition: bounded queues to the workers, and the workers as folds over them.
+//! Steps 2 to 4 for each answered source, and the workers: bounded queues, and folds over them.
 //!
-//! Each worker is a [`StreamExt::fold`] over the receiving end of its queue, the stream version
-//! of `Array.prototype.reduce`: start from an empty tally, add each record, and resolve to the
-//! tally when the queue is closed and empty.
+//! [`hand_off`] takes one answered source from parse to partition: it surveys the body for its
+//! stations, waits for their regions through the [cache](crate::cache), and sends each record
+//! to its worker's queue. Each [`worker`] is a [`StreamExt::fold`] over the receiving end of its
+//! queue, the stream version of `Array.prototype.reduce`: start from an empty tally, add each
+//! record, and resolve to the tally when the queue is closed and empty.
 //!
 //! The queues are [`futures::channel::mpsc`] channels, and two details of that channel shape
 //! this file:
@@ -16,10 +18,11 @@
 //!   and gave it back when done, which chains; 0.3's returns a future that *borrows* it, and a
 //!   chain cannot own the sender and also hold a future borrowing it (that would be a struct
 //!   pointing into itself, which only compiler-generated futures may be). So the one sender
-//!   lives in a [`Mutex`] (an async one, which waits without blocking the thread), hand-offs
-//!   queue for it, and the holder of the lock sends through a small [`future::poll_fn`]. That
-//!   `poll_fn` is the one place in this crate where combinators run out and we write a poll by
-//!   hand; the next style, hand-written state machines, is all about that.
+//!   lives in a [`Mutex`] (an async one, which waits without blocking the thread),
+//!   [`WorkerQueue::send`] calls queue for it, and the holder of the lock sends through a small
+//!   [`future::poll_fn`]. That `poll_fn` is the one place in this crate where combinators run
+//!   out and we write a poll by hand; the next style, hand-written state machines, is all about
+//!   that.
 //!
 //! The mutex is `async_lock::Mutex`, not `futures::lock::Mutex`: both wait without blocking,
 //! but futures' keeps its waiters in a slab and, on each unlock, scans it from the start for a
@@ -30,18 +33,97 @@
 //!
 //! Read next: [`crate::run`], which puts the stages together.
 
+use std::cell::{OnceCell, RefCell};
 use std::task::Poll;
 
 use async_lock::Mutex;
 use futures::channel::mpsc;
-use futures::future::{self, FutureExt, TryFutureExt};
+use futures::future::{self, Either, FutureExt, TryFutureExt};
 use futures::ready;
-use futures::stream::StreamExt;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use rosetta_pipeline::RunError;
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::enrich;
+use rosetta_pipeline::parse::Rejection;
+use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::trace::Trace;
 
 use crate::NAME;
+use crate::cache::SingleFlightCache;
+
+// ANCHOR: hand_off
+/// Parses and enriches the body of an answered source (`None`: the source failed) and hands each
+/// record to its worker.
+///
+/// It reads the body twice, as [`rosetta_pipeline::enrich`] explains: a future per record
+/// would hold every record of a 50 MB body at once, while only its few stations need to wait.
+/// Pass 1 waits for the regions of the body's distinct stations, all at once; pass 2 is a
+/// stream of the records, each handed off before the next one is read.
+///
+/// Two lifetimes: `'s` is the scenario's (the body, the registry), `'r` the run's (the slot for
+/// the regions, the cache, the queues and the list of rejections live in [`crate::run`]'s stack
+/// frame).
+pub fn hand_off<'r, 's: 'r>(
+    index: usize,
+    body: Option<&'s str>,
+    regions: &'r OnceCell<Vec<Option<String>>>,
+    cache: &'r SingleFlightCache<'s>,
+    queues: &'r [WorkerQueue],
+    rejected: &'r RefCell<Vec<Rejection>>,
+    trace: &'r Trace,
+) -> impl Future<Output = Result<(), RunError>> + 'r {
+    // 2. Parse. Pass 1: the body's distinct stations, and its unparsable lines for the report. A
+    // failed source has no body, and the empty body has no stations and no records.
+    let mut survey = enrich::survey(index, body.unwrap_or_default());
+    rejected.borrow_mut().append(&mut survey.rejected);
+    // 3. Enrich: `Promise.all` over one lookup per station. They are the cache's shared
+    // futures, so a station that another source is looking up already is waited for, not looked
+    // up again.
+    let lookups = survey
+        .stations
+        .iter()
+        .map(|station| cache.region_of(station));
+    future::join_all(lookups)
+        .map(move |found| {
+            // Pass 2 borrows the regions while it runs, and a chain cannot own a value and hold
+            // a stream that borrows it: that stream would point into the future holding it, as
+            // a future borrowing the sender of a `WorkerQueue` would (see the module docs). So
+            // the regions go into this source's slot, which `crate::run` owns and which outlives
+            // the chain (empty until now: a source is enriched once). They are copied out of the
+            // registry, which the cache lends them from, because `enriched` wants them owned.
+            let owned = found.into_iter().map(|region| region.map(str::to_string));
+            let regions = regions.get_or_init(|| owned.collect());
+            // The records as a stream of `Result<_, RunError>`, the kind `try_for_each` takes.
+            stream::iter(survey.enriched(regions)).map(Ok)
+        })
+        .flatten_stream()
+        // 4. Partition. Pass 2, one record at a time: `try_for_each` reads the next record only
+        // when the previous send is done, so while a queue is full the rest of the body waits
+        // unread. The first error (a closed queue, which would be a bug) ends the source.
+        .try_for_each(move |record| match record {
+            Ok(enriched) => {
+                let queue = &queues[worker_for(&enriched.record.station, queues.len())];
+                Either::Left(queue.send(enriched, trace))
+            }
+            Err(unknown_station) => {
+                rejected.borrow_mut().push(unknown_station);
+                Either::Right(future::ok(()))
+            }
+        })
+}
+// ANCHOR_END: hand_off
+
+// ANCHOR: worker
+/// A worker: folds every record of its queue into one tally, and resolves to the tally once
+/// the queue is [closed](WorkerQueue::close) and empty.
+pub fn worker(queue: mpsc::Receiver<Enriched>) -> impl Future<Output = WorkerTally> {
+    queue.fold(WorkerTally::new(), |mut tally, enriched| {
+        tally.add(enriched);
+        // `fold` wants a future for each step (a step could wait); ours is ready at once.
+        future::ready(tally)
+    })
+}
+// ANCHOR_END: worker
 
 /// The sending end of one worker's bounded queue.
 #[derive(Debug)]
@@ -61,34 +143,23 @@ pub fn start_workers(
 ) -> (Vec<WorkerQueue>, Vec<impl Future<Output = WorkerTally>>) {
     assert!(capacity > 0, "validation guarantees channel_capacity >= 1");
     (0..workers)
-        .map(|worker| {
+        .map(|index| {
             // One sender: total capacity = buffer + 1 = `capacity`.
             let (sender, receiver) = mpsc::channel(capacity - 1);
             let queue = WorkerQueue {
-                worker,
+                worker: index,
                 sender: Mutex::new(sender),
             };
-            (queue, run_worker(receiver))
+            (queue, worker(receiver))
         })
         .unzip()
 }
 
-// ANCHOR: worker
-/// A worker: folds every record of its queue into one tally.
-fn run_worker(queue: mpsc::Receiver<Enriched>) -> impl Future<Output = WorkerTally> {
-    queue.fold(WorkerTally::new(), |mut tally, enriched| {
-        tally.add(enriched);
-        // `fold` wants a future for each step (a step could wait); ours is ready at once.
-        future::ready(tally)
-    })
-}
-// ANCHOR_END: worker
-
 impl WorkerQueue {
-    // ANCHOR: hand_off
+    // ANCHOR: send
     /// Puts `enriched` into this worker's queue, waiting while the queue is full: that wait is
     /// the backpressure that keeps a slow worker from being buried in records.
-    pub fn hand_off<'q>(
+    pub fn send<'q>(
         &'q self,
         enriched: Enriched,
         trace: &'q Trace,
@@ -113,12 +184,12 @@ impl WorkerQueue {
             })
             .inspect_ok(move |()| trace.hand_off(worker))
     }
-    // ANCHOR_END: hand_off
+    // ANCHOR_END: send
 
     /// Closes the queue: its worker finishes once it has taken the records still in it.
     ///
-    /// Call it after the last hand-off has completed; a hand-off still holding the sender is a
-    /// bug of the caller, reported as an error.
+    /// Call it after the last [`send`](WorkerQueue::send) has completed; a send still holding the
+    /// sender is a bug of the caller, reported as an error.
     pub fn close(&self) -> Result<(), RunError> {
         let mut sender = self.sender.try_lock().ok_or_else(|| RunError::Internal {
             style: NAME,
@@ -132,8 +203,15 @@ impl WorkerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use std::task::Context;
+    use std::time::Duration;
+
     use futures::executor::block_on;
+    use futures::task::noop_waker;
     use rosetta_pipeline::parse::Record;
+    use rosetta_pipeline::registry::Registry;
+    use rosetta_pipeline::tenths::Tenths;
 
     fn enriched(station: &str, tenths: i32) -> Enriched {
         Enriched {
@@ -141,7 +219,7 @@ mod tests {
                 source: 0,
                 line: 1,
                 station: station.into(),
-                tenths,
+                tenths: Tenths(tenths),
             },
             region: "north".into(),
         }
@@ -156,7 +234,7 @@ mod tests {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (station, tenths))| {
-                    queues[i % 2].hand_off(enriched(station, tenths), &trace)
+                    queues[i % 2].send(enriched(station, tenths), &trace)
                 }),
         )
         .map_ok(|_| queues.iter().try_for_each(WorkerQueue::close));
@@ -173,8 +251,8 @@ mod tests {
         let (queues, mut workers) = start_workers(1, 1);
         let queue = &queues[0];
         // Capacity 1 and no worker running: the first hand-off fits, the second must wait.
-        let mut first = Box::pin(queue.hand_off(enriched("Oslo", 1), &trace));
-        let mut second = Box::pin(queue.hand_off(enriched("Oslo", 2), &trace));
+        let mut first = Box::pin(queue.send(enriched("Oslo", 1), &trace));
+        let mut second = Box::pin(queue.send(enriched("Oslo", 2), &trace));
         let waker = futures::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(first.poll_unpin(&mut cx).is_ready());
@@ -188,17 +266,103 @@ mod tests {
     }
 
     #[test]
-    fn closing_during_a_hand_off_is_an_error() {
+    fn closing_during_a_send_is_an_error() {
         let trace = Trace::new();
         let (queues, _workers) = start_workers(1, 1);
         let queue = &queues[0];
-        let mut first = Box::pin(queue.hand_off(enriched("Oslo", 1), &trace));
-        let mut second = Box::pin(queue.hand_off(enriched("Oslo", 2), &trace));
+        let mut first = Box::pin(queue.send(enriched("Oslo", 1), &trace));
+        let mut second = Box::pin(queue.send(enriched("Oslo", 2), &trace));
         let waker = futures::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(first.poll_unpin(&mut cx).is_ready());
         // `second` holds the lock while it waits for room.
         assert!(second.poll_unpin(&mut cx).is_pending());
         assert!(queue.close().is_err());
+    }
+
+    /// A body of 10,000 records that name three stations in turn; the registry below knows two.
+    fn big_body() -> String {
+        ["Oslo;1.0\n", "Bergen;2.0\n", "Atlantis;3.0\n"]
+            .into_iter()
+            .cycle()
+            .take(10_000)
+            .collect()
+    }
+
+    fn registry() -> Registry {
+        Registry::from(BTreeMap::from([
+            ("Oslo".to_string(), "north".to_string()),
+            ("Bergen".to_string(), "west".to_string()),
+        ]))
+    }
+
+    #[test]
+    fn a_source_waits_once_per_station_not_once_per_record() {
+        let (registry, trace, body) = (registry(), Trace::new(), big_body());
+        // Lookups that cannot finish during the test: what we look at is who waits for them.
+        let cache = SingleFlightCache::new(&registry, Duration::from_secs(3600), &trace);
+        let (queues, _workers) = start_workers(1, 1);
+        let (regions, rejected) = (OnceCell::new(), RefCell::new(Vec::new()));
+        let mut enrich = Box::pin(hand_off(
+            0,
+            Some(&body),
+            &regions,
+            &cache,
+            &queues,
+            &rejected,
+            &trace,
+        ));
+        let waker = noop_waker();
+        assert!(
+            enrich
+                .poll_unpin(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        assert_eq!(trace.summary().lookups, 3, "every station's lookup started");
+        for station in ["Oslo", "Bergen", "Atlantis"] {
+            assert_eq!(
+                cache.waiting_for(station),
+                1,
+                "one future waits for {station}, not one per record"
+            );
+        }
+    }
+
+    #[test]
+    fn records_are_read_only_as_fast_as_the_queues_take_them() {
+        let (registry, trace, body) = (registry(), Trace::new(), big_body());
+        let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
+        // Finish every lookup first, so that the source below waits for nothing but its queue.
+        block_on(future::join3(
+            cache.region_of("Oslo"),
+            cache.region_of("Bergen"),
+            cache.region_of("Atlantis"),
+        ));
+        // One worker with room for one record, and the worker is never polled.
+        let (queues, _workers) = start_workers(1, 1);
+        let (regions, rejected) = (OnceCell::new(), RefCell::new(Vec::new()));
+        let mut enrich = Box::pin(hand_off(
+            0,
+            Some(&body),
+            &regions,
+            &cache,
+            &queues,
+            &rejected,
+            &trace,
+        ));
+        let waker = noop_waker();
+        assert!(
+            enrich
+                .poll_unpin(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        // Record 1 (Oslo) is in the queue and record 2 (Bergen) waits for room. Record 3, the
+        // first Atlantis, has not been read yet, so nothing has been rejected.
+        assert_eq!(trace.summary().handed_off, 1);
+        assert_eq!(
+            rejected.borrow().len(),
+            0,
+            "the body is read no further than the record waiting for room"
+        );
     }
 }

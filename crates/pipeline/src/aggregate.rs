@@ -88,9 +88,9 @@ impl WorkerTally {
         self.records += 1;
         let Enriched { record, region } = enriched;
         match self.stations.get_mut(&record.station) {
-            Some(stats) => stats.combine(&StationStats::new(region, record.tenths)),
+            Some(stats) => stats.combine(&StationStats::new(region, record.tenths.0)),
             None => {
-                let stats = StationStats::new(region, record.tenths);
+                let stats = StationStats::new(region, record.tenths.0);
                 self.stations.insert(record.station, stats);
             }
         }
@@ -116,6 +116,7 @@ pub fn merge(tallies: &[WorkerTally]) -> BTreeMap<String, StationStats> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenths::Tenths;
 
     fn stats(sum: i64, count: u64) -> StationStats {
         StationStats {
@@ -145,7 +146,7 @@ mod tests {
                 source: 0,
                 line: 1,
                 station: station.into(),
-                tenths,
+                tenths: Tenths(tenths),
             },
             region: "north".into(),
         };

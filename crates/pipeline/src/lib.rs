@@ -20,6 +20,8 @@
 //!
 //! - [`scenario`]: scenario files (TOML), their validation, the built-in scenarios and the
 //!   generator. Start here: it is the input of everything else.
+//! - [`tenths`]: a temperature in integer tenths, and the one way it is written and read
+//!   (`-3.5`), both directions side by side.
 //! - [`parse`]: one line of a feed into a [`parse::Record`], or a rejection reason.
 //! - [`registry`]: station to region, the lookup a style must cache.
 //! - [`enrich`]: a body's distinct stations (pass 1), then its records with their regions
@@ -29,13 +31,23 @@
 //! - [`report`]: the final report, its text rendering and its JSON form.
 //! - [`trace`]: the events a style records while it runs, and the figures derived from them.
 //! - [`model`]: the ideal wall time of a scenario, the limit benchmarks compare against.
-//! - [`run`]: what every style's entry point takes and returns.
+//! - [`options`]: how a run waits (the time scale); [`outcome`]: how a fetch attempt ended, and
+//!   the summary per source a style hands to the report.
+//! - [`run`]: what every style's entry point takes and returns ([`run::StyleFn`]).
 //! - [`reference`](mod@reference): the sequential reference run. Read it next: it is the whole
-//!   pipeline in about a hundred lines with no concurrency at all.
+//!   pipeline in about a hundred lines with no concurrency at all, under the step names every
+//!   style crate uses (`fetch_with_retry`, `region_of`, `hand_off`).
+//!
+//! The modules import one another without a loop (`tests/layers.rs` checks it); from the bottom:
+//! `tenths`, `options`, `outcome`, `registry` and `partition` import nothing from the crate;
+//! then `parse`, `scenario`, `trace`, `aggregate`, `enrich`, `report`, `model`, `run`, and last
+//! `reference`, which uses them all.
 
 pub mod aggregate;
 pub mod enrich;
 pub mod model;
+pub mod options;
+pub mod outcome;
 pub mod parse;
 pub mod partition;
 pub mod reference;
@@ -43,6 +55,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod tenths;
 pub mod trace;
 
 pub use report::Report;

@@ -22,7 +22,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 use crate::enrich::survey;
-use crate::run::AttemptOutcome;
+use crate::outcome::AttemptOutcome;
 use crate::scenario::{Response, Scenario, Settings, Source};
 
 /// How long attempt number `attempt` of `source` takes and how it ends, in scenario

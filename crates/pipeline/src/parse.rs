@@ -3,14 +3,16 @@
 //! A body is split on `\n`; one trailing `\r` is removed from each line (so CRLF files work);
 //! empty lines are skipped but still count for line numbers, which start at 1. A line is
 //! `<station>;<temperature>`, split at the first `;`. The temperature must match
-//! `-?[0-9]{1,2}\.[0-9]` exactly and is kept as integer tenths, never as a float: float sums
+//! `-?[0-9]{1,2}\.[0-9]` exactly and is kept as integer [`Tenths`], never as a float: float sums
 //! depend on the order of addition, and the order changes from run to run in a concurrent
-//! program. Integers do not care.
+//! program. Integers do not care. [`crate::tenths`] holds that format, both ways.
 //!
 //! This is pure, synchronous code, like `frame.rs` in mini-redis: every style calls it the same
 //! way. Read next: [`crate::registry`].
 
 use serde::Serialize;
+
+use crate::tenths::Tenths;
 
 /// One parsed line of a feed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -21,8 +23,8 @@ pub struct Record {
     pub line: u32,
     /// Station name, verbatim.
     pub station: String,
-    /// Temperature in tenths of a degree (`-3.5` is `-35`).
-    pub tenths: i32,
+    /// Temperature in tenths of a degree (`-3.5` is `Tenths(-35)`).
+    pub tenths: Tenths,
 }
 
 /// Why a line (or a record) was rejected. The text of each reason is part of the specification.
@@ -107,7 +109,7 @@ pub struct ParsedLine<'b> {
     /// Station name, verbatim, borrowed from the body.
     pub station: &'b str,
     /// Temperature in tenths of a degree.
-    pub tenths: i32,
+    pub tenths: Tenths,
 }
 
 impl ParsedLine<'_> {
@@ -157,65 +159,30 @@ pub fn parse_lines(
 
 // ANCHOR: parse_line
 /// Parses one non-empty line into a station and a temperature in tenths.
-pub fn parse_line(line: &str) -> Result<(&str, i32), Reason> {
+pub fn parse_line(line: &str) -> Result<(&str, Tenths), Reason> {
     let (station, temperature) = line.split_once(';').ok_or(Reason::MissingSeparator)?;
     if station.is_empty() {
         return Err(Reason::EmptyStation);
     }
-    let tenths = parse_tenths(temperature).ok_or(Reason::BadTemperature)?;
+    let tenths = temperature
+        .parse::<Tenths>()
+        .map_err(|_| Reason::BadTemperature)?;
     Ok((station, tenths))
 }
 // ANCHOR_END: parse_line
-
-// ANCHOR: parse_tenths
-/// Parses exactly `-?[0-9]{1,2}\.[0-9]` into tenths. Anything else (`+1.0`, `1`, `1.25`,
-/// `100.0`, ` 1.0`) is `None`: a feed that changes its format should be noticed, not guessed.
-pub fn parse_tenths(text: &str) -> Option<i32> {
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (whole, fraction) = unsigned.split_once('.')?;
-    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !(1..=2).contains(&whole.len())
-        || fraction.len() != 1
-        || !is_digits(whole)
-        || !is_digits(fraction)
-    {
-        return None;
-    }
-    // Both parts are one or two ASCII digits, so these parses cannot fail.
-    let magnitude = whole.parse::<i32>().ok()? * 10 + fraction.parse::<i32>().ok()?;
-    Some(if negative { -magnitude } else { magnitude })
-}
-// ANCHOR_END: parse_tenths
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn temperatures_in_the_exact_format() {
-        assert_eq!(parse_tenths("3.5"), Some(35));
-        assert_eq!(parse_tenths("-1.0"), Some(-10));
-        assert_eq!(parse_tenths("-0.0"), Some(0));
-        assert_eq!(parse_tenths("99.9"), Some(999));
-        assert_eq!(parse_tenths("05.5"), Some(55));
-        for bad in [
-            "", "1", "1.", ".5", "1.25", "100.0", "+1.0", " 1.0", "1.0 ", "--1.0", "1,0", "١.٠",
-        ] {
-            assert_eq!(parse_tenths(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
     fn lines_split_at_the_first_separator() {
-        assert_eq!(parse_line("Oslo;3.5"), Ok(("Oslo", 35)));
+        assert_eq!(parse_line("Oslo;3.5"), Ok(("Oslo", Tenths(35))));
         assert_eq!(parse_line("Oslo;3.5;x"), Err(Reason::BadTemperature));
         assert_eq!(parse_line("Oslo"), Err(Reason::MissingSeparator));
         assert_eq!(parse_line(";3.5"), Err(Reason::EmptyStation));
         // The station is verbatim: spaces are part of it.
-        assert_eq!(parse_line(" Oslo ;3.5"), Ok((" Oslo ", 35)));
+        assert_eq!(parse_line(" Oslo ;3.5"), Ok((" Oslo ", Tenths(35))));
     }
 
     #[test]
@@ -228,13 +195,13 @@ mod tests {
                     source: 4,
                     line: 1,
                     station: "Oslo".into(),
-                    tenths: 10
+                    tenths: Tenths(10)
                 },
                 Record {
                     source: 4,
                     line: 5,
                     station: "Tromsø".into(),
-                    tenths: -25
+                    tenths: Tenths(-25)
                 },
             ]
         );

@@ -21,14 +21,10 @@ use crate::trace::{EventKind, Trace};
 // ANCHOR: run
 /// Runs the pipeline sequentially and returns its report.
 pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
-    let settings = &scenario.settings;
     let mut fetches = Vec::with_capacity(scenario.sources.len());
     let mut rejected = Vec::new();
-    // The cache: station -> region (`None`: unknown). Sequential code needs no single-flight
-    // logic: nobody else can be looking the station up at the same time.
-    let mut regions: HashMap<String, Option<String>> = HashMap::new();
-    let mut lookups = 0;
-    let mut tallies = vec![WorkerTally::new(); settings.workers];
+    let mut cache = Cache::default();
+    let mut tallies = vec![WorkerTally::new(); scenario.settings.workers];
 
     for (index, source) in scenario.sources.iter().enumerate() {
         // 1. Fetch, with retries and timeouts.
@@ -46,16 +42,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
                 }
             };
             // 3. Enrich, through the cache.
-            let region = match regions.get(line.station) {
-                Some(cached) => cached.clone(),
-                None => {
-                    lookups += 1;
-                    let region = lookup(scenario, line.station, opts, trace);
-                    regions.insert(line.station.to_string(), region.clone());
-                    region
-                }
-            };
-            let Some(region) = region else {
+            let Some(region) = cache.region_of(line.station, scenario, opts, trace) else {
                 rejected.push(Rejection {
                     source: line.source,
                     line: line.line,
@@ -63,16 +50,18 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
                 });
                 continue;
             };
-            // 4. Partition: straight into the worker's tally, no queue needed.
-            let worker = worker_for(line.station, settings.workers);
-            trace.hand_off(worker);
+            // 4. Partition: hand the record to the worker that owns its station.
             let record = line.to_record();
-            tallies[worker].add(Enriched { record, region });
+            hand_off(Enriched { record, region }, &mut tallies, trace);
         }
     }
     // 5. Merge.
     Ok(Report::assemble(
-        scenario, &fetches, rejected, lookups, &tallies,
+        scenario,
+        &fetches,
+        rejected,
+        cache.lookups,
+        &tallies,
     ))
 }
 // ANCHOR_END: run
@@ -114,6 +103,37 @@ fn fetch_with_retry<'s>(
 }
 // ANCHOR_END: fetch_with_retry
 
+// ANCHOR: region_of
+/// The reference's cache: station to region (`None`: unknown), and the lookups it made.
+#[derive(Default)]
+struct Cache {
+    regions: HashMap<String, Option<String>>,
+    lookups: u64,
+}
+
+impl Cache {
+    /// The station's region, looked up in the registry the first time the station is seen.
+    ///
+    /// Sequential code needs no single-flight logic: nobody else can be looking the station up
+    /// at the same time, so a miss is simply a lookup, and the next call finds the answer.
+    fn region_of(
+        &mut self,
+        station: &str,
+        scenario: &Scenario,
+        opts: &RunOptions,
+        trace: &Trace,
+    ) -> Option<String> {
+        if let Some(cached) = self.regions.get(station) {
+            return cached.clone();
+        }
+        self.lookups += 1;
+        let region = lookup(scenario, station, opts, trace);
+        self.regions.insert(station.to_string(), region.clone());
+        region
+    }
+}
+// ANCHOR_END: region_of
+
 /// One registry lookup: waits `lookup_ms`, then answers.
 fn lookup(scenario: &Scenario, station: &str, opts: &RunOptions, trace: &Trace) -> Option<String> {
     trace.record(EventKind::LookupStarted {
@@ -127,3 +147,13 @@ fn lookup(scenario: &Scenario, station: &str, opts: &RunOptions, trace: &Trace) 
     });
     region
 }
+
+// ANCHOR: hand_off
+/// Hands a record to the worker that owns its station. The reference has no queue and no
+/// worker thread: the worker is its tally, and handing off is adding to it.
+fn hand_off(enriched: Enriched, tallies: &mut [WorkerTally], trace: &Trace) {
+    let worker = worker_for(&enriched.record.station, tallies.len());
+    trace.hand_off(worker);
+    tallies[worker].add(enriched);
+}
+// ANCHOR_END: hand_off

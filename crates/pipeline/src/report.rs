@@ -9,12 +9,13 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::aggregate::{self, WorkerTally};
+use crate::outcome::{FailReason, FetchSummary};
 use crate::parse::{Reason, Rejection};
-use crate::run::{FailReason, FetchSummary};
 use crate::scenario::Scenario;
+use crate::tenths::Tenths;
 
 /// The final report of a run. Its JSON form has exactly these keys, in this order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,30 +79,6 @@ pub struct StationRow {
     pub mean: Tenths,
     /// Highest temperature.
     pub max: Tenths,
-}
-
-/// A temperature in integer tenths of a degree. Displays as `-3.5`; serializes as the JSON
-/// number `-3.5`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Tenths(pub i32);
-
-impl fmt::Display for Tenths {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let magnitude = self.0.unsigned_abs();
-        let text = format!("{sign}{}.{}", magnitude / 10, magnitude % 10);
-        // `pad` so that width and alignment flags work in tables.
-        f.pad(&text)
-    }
-}
-
-impl Serialize for Tenths {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Integer division by ten is exact in decimal but not in binary; the nearest f64 to
-        // `t / 10` always prints back with one decimal (serde_json prints the shortest form that
-        // round-trips), so `-35` becomes `-3.5` and `20` becomes `2.0`.
-        serializer.serialize_f64(f64::from(self.0) / 10.0)
-    }
 }
 
 impl Report {
@@ -327,24 +304,5 @@ mod tests {
             oslo.chars().count(),
             "{header}\n{oslo}"
         );
-    }
-
-    #[test]
-    fn tenths_print_with_one_decimal() {
-        let shown: Vec<String> = [35, -35, 0, -5, 5, 999, -999, 20]
-            .map(|t| Tenths(t).to_string())
-            .into();
-        assert_eq!(
-            shown,
-            ["3.5", "-3.5", "0.0", "-0.5", "0.5", "99.9", "-99.9", "2.0"]
-        );
-    }
-
-    #[test]
-    fn tenths_serialize_as_numbers_with_one_decimal() {
-        let json =
-            serde_json::to_string(&[Tenths(35), Tenths(-5), Tenths(20), Tenths(23), Tenths(0)])
-                .unwrap();
-        assert_eq!(json, "[3.5,-0.5,2.0,2.3,0.0]");
     }
 }

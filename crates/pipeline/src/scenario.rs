@@ -25,8 +25,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, de};
 
+use crate::options::{MAX_TIME_SCALE, RunOptions};
 use crate::registry::Registry;
-use crate::run::{MAX_TIME_SCALE, RunOptions};
+use crate::tenths::Tenths;
 
 // ANCHOR: bounds
 /// The most fetch attempts in flight a scenario may ask for (`settings.concurrency`).
@@ -515,12 +516,12 @@ impl Scenario {
                 for _ in 0..1 + rng.below(6) {
                     let line = match rng.below(40) {
                         0 => "no separator here".to_string(),
-                        1 => format!("Atlantis;{}", tenths_text(rng.temperature())),
+                        1 => format!("Atlantis;{}", rng.temperature()),
                         2 => format!("Oslo;{}", rng.below(1000)),
                         _ => {
                             let (station, _) = GENERATED_STATIONS
                                 [rng.below(GENERATED_STATIONS.len() as u64) as usize];
-                            format!("{station};{}", tenths_text(rng.temperature()))
+                            format!("{station};{}", rng.temperature())
                         }
                     };
                     body.push_str(&line);
@@ -765,11 +766,6 @@ fn deep_key_line(text: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
-/// Formats integer tenths the way feeds write them (`-3.5`).
-fn tenths_text(tenths: i32) -> String {
-    crate::report::Tenths(tenths).to_string()
-}
-
 /// Stations of generated scenarios, with their regions.
 const GENERATED_STATIONS: &[(&str, &str)] = &[
     ("Aberdeen", "west"),
@@ -813,9 +809,10 @@ impl SplitMix64 {
         self.next() % n
     }
 
-    /// A temperature between -30.0 and 34.9 degrees, in tenths.
-    fn temperature(&mut self) -> i32 {
-        self.below(650) as i32 - 300
+    /// A temperature between -30.0 and 34.9 degrees. Written into a body with `Display`, the
+    /// text the parser reads back to the same value (`crate::tenths` proves it).
+    fn temperature(&mut self) -> Tenths {
+        Tenths(self.below(650) as i32 - 300)
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::run::AttemptOutcome;
+use crate::outcome::AttemptOutcome;
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]

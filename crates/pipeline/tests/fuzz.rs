@@ -14,7 +14,8 @@
 //! accepts but the pipeline cannot handle shows up here.
 
 use proptest::prelude::*;
-use rosetta_pipeline::report::{Report, StationRow, Tenths};
+use rosetta_pipeline::report::{Report, StationRow};
+use rosetta_pipeline::tenths::Tenths;
 use rosetta_pipeline::{RunOptions, Scenario, Trace, model, reference};
 
 /// The cases per property: enough to find the easy bugs on every run, few enough for seconds.

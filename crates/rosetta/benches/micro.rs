@@ -28,7 +28,7 @@ fn main() {
         println!("  {name:<28} {size:>5} bytes");
     }
     println!("\nsize_of the async/await pipeline's main future (crates/async-await):");
-    use rosetta_async_await::pipeline::main_future_size;
+    use rosetta_async_await::main_future_size;
     use rosetta_async_await::runtime::{AsyncStd, Smol, Tokio};
     for (runtime, size) in [
         ("tokio", main_future_size::<Tokio>()),

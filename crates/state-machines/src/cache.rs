@@ -23,14 +23,14 @@
 //! This cache grows without bound and keeps every answer forever, which is right for one run
 //! over a fixed registry and wrong for a long-lived service. There you would add three things,
 //! each in one place: a size bound (evict the least recently used `Done` slot when
-//! [`SingleFlightCache::region`] inserts a new one), an expiry (store an `Instant` next to the
-//! region in `LookupSlot::Done`, and treat an old entry as missing in `region`), and the removal
+//! [`SingleFlightCache::region_of`] inserts a new one), an expiry (store an `Instant` next to the
+//! region in `LookupSlot::Done`, and treat an old entry as missing in `region_of`), and the removal
 //! of a failed lookup (a real registry call can fail: `Lookup::finish` would then hand the error
 //! to the waiters already in the slot, and also *remove* the slot from the map, for which the
 //! `Lookup` needs a handle to it, so that the next asker starts a new lookup instead of reading
 //! a cached failure).
 //!
-//! Read next: [`crate::channel`].
+//! Read next: [`crate::executor::channel`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ use rosetta_pipeline::registry::Registry;
 use rosetta_pipeline::trace::{EventKind, Trace};
 
 use crate::executor::Executor;
-use crate::reactor::{Reactor, Sleep, sleep};
+use crate::executor::reactor::{Reactor, Sleep, sleep};
 
 /// One station's entry in the cache, shared by its lookup and its waiters.
 #[derive(Debug)]
@@ -88,7 +88,7 @@ impl<'a> SingleFlightCache<'a> {
     /// A future resolving to the region of `station`. The first call for a station spawns
     /// its lookup on `executor`, with its timer in `executor`'s reactor; every later call (on
     /// any executor) waits for that same lookup.
-    pub fn region(&self, station: &str, executor: &Executor<'a>) -> RegionWait<'a> {
+    pub fn region_of(&self, station: &str, executor: &Executor<'a>) -> RegionWait<'a> {
         let mut slots = self.slots.borrow_mut();
         if let Some(slot) = slots.get(station) {
             return RegionWait {
@@ -121,7 +121,7 @@ impl<'a> SingleFlightCache<'a> {
     }
 }
 
-/// Future for [`SingleFlightCache::region`]: the station's region, or `None` if it is unknown.
+/// Future for [`SingleFlightCache::region_of`]: the station's region, or `None` if it is unknown.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub struct RegionWait<'a> {
@@ -255,8 +255,8 @@ mod tests {
         let (first_waker, first_wakes) = CountingWaker::new();
         let (second_waker, second_wakes) = CountingWaker::new();
 
-        let mut first = cache.region("Oslo", &executor);
-        let mut second = cache.region("Oslo", &executor);
+        let mut first = cache.region_of("Oslo", &executor);
+        let mut second = cache.region_of("Oslo", &executor);
         assert_eq!(cache.lookups(), 1);
         assert_eq!(executor.tasks(), 1, "one lookup task for two askers");
 
@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(executor.tasks(), 0);
 
         // A later asker hits the cache: ready at first poll, no new lookup.
-        let mut third = cache.region("Oslo", &executor);
+        let mut third = cache.region_of("Oslo", &executor);
         assert_eq!(
             Pin::new(&mut third).poll(&mut cx),
             Poll::Ready(Some("north"))
@@ -302,8 +302,14 @@ mod tests {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
         let cache = SingleFlightCache::new(&registry, Duration::ZERO, &trace);
-        assert_eq!(executor.block_on(cache.region("Atlantis", &executor)), None);
-        assert_eq!(executor.block_on(cache.region("Atlantis", &executor)), None);
+        assert_eq!(
+            executor.block_on(cache.region_of("Atlantis", &executor)),
+            None
+        );
+        assert_eq!(
+            executor.block_on(cache.region_of("Atlantis", &executor)),
+            None
+        );
         assert_eq!(trace.summary().lookups, 1);
     }
 
@@ -318,10 +324,13 @@ mod tests {
         // Two executors ask in turn: each lookup's timer must be in the reactor of the executor
         // that runs the lookup, or nothing ever fires it.
         let first = Executor::new();
-        assert_eq!(first.block_on(cache.region("Oslo", &first)), Some("north"));
+        assert_eq!(
+            first.block_on(cache.region_of("Oslo", &first)),
+            Some("north")
+        );
         let second = Executor::new();
         assert_eq!(
-            second.block_on(cache.region("Rome", &second)),
+            second.block_on(cache.region_of("Rome", &second)),
             Some("south")
         );
         assert_eq!(first.reactor().pending_timers(), 0);
@@ -334,7 +343,7 @@ mod tests {
         let executor = Executor::new();
         let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
         let (waker, _) = CountingWaker::new();
-        let mut first = cache.region("Oslo", &executor);
+        let mut first = cache.region_of("Oslo", &executor);
         assert!(
             Pin::new(&mut first)
                 .poll(&mut Context::from_waker(&waker))
@@ -343,7 +352,7 @@ mod tests {
         drop(first);
         // The lookup is its own task: the second asker still gets the answer.
         assert_eq!(
-            executor.block_on(cache.region("Oslo", &executor)),
+            executor.block_on(cache.region_of("Oslo", &executor)),
             Some("north")
         );
     }

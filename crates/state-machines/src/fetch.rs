@@ -6,7 +6,7 @@
 //! nothing), which is also what a compiler-generated future does with the variables that are
 //! alive at each suspension point.
 //!
-//! Read next: [`crate::join`], which runs many of these at once.
+//! Read next: [`crate::executor::join`], which runs many of these at once.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -16,8 +16,8 @@ use rosetta_pipeline::run::{AttemptOutcome, FetchSummary, RunOptions};
 use rosetta_pipeline::scenario::{Response, Settings, Source};
 use rosetta_pipeline::trace::{EventKind, Trace};
 
-use crate::reactor::{Reactor, Sleep, sleep};
-use crate::timeout::{Due, Elapsed, Timeout, timeout};
+use crate::executor::reactor::{Reactor, Sleep, sleep};
+use crate::executor::timeout::{Due, Elapsed, Timeout, timeout};
 
 /// The error a feed answers with (the scenario's `first` and `always` faults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

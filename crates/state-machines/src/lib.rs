@@ -13,32 +13,36 @@
 //!
 //! # Layout
 //!
-//! - [`executor`]: run queue, tasks, wakers, `spawn` and `block_on`. Start here.
-//! - [`reactor`]: the timer heap and [`Sleep`](reactor::Sleep), the future it wakes.
-//! - [`timeout`]: [`Timeout`](timeout::Timeout), a future raced against a deadline.
+//! The same four files as every style crate, the pipeline, then one folder, the machinery:
+//!
+//! - [`run`] (this file): the pipeline, put together, step by step.
 //! - [`fetch`]: [`FetchWithRetry`](fetch::FetchWithRetry), the state machine of one fetch.
-//! - [`join`]: [`BoundedJoin`](join::BoundedJoin), at most `concurrency` fetches at a time.
 //! - [`cache`]: the single-flight cache, a shared slot with a list of wakers.
-//! - [`channel`]: a bounded channel with `Send` and `Recv` futures, for the workers' queues.
-//! - [`stages`]: the per-source enrichment task and the worker task.
-//! - [`run`] (this file): the pipeline, put together.
+//! - [`workers`]: [`hand_off`], the task that hands one answered source's records to their
+//!   workers, and [`worker`], the task that tallies them.
+//! - [`executor`]: what a runtime would provide. Start there.
+//!   - [`executor`] itself: run queue, tasks, wakers, `spawn` and `block_on`.
+//!   - [`executor::reactor`]: the timer map and [`Sleep`](executor::reactor::Sleep), the
+//!     future it wakes.
+//!   - [`executor::timeout`]: [`Timeout`](executor::timeout::Timeout), a future raced against
+//!     a deadline.
+//!   - [`executor::join`]: [`BoundedJoin`](executor::join::BoundedJoin), at most
+//!     `concurrency` fetches at a time.
+//!   - [`executor::channel`]: a bounded channel with `Send` and `Recv` futures, for the
+//!     workers' queues.
 //!
 //! Everything runs on the thread that calls [`run`]: one executor, one reactor, no helper
 //! thread. In production you would use a runtime (tokio, smol) for all of this; you would also
 //! keep reading their source, which is this crate with the corners filled in.
 
 pub mod cache;
-pub mod channel;
 pub mod executor;
 pub mod fetch;
-pub mod join;
-pub mod reactor;
-pub mod stages;
-mod sync;
-pub mod timeout;
+pub mod workers;
 
-#[cfg(all(test, loom))]
-mod loom_tests;
+// The machinery's modules under their earlier, shorter paths too (`rosetta_state_machines::
+// reactor::sleep`), for the benches, the CLI's sleepers and the book's examples.
+pub use executor::{channel, join, reactor, timeout};
 
 #[cfg(test)]
 mod test_support;
@@ -52,10 +56,11 @@ use rosetta_pipeline::enrich::survey;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
 
 use crate::cache::SingleFlightCache;
+use crate::executor::channel::channel;
+use crate::executor::join::bounded_join;
 use crate::executor::{Executor, JoinHandle};
 use crate::fetch::{Fetched, fetch_with_retry};
-use crate::join::bounded_join;
-use crate::stages::enrich_source;
+use crate::workers::{hand_off, worker};
 
 /// The style's name, as the command line, the snapshots and the book write it.
 pub const NAME: &str = "state-machines";
@@ -79,7 +84,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
 fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Report, u64) {
     let settings = &scenario.settings;
     // Declared before the executor, so that they outlive the tasks that borrow them: the
-    // rejected lines, and each source's regions (see `stages::EnrichSource::regions`).
+    // rejected lines, and each source's regions (see `workers::HandOff::regions`).
     let rejected = RefCell::new(Vec::new());
     let regions: Vec<OnceCell<_>> = scenario.sources.iter().map(|_| OnceCell::new()).collect();
     let executor = Executor::new();
@@ -87,11 +92,13 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
     let lookup_time = opts.scaled(settings.lookup_ms);
     let cache = SingleFlightCache::new(&scenario.registry, lookup_time, trace);
 
-    // 4. The workers, one task each, each draining its own bounded queue.
+    // The steps are numbered as in `rosetta_pipeline::reference::run`. Step 4's workers come
+    // first, because step 3 needs their queues to hand records off to.
+    // 4. Partition: the workers, one task each, each draining its own bounded queue.
     let (queues, workers): (Vec<_>, Vec<JoinHandle<WorkerTally>>) = (0..settings.workers)
         .map(|_| {
-            let (queue, receiver) = channel::channel::<Enriched>(settings.channel_capacity);
-            (queue, executor.spawn(stages::worker(receiver)))
+            let (queue, receiver) = channel::<Enriched>(settings.channel_capacity);
+            (queue, executor.spawn(worker(receiver)))
         })
         .unzip();
 
@@ -105,12 +112,12 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
     let mut summaries = vec![None; scenario.sources.len()];
     let fetch_all = bounded_join(fetches, settings.concurrency, |index, fetched: Fetched| {
         // The slot is already free. 2. Parse, a first pass that finds the body's distinct
-        // stations, and 3. give the source a task of its own that looks them all up, then
-        // parses the body again and hands each record to its worker, while the fetches go on.
-        // Two passes so that nothing waits per record (`rosetta_pipeline::enrich` says why).
+        // stations, and 3. Enrich: give the source a task of its own that looks them all up,
+        // then parses the body again and hands each record to its worker, while the fetches go
+        // on. Two passes so that nothing waits per record (`rosetta_pipeline::enrich` says why).
         summaries[index] = Some(fetched.summary);
         let Some(body) = fetched.body else { return };
-        let task = enrich_source(
+        let task = hand_off(
             survey(index, body),
             &cache,
             &executor,
@@ -127,7 +134,7 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
     // Every source is fetched. Drop our senders: each queue now closes when the last source
     // task, which holds a clone of every sender, has handed its last record off.
     drop(queues);
-    // 5. Wait for each worker's tally (running every other task on the way), and merge.
+    // 5. Merge: wait for each worker's tally (running every other task on the way), and merge.
     let tallies: Vec<WorkerTally> = workers
         .into_iter()
         .map(|worker| executor.block_on(worker))
@@ -155,12 +162,12 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
 /// a `Timeout` holds a `FeedAnswer` and a `Sleep`, a `FetchWithRetry` holds a `Timeout`.
 pub fn future_sizes() -> Vec<(&'static str, usize)> {
     use crate::cache::{Lookup, RegionWait};
-    use crate::channel::{Recv, Send};
+    use crate::executor::channel::{Recv, Send};
+    use crate::executor::join::BoundedJoin;
+    use crate::executor::reactor::Sleep;
+    use crate::executor::timeout::Timeout;
     use crate::fetch::{FeedAnswer, FetchWithRetry};
-    use crate::join::BoundedJoin;
-    use crate::reactor::Sleep;
-    use crate::stages::{EnrichSource, Worker};
-    use crate::timeout::Timeout;
+    use crate::workers::{HandOff, Worker};
 
     type FetchJoin = BoundedJoin<std::vec::IntoIter<FetchWithRetry<'static>>, fn(usize, Fetched)>;
     vec![
@@ -176,7 +183,7 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
         ("RegionWait", size_of::<RegionWait<'static>>()),
         ("Send<Enriched>", size_of::<Send<Enriched>>()),
         ("Recv<Enriched>", size_of::<Recv<'static, Enriched>>()),
-        ("EnrichSource", size_of::<EnrichSource<'static>>()),
+        ("HandOff", size_of::<HandOff<'static>>()),
         ("Worker", size_of::<Worker>()),
         (
             "JoinHandle<WorkerTally>",
@@ -246,10 +253,13 @@ mod tests {
         assert!(timeout >= sizes["FeedAnswer"] + sizes["Sleep"]);
         assert!(sizes["FeedAnswer"] >= sizes["Sleep"]);
         assert!(sizes["FetchWithRetry"] >= timeout);
-        assert!(sizes["EnrichSource"] >= sizes["Send<Enriched>"]);
+        assert!(sizes["HandOff"] >= sizes["Send<Enriched>"]);
         // The join keeps its running futures on the heap (in a `Vec`): its own size does not
         // depend on what it joins.
-        type SleepJoin = join::BoundedJoin<std::vec::IntoIter<reactor::Sleep>, fn(usize, ())>;
+        type SleepJoin = executor::join::BoundedJoin<
+            std::vec::IntoIter<executor::reactor::Sleep>,
+            fn(usize, ()),
+        >;
         assert_eq!(sizes["BoundedJoin<FetchWithRetry>"], size_of::<SleepJoin>());
         // Handles to shared state are one pointer.
         assert_eq!(sizes["JoinHandle<WorkerTally>"], size_of::<usize>());

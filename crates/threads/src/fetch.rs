@@ -44,7 +44,7 @@
 //! socket down from another thread (`TcpStream::shutdown`), which is the socket's way of being
 //! asked. The async styles get cancellation for free: dropping a future stops it.
 //!
-//! Read next: [`crate::enrich`], what happens to the body.
+//! Read next: [`crate::workers`], what happens to the body.
 
 use std::convert::Infallible;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -62,18 +62,18 @@ use crate::{Shared, internal};
 /// Fetches source `index`: up to `retries + 1` attempts, one after the other on this thread
 /// (the same slot), each limited by the timeout. Returns the summary and, if the feed answered,
 /// its body.
-pub(crate) fn fetch_with_retry<'s>(
+pub fn fetch_with_retry<'s>(
     shared: &Shared<'s>,
     index: usize,
 ) -> Result<(FetchSummary, Option<&'s str>), RunError> {
     let max_attempts = shared.scenario.settings.max_attempts();
-    let mut attempt = 1;
+    let mut number = 1;
     loop {
-        let (outcome, body) = fetch_once(shared, index, attempt)?;
-        if outcome == AttemptOutcome::Answered || attempt == max_attempts {
-            return Ok((FetchSummary::after(attempt, outcome), body));
+        let (outcome, body) = attempt(shared, index, number)?;
+        if outcome == AttemptOutcome::Answered || number == max_attempts {
+            return Ok((FetchSummary::after(number, outcome), body));
         }
-        attempt += 1;
+        number += 1;
     }
 }
 // ANCHOR_END: fetch_with_retry
@@ -96,7 +96,7 @@ enum FromNetwork<'s> {
 
 /// One attempt: start the network, wait for its answer until `timeout_ms` after the attempt
 /// started, stop the network.
-fn fetch_once<'s>(
+pub fn attempt<'s>(
     shared: &Shared<'s>,
     index: usize,
     attempt: u32,

@@ -15,10 +15,11 @@
 //!   Read it first.
 //! - [`fetch`]: one attempt (a simulated network thread raced against `recv_timeout`) and
 //!   fetch-with-retry. It is where the threads style has to answer "how do I cancel?".
-//! - [`enrich`]: what happens to a source's body once it has answered: find its distinct
-//!   stations, look them all up at once (one thread each), then parse the records again one at
-//!   a time and hand each to its worker.
 //! - [`cache`]: the single-flight cache, a `OnceLock` per station.
+//! - [`workers`]: what happens to a source's body once it has answered ([`workers::hand_off`]:
+//!   find its distinct stations, look them all up at once (one thread each), then parse the
+//!   records again one at a time and hand each to its worker), and the workers themselves
+//!   ([`workers::worker`]).
 //!
 //! # How this style waits
 //!
@@ -44,14 +45,14 @@
 //! wait here becomes a callback there.
 
 pub mod cache;
-pub mod enrich;
 pub mod fetch;
+pub mod workers;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 use std::thread::{self, Scope, ScopedJoinHandle};
 
-use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::aggregate::Enriched;
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::run::FetchSummary;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
@@ -67,9 +68,10 @@ pub const MODEL: &str = "OS threads, blocking waits";
 /// What every thread of a run may read: the input, and the two pieces of state they share.
 ///
 /// The fetch threads borrow it (`&Shared`): [`std::thread::scope`] guarantees that every thread
-/// has been joined before `run` returns, so no `Arc` is needed.
+/// has been joined before `run` returns, so no `Arc` is needed. Public only so that the steps'
+/// functions ([`fetch::fetch_with_retry`], [`workers::hand_off`]) can be; only `run` builds one.
 #[derive(Debug)]
-pub(crate) struct Shared<'a> {
+pub struct Shared<'a> {
     /// The scenario being run.
     pub(crate) scenario: &'a Scenario,
     /// The time scale.
@@ -117,20 +119,23 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
     // Every thread below is scoped: it may borrow `shared` and `scenario`, and all of them have
     // been joined when `thread::scope` returns, even on an early `return Err(..)`.
     let (fetched, tallies) = thread::scope(|scope| {
-        // Workers first, so that there is someone to receive the first record.
+        // 4. Partition, set up first: the workers and their queues, so that there is someone to
+        // receive the first record.
         let mut senders = Vec::with_capacity(settings.workers);
-        let mut workers = Vec::with_capacity(settings.workers);
+        let mut worker_threads = Vec::with_capacity(settings.workers);
         for worker in 0..settings.workers {
             // Bounded: a sender blocks while the worker's queue is full (backpressure).
             let (sender, receiver) = mpsc::sync_channel(settings.channel_capacity);
             senders.push(sender);
-            workers.push(spawn(scope, format!("worker-{worker}"), move || {
-                aggregate(receiver)
+            worker_threads.push(spawn(scope, format!("worker-{worker}"), move || {
+                workers::worker(receiver)
             })?);
         }
 
-        // `concurrency` fetch threads: each one is a slot that holds one attempt at a time, so
-        // no more than `concurrency` attempts can ever be in flight.
+        // 1. Fetch: `concurrency` fetch threads. Each one is a slot that holds one attempt at a
+        // time, so no more than `concurrency` attempts can ever be in flight. Each hands an
+        // answered body to an enrich thread for 2. Parse, 3. Enrich and 4. Partition
+        // (`workers::hand_off`).
         let mut fetchers = Vec::with_capacity(settings.concurrency);
         for slot in 0..settings.concurrency.min(scenario.sources.len()) {
             let (shared, senders) = (&shared, senders.clone());
@@ -146,7 +151,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
             .into_iter()
             .map(|fetcher| join(fetcher, "fetch thread"))
             .collect();
-        let tallies = workers
+        let tallies = worker_threads
             .into_iter()
             .map(|worker| join(worker, "worker"))
             .collect::<Result<Vec<_>, _>>()?;
@@ -154,7 +159,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
         Ok::<_, RunError>((fetched, tallies))
     })?;
 
-    // Merge what the fetch threads brought back. Sources finished in any order; the report
+    // 5. Merge what the fetch threads and the workers brought back. Sources finished in any order; the report
     // wants their summaries in file order.
     let mut fetches = vec![None; scenario.sources.len()];
     let mut rejected = Vec::new();
@@ -193,12 +198,14 @@ fn fetch_sources<'scope>(
     let mut result = FetchThreadResult::default();
     let mut enrichers: Vec<ScopedJoinHandle<'scope, _>> = Vec::new();
     while let Some(index) = shared.claim_source() {
+        // 1. Fetch.
         let (summary, body) = fetch::fetch_with_retry(shared, index)?;
         result.fetches.push((index, summary));
         if let Some(body) = body {
+            // 2. Parse, 3. Enrich, 4. Partition: on an enrich thread of its own.
             let senders = senders.clone();
             enrichers.push(spawn(scope, format!("enrich-{index}"), move || {
-                enrich::enrich_and_hand_off(shared, index, body, &senders)
+                workers::hand_off(shared, index, body, &senders)
             })?);
         }
         // Join the enrich threads that are done. A finished thread that nobody joins keeps its
@@ -213,18 +220,6 @@ fn fetch_sources<'scope>(
     Ok(result)
 }
 // ANCHOR_END: fetch_thread
-
-// ANCHOR: worker
-/// The body of one worker: add every record that arrives to the tally, until every sender has
-/// been dropped (then `recv` fails and the `for` loop ends).
-fn aggregate(records: Receiver<Enriched>) -> WorkerTally {
-    let mut tally = WorkerTally::new();
-    for record in records {
-        tally.add(record);
-    }
-    tally
-}
-// ANCHOR_END: worker
 
 /// Starts a named scoped thread. The name shows in the trace, in panic messages and in
 /// debuggers (`ps -L`, `gdb`'s `info threads`).

@@ -12,8 +12,11 @@
 //!   broken book.
 //! - `cargo xtask figures`: reruns the commands whose output and pictures the book shows, and
 //!   writes them to `book/src/figures/` (see [`figures`]). Commit the result.
+//! - `cargo xtask diff STYLE_A STYLE_B [FILE]`: one file of the skeleton (`fetch.rs` unless
+//!   named) of two styles, side by side, aligned line for line (see [`diff`]).
 
 mod book;
+mod diff;
 mod figures;
 mod tidy;
 
@@ -24,7 +27,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   tidy      check the repository rules
   book      build the book into target/book, checking includes, links and listings
-  figures   regenerate book/src/figures/ (timelines, comparison, benchmarks)";
+  figures   regenerate book/src/figures/ (timelines, comparison, benchmarks)
+  diff A B [FILE]
+            two styles' FILE (fetch.rs, cache.rs, workers.rs or lib.rs) side by side";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -64,6 +69,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("diff") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            match diff::run(&root, &args) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("diff: {error:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

@@ -4,6 +4,11 @@
 //!   and no `.await` (they show what async/await is made of, so they must not use it), and
 //!   `callbacks` contains no future at all.
 //! - **Every file says what it is.** Every `.rs` file under `crates/` starts with a `//!` line.
+//! - **One skeleton for every style.** Every style crate has `lib.rs`, `fetch.rs`, `cache.rs`
+//!   and `workers.rs`, each defining the same public steps ([`SKELETON`]), so that a reader who
+//!   knows one style finds each step of another in the same place under the same name.
+//! - **The specification reads in a straight line.** The modules of `crates/pipeline` import
+//!   one another without a cycle ([`module_cycle`]).
 //!
 //! The checks read code with comments removed, so a comment may *talk* about `.await`.
 
@@ -85,9 +90,202 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// The style crates, each of which has the [`SKELETON`].
+pub const STYLE_CRATES: &[&str] = &[
+    "threads",
+    "callbacks",
+    "combinators",
+    "state-machines",
+    "async-await",
+];
+
+/// The skeleton: the files every style crate has, and the public items each must define. The
+/// four files are the pipeline; whatever else a crate has (its folder) is its machinery.
+pub const SKELETON: &[(&str, &[Item])] = &[
+    (
+        "lib.rs",
+        &[Item::Const("NAME"), Item::Const("MODEL"), Item::Fn("run")],
+    ),
+    ("fetch.rs", &[Item::Fn("fetch_with_retry")]),
+    (
+        "cache.rs",
+        &[Item::Struct("SingleFlightCache"), Item::Fn("region_of")],
+    ),
+    ("workers.rs", &[Item::Fn("hand_off"), Item::Fn("worker")]),
+];
+
+/// A public item a skeleton file must define.
+#[derive(Debug, Clone, Copy)]
+pub enum Item {
+    /// `pub const NAME`.
+    Const(&'static str),
+    /// `pub fn NAME` (or `pub async fn`), generic or not.
+    Fn(&'static str),
+    /// `pub struct NAME`, generic or not.
+    Struct(&'static str),
+}
+
+impl Item {
+    /// True if `code` (comments removed) defines this item publicly on one line.
+    fn is_defined_in(self, code: &str) -> bool {
+        let (keyword, name) = match self {
+            Item::Const(name) => ("const", name),
+            Item::Fn(name) => ("fn", name),
+            Item::Struct(name) => ("struct", name),
+        };
+        code.lines().map(str::trim_start).any(|line| {
+            let Some(rest) = line
+                .strip_prefix("pub ")
+                .or_else(|| line.strip_prefix("pub(crate) "))
+            else {
+                return false;
+            };
+            let rest = rest.strip_prefix("async ").unwrap_or(rest);
+            let Some(after) = rest
+                .strip_prefix(keyword)
+                .and_then(|r| r.strip_prefix(' '))
+                .and_then(|r| r.strip_prefix(name))
+            else {
+                return false;
+            };
+            after.starts_with(['(', '<', ':', ' ', '{', ';'])
+        })
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Item::Const(name) => format!("`pub const {name}`"),
+            Item::Fn(name) => format!("`pub fn {name}`"),
+            Item::Struct(name) => format!("`pub struct {name}`"),
+        }
+    }
+}
+
+/// Where the style crates at `root` depart from the [`SKELETON`].
+pub fn skeleton_problems(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for style in STYLE_CRATES {
+        for (file, items) in SKELETON {
+            let path = root.join("crates").join(style).join("src").join(file);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                problems.push(format!(
+                    "{}: missing; every style crate has lib.rs, fetch.rs, cache.rs and workers.rs",
+                    relative(root, &path)
+                ));
+                continue;
+            };
+            let code = code_without_comments(&text);
+            for item in *items {
+                if !item.is_defined_in(&code) {
+                    problems.push(format!(
+                        "{}: defines no {}, a step of the skeleton every style shares",
+                        relative(root, &path),
+                        item.describe()
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The modules of `crates/pipeline/src` (each `foo.rs` is module `foo`) and, for each, the
+/// modules its code (comments removed) names through `crate::`. A path through the crate root
+/// (`crate::Report`, `crate::{..}`) hides which module it reaches, so it is a problem of its
+/// own, returned in the second list.
+type ImportGraph = std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+fn pipeline_imports(src: &Path) -> (ImportGraph, Vec<String>) {
+    let mut modules = ImportGraph::new();
+    let mut through_root = Vec::new();
+    for file in rust_files(src) {
+        if file.parent() != Some(src) || file.ends_with("lib.rs") {
+            continue; // The root re-exports: it is above everything by definition.
+        }
+        let Some(name) = file.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let code = code_without_comments(&std::fs::read_to_string(&file).unwrap_or_default());
+        let mut uses = std::collections::BTreeSet::new();
+        for (at, _) in code.match_indices("crate::") {
+            let rest = &code[at + "crate::".len()..];
+            let next: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if next.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                if next != name {
+                    uses.insert(next);
+                }
+            } else {
+                let path: String = rest.chars().take(24).collect();
+                through_root.push(format!(
+                    "crates/pipeline/src/{name}.rs: imports through the crate root \
+                     (`crate::{}`); name the module, so that the import graph shows the edge",
+                    path.trim_end()
+                ));
+            }
+        }
+        modules.insert(name, uses);
+    }
+    (modules, through_root)
+}
+
+/// A cycle among the modules of `crates/pipeline/src` ([`pipeline_imports`]), as the modules
+/// on it in order, or `None`. The specification should read in a straight line, from the
+/// scenario and the temperature up to the report and the reference run.
+pub fn module_cycle(src: &Path) -> Option<Vec<String>> {
+    let (modules, _) = pipeline_imports(src);
+    // Depth-first search with the path so far; a module met again on the path closes a cycle.
+    fn visit(
+        module: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(module.to_string());
+            return Some(cycle);
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_string());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(module.to_string());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for module in modules.keys() {
+        if let Some(cycle) = visit(module, &modules, &mut Vec::new(), &mut done) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
 /// Runs every tidy check on the repository at `root`; returns every problem found.
 pub fn check(root: &Path) -> Result<(), Vec<String>> {
-    let mut problems = Vec::new();
+    let mut problems = skeleton_problems(root);
+    let pipeline = root.join("crates/pipeline/src");
+    if pipeline.is_dir() {
+        problems.extend(pipeline_imports(&pipeline).1);
+    }
+    if pipeline.is_dir()
+        && let Some(cycle) = module_cycle(&pipeline)
+    {
+        problems.push(format!(
+            "crates/pipeline/src: its modules import one another in a cycle ({}); the \
+             specification should read in a straight line",
+            cycle.join(" -> ")
+        ));
+    }
     for rule in RULES {
         for file in rust_files(&root.join(rule.crate_dir)) {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -157,12 +355,75 @@ mod tests {
         std::fs::write(dir.join("no_header.rs"), "fn g() {}\n").unwrap();
         let problems = check(&root).unwrap_err();
         std::fs::remove_dir_all(&root).unwrap();
+        for expected in [
+            "crates/combinators/src/lib.rs: uses `async`, but the Promise style is written with combinators only",
+            "crates/combinators/src/no_header.rs: does not start with a `//!` line saying what the file is",
+            "crates/combinators/src/lib.rs: defines no `pub const NAME`, a step of the skeleton every style shares",
+            "crates/combinators/src/workers.rs: missing; every style crate has lib.rs, fetch.rs, cache.rs and workers.rs",
+        ] {
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "{expected}\nnot in {problems:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_skeleton_accepts_generic_and_async_steps_and_names_what_is_missing() {
+        assert!(Item::Fn("run").is_defined_in("pub fn run<R: Runtime>(scenario: &Scenario)"));
+        assert!(Item::Fn("region_of").is_defined_in("    pub async fn region_of(&self)"));
+        assert!(
+            Item::Struct("SingleFlightCache").is_defined_in("pub struct SingleFlightCache<'a> {")
+        );
+        assert!(Item::Const("NAME").is_defined_in("    pub const NAME: &str = \"tokio\";"));
+        assert!(!Item::Fn("run").is_defined_in("pub fn run_async()"));
+        assert!(
+            !Item::Fn("worker").is_defined_in("fn worker()"),
+            "not public"
+        );
+        assert!(
+            !Item::Fn("hand_off").is_defined_in(&code_without_comments("// pub fn hand_off()"))
+        );
+    }
+
+    #[test]
+    fn a_cycle_among_the_pipeline_modules_is_found() {
+        let dir = std::env::temp_dir().join(format!("rosetta-cycle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("lib.rs"),
+            "//! x\npub mod a; pub mod b; pub mod c;\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("a.rs"), "//! a\nuse crate::b::B;\n").unwrap();
+        std::fs::write(
+            dir.join("b.rs"),
+            "//! b\nuse crate::c::C; // crate::a::A in a comment\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("c.rs"), "//! c\n").unwrap();
+        assert_eq!(module_cycle(&dir), None, "a -> b -> c is a line");
+        std::fs::write(dir.join("c.rs"), "//! c\nfn f() { crate::a::g() }\n").unwrap();
+        let cycle = module_cycle(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(
-            problems,
-            [
-                "crates/combinators/src/lib.rs: uses `async`, but the Promise style is written with combinators only",
-                "crates/combinators/src/no_header.rs: does not start with a `//!` line saying what the file is",
-            ]
+            cycle,
+            Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+        );
+    }
+
+    #[test]
+    fn an_import_through_the_crate_root_is_named() {
+        let dir = std::env::temp_dir().join(format!("rosetta-root-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lib.rs"), "//! x\n").unwrap();
+        std::fs::write(dir.join("a.rs"), "//! a\nuse crate::{Report, b::B};\n").unwrap();
+        let (_, problems) = pipeline_imports(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("a.rs: imports through the crate root"),
+            "{problems:?}"
         );
     }
 }

@@ -128,7 +128,7 @@ fn first_record(body: &str) -> Result<(String, i32), Error> {
         .find(|line| !line.is_empty())
         .ok_or(Error::EmptyFeed)?;
     let (station, tenths) = parse_line(line).map_err(Error::BadLine)?;
-    Ok((station.to_string(), tenths))
+    Ok((station.to_string(), tenths.0))
 }
 
 /// Fetches `feed`, parses its first line, looks up the station's region, and calls `done` with

@@ -9,6 +9,7 @@ use partitioned_workers::start_workers;
 use rosetta_pipeline::aggregate::{Enriched, merge};
 use rosetta_pipeline::parse::Record;
 use rosetta_pipeline::partition::worker_for;
+use rosetta_pipeline::tenths::Tenths;
 
 /// Where to read about this exercise.
 const REREAD: &str = "chapter 9, Communication (book/src/communication.md)";
@@ -30,7 +31,7 @@ fn record(n: usize) -> Enriched {
             source: 0,
             line: n as u32 + 1,
             station: STATIONS[n % STATIONS.len()].to_string(),
-            tenths: (n % 100) as i32 - 50,
+            tenths: Tenths((n % 100) as i32 - 50),
         },
         region: "somewhere".into(),
     }

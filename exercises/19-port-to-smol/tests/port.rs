@@ -103,7 +103,7 @@ fn the_port_names_no_tokio_api() {
             panic!(
                 "src/lib.rs:{}: names tokio (`{}`). Go through the `Runtime` trait \
                  (`runtime.spawn`, `runtime.sleep`) and runtime-neutral crates \
-                 (`async_channel`, `rosetta_async_await::pipeline::with_timeout`) instead\
+                 (`async_channel`, `rosetta_async_await::fetch::with_timeout`) instead\
                  \n    reread: {REREAD}",
                 number + 1,
                 code.trim()

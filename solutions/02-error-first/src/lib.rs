@@ -113,7 +113,7 @@ fn first_record(body: &str) -> Result<(String, i32), Error> {
         .find(|line| !line.is_empty())
         .ok_or(Error::EmptyFeed)?;
     let (station, tenths) = parse_line(line).map_err(Error::BadLine)?;
-    Ok((station.to_string(), tenths))
+    Ok((station.to_string(), tenths.0))
 }
 
 // ANCHOR: first_reading

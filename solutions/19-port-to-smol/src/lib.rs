@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rosetta_async_await::pipeline::with_timeout;
+use rosetta_async_await::fetch::with_timeout;
 use rosetta_async_await::runtime::Runtime;
 
 pub mod tokio_version;

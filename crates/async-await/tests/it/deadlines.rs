@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future;
-use rosetta_async_await::pipeline::{Due, with_deadline};
+use rosetta_async_await::fetch::{Due, with_deadline};
 use rosetta_async_await::runtime::{AsyncStd, Runtime, Smol, Tokio};
 
 /// A feed on `runtime`'s timer: answers `answer` at the instant `at`, and says so.

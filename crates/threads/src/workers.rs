@@ -1,6 +1,7 @@
-//! What happens to a body once its feed has answered: find its stations, look them up, hand
-//! the records to the workers. It runs on an enrich thread of its own, started by the fetch
-//! thread, so that the fetch thread's slot is free for the next source while this waits.
+//! The workers, and what happens to a body once its feed has answered: find its stations, look
+//! them up, hand the records to the workers. [`hand_off`] runs on an enrich thread of its own,
+//! started by the fetch thread, so that the fetch thread's slot is free for the next source
+//! while this waits; each [`worker`] runs on a worker thread of its own, started by `run`.
 //!
 //! The body is read in two passes (why: see `rosetta_pipeline::enrich`): the first finds its
 //! distinct stations, the second parses the records again one at a time, each handed off as it
@@ -12,11 +13,11 @@
 //!
 //! Read next: [`crate::cache`], which makes sure two threads never look up the same station.
 
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread;
 
 use rosetta_pipeline::RunError;
-use rosetta_pipeline::aggregate::Enriched;
+use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
 use rosetta_pipeline::enrich::survey;
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
@@ -25,21 +26,23 @@ use rosetta_pipeline::trace::EventKind;
 use crate::cache::Region;
 use crate::{Shared, internal, join, spawn};
 
-// ANCHOR: enrich
+// ANCHOR: hand_off
 /// Looks up the stations of the body of source `index`, then hands every accepted record to
 /// its worker. Returns the rejected lines and records.
-pub(crate) fn enrich_and_hand_off(
+pub fn hand_off(
     shared: &Shared<'_>,
     index: usize,
     body: &str,
     workers: &[SyncSender<Enriched>],
 ) -> Result<Vec<Rejection>, RunError> {
-    // Pass 1: the distinct stations (a handful), not the records (possibly millions).
+    // 2. Parse, pass 1: the distinct stations (a handful), not the records (possibly millions).
     let mut survey = survey(index, body);
     let mut rejected = std::mem::take(&mut survey.rejected);
+    // 3. Enrich: every station's region, through the cache.
     let regions = look_up_stations(shared, index, &survey.stations)?;
-    // Pass 2: one record at a time, parsed just before it is sent. At most a queue's worth of
-    // records per worker is alive at once; the rest of the body is still text.
+    // 2. Parse, pass 2, and 4. Partition: one record at a time, parsed just before it is
+    // sent. At most a queue's worth of records per worker is alive at once; the rest of the
+    // body is still text.
     for record in survey.enriched(&regions) {
         let enriched = match record {
             Ok(enriched) => enriched,
@@ -59,7 +62,7 @@ pub(crate) fn enrich_and_hand_off(
     }
     Ok(rejected)
 }
-// ANCHOR_END: enrich
+// ANCHOR_END: hand_off
 
 // ANCHOR: look_up_stations
 /// The region of each of `stations` (distinct), in the same order, looked up concurrently.
@@ -114,3 +117,15 @@ fn look_up(shared: &Shared<'_>, station: &str) -> Region {
     });
     region
 }
+
+// ANCHOR: worker
+/// The body of one worker: add every record that arrives to the tally, until every sender has
+/// been dropped (then `recv` fails and the `for` loop ends).
+pub fn worker(records: Receiver<Enriched>) -> WorkerTally {
+    let mut tally = WorkerTally::new();
+    for record in records {
+        tally.add(record);
+    }
+    tally
+}
+// ANCHOR_END: worker

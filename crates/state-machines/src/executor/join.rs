@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::sync::{AtomicBool, Mutex, MutexGuard};
+use crate::executor::sync::{AtomicBool, Mutex, MutexGuard};
 
 // ANCHOR: bounded_join
 /// Runs the futures of `futures`, at most `limit` at a time, starting each one (in iterator
@@ -248,7 +248,7 @@ mod tests {
     use std::cell::RefCell;
     use std::time::{Duration, Instant};
 
-    use crate::reactor::{Reactor, Sleep, sleep};
+    use crate::executor::reactor::{Reactor, Sleep, sleep};
     use crate::test_support::CountingWaker;
 
     /// A sleep of `ms` that resolves to `ms`.

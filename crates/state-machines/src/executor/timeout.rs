@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use crate::reactor::{Reactor, Sleep, sleep};
+use crate::executor::reactor::{Reactor, Sleep, sleep};
 
 /// The error of a [`Timeout`] whose deadline came first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

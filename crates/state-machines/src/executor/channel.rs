@@ -19,7 +19,7 @@
 //! `Rc<RefCell<..>>` inside: the whole pipeline runs on one thread. In production you would use
 //! smol's channel crate or `tokio::sync::mpsc`, which do the same across threads, without locks.
 //!
-//! Read next: [`crate::stages`], where the pipeline's tasks use this channel.
+//! Read next: [`crate::workers`], where the pipeline's tasks use this channel.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};

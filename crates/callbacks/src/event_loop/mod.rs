@@ -144,7 +144,7 @@ impl State<'_> {
 /// borrow what outlives the loop. The borrow checker sees to it: a `ScopedEventLoop<'a>`
 /// cannot outlive `'a`, nor can the callbacks it holds, so none of them can run once what they
 /// borrow is gone. The pipeline uses one to borrow the scenario instead of copying it, and to
-/// hold a source's records as an iterator over its body (see `worker.rs`).
+/// hold a source's records as an iterator over its body (see `workers.rs`).
 #[derive(Clone, Default)]
 pub struct ScopedEventLoop<'a> {
     state: Rc<RefCell<State<'a>>>,

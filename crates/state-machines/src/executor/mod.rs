@@ -16,7 +16,27 @@
 //! Writing it by hand is the lesson: after this file, tokio's scheduler is "the same, with
 //! several threads, work stealing, an I/O reactor and ten years of tuning".
 //!
-//! Read next: [`crate::reactor`], which the loop parks on.
+//! This folder is the style's machinery, what a runtime would otherwise provide; the crate's
+//! other files (`fetch.rs`, `cache.rs`, `workers.rs`) are the pipeline, built on it:
+//!
+//! - this file: run queue, tasks, wakers, `spawn` and `block_on`;
+//! - [`reactor`]: the timer map and [`Sleep`](reactor::Sleep), the future it wakes;
+//! - [`timeout`]: [`Timeout`](timeout::Timeout), a future raced against a deadline;
+//! - [`join`]: [`BoundedJoin`](join::BoundedJoin), at most `concurrency` futures at a time;
+//! - [`channel`]: a bounded channel with `Send` and `Recv` futures;
+//! - `sync`: the cross-thread primitives, loom's in the model-checking build, and
+//!   `loom_tests`, which model-check the wake paths.
+//!
+//! Read next: [`reactor`], which the loop parks on.
+
+pub mod channel;
+pub mod join;
+pub mod reactor;
+mod sync;
+pub mod timeout;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -30,9 +50,9 @@ use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use crate::reactor::Reactor;
-use crate::sync::thread::{self, Thread};
-use crate::sync::{AtomicBool, Mutex};
+use crate::executor::reactor::Reactor;
+use crate::executor::sync::thread::{self, Thread};
+use crate::executor::sync::{AtomicBool, Mutex};
 
 /// Names a task. `0` is the future given to [`Executor::block_on`], which is polled like a task
 /// but lives on `block_on`'s stack rather than in the task map.
@@ -165,7 +185,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    /// The executor's timer reactor, for creating [`Sleep`](crate::reactor::Sleep)s.
+    /// The executor's timer reactor, for creating [`Sleep`](crate::executor::reactor::Sleep)s.
     pub fn reactor(&self) -> &Reactor {
         &self.reactor
     }
@@ -428,7 +448,7 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    use crate::reactor::sleep;
+    use crate::executor::reactor::sleep;
     use crate::test_support::CountingWaker;
 
     #[test]

@@ -12,7 +12,7 @@
 //! earliest deadline (`std::thread::park_timeout`), then every timer that is due is fired.
 //! Everything happens on the one thread that runs the executor; there is no timer thread.
 //!
-//! Read next: [`crate::timeout`], the first future built on top of [`Sleep`].
+//! Read next: [`crate::executor::timeout`], the first future built on top of [`Sleep`].
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::sync::thread;
+use crate::executor::sync::thread;
 
 /// Names one registered timer: its deadline, then a sequence number that tells apart timers
 /// with the same deadline. Ordering by this pair is ordering by deadline, ties in creation order.
@@ -232,7 +232,7 @@ impl Drop for Sleep {
 impl Sleep {
     /// The instant the sleep ends (tokio's `Sleep::deadline`). Fixed when the sleep is created,
     /// so it says when the sleep was *due*, however late the poll that finds it ready: what
-    /// [`Timeout`](crate::timeout::Timeout) compares to decide a race between two timers.
+    /// [`Timeout`](crate::executor::timeout::Timeout) compares to decide a race between two timers.
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

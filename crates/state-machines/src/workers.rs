@@ -1,4 +1,4 @@
-//! Steps 3 and 4 as tasks: [`EnrichSource`] (one per answered source) and [`Worker`] (one per
+//! Steps 3 and 4 as tasks: [`hand_off`] (one per answered source) and [`worker`] (one per
 //! partition).
 //!
 //! Every source that answers becomes one task. It looks up, all at once, every distinct station
@@ -20,10 +20,10 @@ use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::trace::Trace;
 
 use crate::cache::{RegionWait, SingleFlightCache};
-use crate::channel::{Receiver, Send, Sender};
 use crate::executor::Executor;
+use crate::executor::channel::{Receiver, Send, Sender};
 
-// ANCHOR: enrich_source
+// ANCHOR: hand_off
 /// Enriches the records of one answered source and hands each to its worker's queue (`queues`,
 /// one per worker); records of unknown stations, and the lines `survey` rejected, go to
 /// `rejected`.
@@ -35,8 +35,8 @@ use crate::executor::Executor;
 ///
 /// The lookups start here, through `cache`, on `executor`: the moment the source has answered,
 /// not at the future's first poll. `regions` is where this source's regions are kept once known
-/// (the field of the same name in [`EnrichSource`] says why it is outside the future).
-pub fn enrich_source<'a>(
+/// (the field of the same name in [`HandOff`] says why it is outside the future).
+pub fn hand_off<'a>(
     mut survey: Survey<'a>,
     cache: &SingleFlightCache<'a>,
     executor: &Executor<'a>,
@@ -44,7 +44,7 @@ pub fn enrich_source<'a>(
     queues: &[Sender<Enriched>],
     rejected: &'a RefCell<Vec<Rejection>>,
     trace: &'a Trace,
-) -> EnrichSource<'a> {
+) -> HandOff<'a> {
     rejected.borrow_mut().append(&mut survey.rejected);
     // Every lookup starts now; a station that another source asked for already joins the lookup
     // under way (or finds its answer), which is what single-flight means.
@@ -52,14 +52,14 @@ pub fn enrich_source<'a>(
         .stations
         .iter()
         .enumerate()
-        .map(|(index, station)| (index, cache.region(station, executor)))
+        .map(|(index, station)| (index, cache.region_of(station, executor)))
         .collect();
-    EnrichSource {
+    HandOff {
         regions,
         queues: queues.to_vec(),
         rejected,
         trace,
-        state: EnrichState::LookingUp {
+        state: HandOffState::LookingUp {
             waits,
             found: vec![None; survey.stations.len()],
             survey,
@@ -67,10 +67,10 @@ pub fn enrich_source<'a>(
     }
 }
 
-/// Future for [`enrich_source`].
+/// Future for [`hand_off`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
-pub struct EnrichSource<'a> {
+pub struct HandOff<'a> {
     /// Where the regions go once all are known, for the second pass to borrow. Outside the
     /// future, because the second pass is an iterator that *borrows* the regions, and a future
     /// cannot hold both a value and a borrow of it: that would be a struct pointing into itself,
@@ -86,19 +86,19 @@ pub struct EnrichSource<'a> {
     /// Where hand-offs are recorded.
     trace: &'a Trace,
     /// Where the source is.
-    state: EnrichState<'a>,
+    state: HandOffState<'a>,
 }
 
-/// The states of an [`EnrichSource`].
+/// The states of an [`HandOff`].
 #[derive(Debug)]
-enum EnrichState<'a> {
+enum HandOffState<'a> {
     /// Waiting for the region of every distinct station of the source, all at once.
     LookingUp {
         /// The first pass over the body, kept for the second.
         survey: Survey<'a>,
         /// The lookups still in flight, each with its station's index in `survey.stations`.
         /// A few per source: polling all of them at each wake-up costs less than the
-        /// per-slot wakers of [`crate::join::BoundedJoin`] would save.
+        /// per-slot wakers of [`crate::executor::join::BoundedJoin`] would save.
         waits: Vec<(usize, RegionWait<'a>)>,
         /// The regions found so far, by station index (`None`: unknown, or not yet found).
         found: Vec<Option<String>>,
@@ -114,14 +114,14 @@ enum EnrichState<'a> {
     Done,
 }
 
-impl Future for EnrichSource<'_> {
+impl Future for HandOff<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         loop {
             match &mut this.state {
-                EnrichState::LookingUp { waits, found, .. } => {
+                HandOffState::LookingUp { waits, found, .. } => {
                     // Poll each lookup still in flight (a cache hit is ready at once); keep the
                     // ones that are not done, each with our waker.
                     waits.retain_mut(|(station, wait)| match Pin::new(wait).poll(cx) {
@@ -137,7 +137,7 @@ impl Future for EnrichSource<'_> {
                     // LookingUp -> HandingOff: every region is known; start the second pass.
                     this.state = this.start_second_pass();
                 }
-                EnrichState::HandingOff { records, sending } => {
+                HandOffState::HandingOff { records, sending } => {
                     if let Some((worker, send)) = sending {
                         // Pending while the worker's queue is full: backpressure.
                         let sent = ready!(Pin::new(send).poll(cx));
@@ -158,23 +158,23 @@ impl Future for EnrichSource<'_> {
                         }
                         // HandingOff -> Done: the body is used up.
                         None => {
-                            this.state = EnrichState::Done;
+                            this.state = HandOffState::Done;
                             return Poll::Ready(());
                         }
                     };
                 }
-                EnrichState::Done => panic!("EnrichSource polled after it completed"),
+                HandOffState::Done => panic!("HandOff polled after it completed"),
             }
         }
     }
 }
 
-impl<'a> EnrichSource<'a> {
+impl<'a> HandOff<'a> {
     /// Moves the regions found into their cell and returns the `HandingOff` state, reading the
     /// body a second time.
-    fn start_second_pass(&mut self) -> EnrichState<'a> {
-        let EnrichState::LookingUp { survey, found, .. } =
-            std::mem::replace(&mut self.state, EnrichState::Done)
+    fn start_second_pass(&mut self) -> HandOffState<'a> {
+        let HandOffState::LookingUp { survey, found, .. } =
+            std::mem::replace(&mut self.state, HandOffState::Done)
         else {
             unreachable!("called in the LookingUp state")
         };
@@ -183,7 +183,7 @@ impl<'a> EnrichSource<'a> {
         // has its own, and this task is its only writer.
         let cell: &'a OnceCell<_> = self.regions;
         let regions = cell.get_or_init(|| found);
-        EnrichState::HandingOff {
+        HandOffState::HandingOff {
             records: Records(Box::new(survey.enriched(regions))),
             sending: None,
         }
@@ -199,7 +199,7 @@ impl fmt::Debug for Records<'_> {
         f.debug_struct("Records").finish_non_exhaustive()
     }
 }
-// ANCHOR_END: enrich_source
+// ANCHOR_END: hand_off
 
 // ANCHOR: worker
 /// A worker: adds every record of `queue` to a tally, and resolves to the tally when the queue
@@ -247,8 +247,9 @@ mod tests {
 
     use rosetta_pipeline::parse::{Reason, Record};
     use rosetta_pipeline::registry::Registry;
+    use rosetta_pipeline::tenths::Tenths;
 
-    use crate::channel::channel;
+    use crate::executor::channel::channel;
     use crate::test_support::CountingWaker;
 
     fn record(station: &str, line: u32) -> Record {
@@ -256,7 +257,7 @@ mod tests {
             source: 0,
             line,
             station: station.into(),
-            tenths: 10,
+            tenths: Tenths(10),
         }
     }
 
@@ -293,7 +294,7 @@ mod tests {
         let survey = rosetta_pipeline::enrich::survey(0, BODY);
         let unparsed = survey.rejected.clone();
         let queues = [queue];
-        let mut task = enrich_source(
+        let mut task = hand_off(
             survey, &cache, &executor, &regions, &queues, &rejected, &trace,
         );
         // The lookups start with the task, one per distinct station, each a task of its own;
@@ -303,7 +304,7 @@ mod tests {
 
         // LookingUp: three lookups in flight.
         assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
-        assert!(matches!(&task.state, EnrichState::LookingUp { waits, .. } if waits.len() == 3));
+        assert!(matches!(&task.state, HandOffState::LookingUp { waits, .. } if waits.len() == 3));
         executor.block_on(std::future::ready(())); // the lookup tasks start their timers
         reactor.fire_due(Instant::now() + Duration::from_secs(2));
         executor.block_on(std::future::ready(())); // ...and finish, each waking us
@@ -313,7 +314,7 @@ mod tests {
         assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
         assert!(matches!(
             &task.state,
-            EnrichState::HandingOff {
+            HandOffState::HandingOff {
                 sending: Some(_),
                 ..
             }
@@ -332,7 +333,7 @@ mod tests {
         assert_eq!(received(&mut receiver, &mut cx), ("south".into(), 3));
         // Record 5 goes in, and the body is used up: HandingOff -> Done.
         assert!(Pin::new(&mut task).poll(&mut cx).is_ready());
-        assert!(matches!(task.state, EnrichState::Done));
+        assert!(matches!(task.state, HandOffState::Done));
         assert_eq!(received(&mut receiver, &mut cx), ("north".into(), 5));
 
         let unknown = Rejection {
@@ -367,7 +368,7 @@ mod tests {
         {
             let survey = rosetta_pipeline::enrich::survey(index, body);
             let regions = &regions[index];
-            let task = enrich_source(
+            let task = hand_off(
                 survey, &cache, &executor, regions, &queues, &rejected, &trace,
             );
             let _detached = executor.spawn(task);

@@ -5,8 +5,8 @@
 //! Almost everything in this crate lives on one thread (`Rc`, `RefCell`, `Cell`). The exceptions
 //! are what a [`Waker`](std::task::Waker) touches, because a waker is `Send + Sync`: any thread
 //! that holds one may call it. The run queue and each task's `scheduled` flag (in
-//! [`crate::executor`]), the woken list and each slot's `queued` flag (in [`crate::join`]), and
-//! the executor's thread handle, which a wake unparks. Those are the parts where a wake from
+//! [`crate::executor`]), the woken list and each slot's `queued` flag (in
+//! [`crate::executor::join`]), and the executor's thread handle, which a wake unparks. Those are the parts where a wake from
 //! another thread can race with the executor, and so the parts loom checks: under `cfg(loom)`,
 //! loom replaces them with versions that explore every interleaving of the model's threads.
 //!

@@ -1,12 +1,16 @@
-//! Workers as bounded queues drained by the event loop, and backpressure with callbacks.
+//! Handing a body's records to the workers, workers as bounded queues drained by the event
+//! loop, and backpressure with callbacks.
+//!
+//! [`hand_off`] is what happens to a body once its feed has answered: ask the cache for the
+//! region of each of its few stations, and when the last has answered, hand its records over.
 //!
 //! A worker here is not a thread: it is a queue of at most `channel_capacity` records, a tally,
 //! and a callback that the loop runs (with `set_immediate`) whenever the queue has records. That
-//! callback, the *drain*, adds every queued record to the tally and empties the queue.
+//! callback, the *drain* ([`worker`]), adds every queued record to the tally and empties the queue.
 //!
 //! The producers are the sources. Each source hands its records over from a *cursor*: pass 2 of
 //! `rosetta_pipeline::enrich`, an iterator that parses the body one record at a time, boxed
-//! once per source. [`hand_off_all`] takes records from it and puts each into its worker's
+//! once per source. `send_records` takes records from it and puts each into its worker's
 //! queue, for as long as there is room.
 //!
 //! Backpressure: a cursor that finds its worker's queue full cannot block (nothing may block on
@@ -28,10 +32,12 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::enrich::{Survey, survey};
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 
-use crate::Pipeline;
+use crate::cache::SingleFlightCache;
+use crate::{Pipeline, Regions};
 
 /// A source's records not handed off yet, parsed one at a time from its body (an
 /// `Err` is a record of an unknown station). Boxed once per source: a cursor, not a collection.
@@ -88,7 +94,59 @@ impl Worker<'_> {
     }
 }
 
+/// A source's lookups, gathered as they answer.
+struct Gathering<'a> {
+    /// Pass 1 over the body, kept for pass 2 (taken when the last lookup answers).
+    survey: Option<Survey<'a>>,
+    /// The region of each station of the survey, filled in as the lookups answer.
+    regions: Regions,
+    /// Lookups that have not answered yet.
+    waiting: usize,
+}
+
 // ANCHOR: hand_off
+/// Hands one answered source's records to their workers. Asks for the region of every distinct station of a body at once, and when the last answer
+/// is in, hands the body's records to the workers.
+///
+/// Two passes over the body (`rosetta_pipeline::enrich` says why): the survey finds its few
+/// stations, and only those wait, one callback each; the records are parsed again, one at a
+/// time, by the cursor that hands them off. A callback per record would hold every record of
+/// the body, and a closure for each, until the lookups answer.
+pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
+    // 2. Parse, pass 1: the body's distinct stations (a handful), not its records.
+    let mut survey = survey(index, body);
+    pipeline.rejected.borrow_mut().append(&mut survey.rejected);
+    let stations = survey.stations.clone();
+    let gathering = Rc::new(RefCell::new(Gathering {
+        regions: vec![None; stations.len()],
+        waiting: stations.len(),
+        survey: Some(survey),
+    }));
+    for (n, station) in stations.into_iter().enumerate() {
+        let (shared, gathering) = (Rc::clone(pipeline), Rc::clone(&gathering));
+        // 3. Enrich, through the cache. The lookups overlap: each call returns at once, and the
+        // answers come later.
+        SingleFlightCache::region_of(pipeline, station, move |lookup| {
+            let mut gathered = gathering.borrow_mut();
+            // An unknown station is `None` here; pass 2 turns its records into rejections.
+            gathered.regions[n] = lookup.ok();
+            gathered.waiting -= 1;
+            if gathered.waiting > 0 {
+                return;
+            }
+            let survey = gathered.survey.take().expect("the last answer comes once");
+            // Into `run`'s slot for this source, where the records' cursor can borrow them.
+            let regions = std::mem::take(&mut gathered.regions);
+            drop(gathered);
+            let regions: &'a Regions = shared.regions[index].get_or_init(|| regions);
+            // 2. Parse, pass 2, and 4. Partition: the records, one at a time, to their queues.
+            send_records(&shared, Box::new(survey.enriched(regions)));
+        });
+    }
+}
+// ANCHOR_END: hand_off
+
+// ANCHOR: backpressure
 /// Hands a source's `records` to their workers, in order, while their queues have room. The
 /// first record whose queue is full parks the cursor on that worker, which resumes it once it
 /// has made room. Records of unknown stations go to the report's rejections on the way.
@@ -96,7 +154,7 @@ impl Worker<'_> {
 /// A loop, not a recursion, so the stack stays flat however long the body. Nor does one call
 /// run for long: queues drain only on a later turn, so a call hands off at most the room left
 /// in the queues before some queue is full and the cursor parks.
-pub(crate) fn hand_off_all<'a>(pipeline: &Rc<Pipeline<'a>>, mut records: Records<'a>) {
+fn send_records<'a>(pipeline: &Rc<Pipeline<'a>>, mut records: Records<'a>) {
     while let Some(record) = records.next() {
         let record = match record {
             Ok(record) => record,
@@ -130,13 +188,13 @@ fn schedule_drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
         let shared = Rc::clone(pipeline);
         pipeline
             .event_loop
-            .set_immediate(move || drain(&shared, index));
+            .set_immediate(move || worker(&shared, index));
     }
 }
 
-/// One turn of worker `index`: aggregate every queued record, then let parked records in while
-/// there is room, and resume their cursors.
-fn drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
+/// One turn of worker `index`, its *drain*: aggregate every queued record, then let parked
+/// records in while there is room, and resume their cursors.
+pub fn worker(pipeline: &Rc<Pipeline<'_>>, index: usize) {
     let worker = &pipeline.workers[index];
     let mut resumed = Vec::new();
     {
@@ -164,14 +222,15 @@ fn drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
         let shared = Rc::clone(pipeline);
         pipeline
             .event_loop
-            .set_immediate(move || hand_off_all(&shared, rest));
+            .set_immediate(move || send_records(&shared, rest));
     }
 }
-// ANCHOR_END: hand_off
+// ANCHOR_END: backpressure
 
 #[cfg(test)]
 mod tests {
     use rosetta_pipeline::parse::{Reason, Record};
+    use rosetta_pipeline::tenths::Tenths;
     use rosetta_pipeline::{RunOptions, Scenario, Trace};
 
     use super::*;
@@ -200,12 +259,12 @@ mod tests {
                         source,
                         line,
                         station: "Oslo".into(),
-                        tenths: 10,
+                        tenths: Tenths(10),
                     },
                     region: "north".into(),
                 })
             });
-            hand_off_all(&pipeline, Box::new(records));
+            send_records(&pipeline, Box::new(records));
         }
         // Before the loop runs, the first source has filled the queue and every source is
         // parked, each holding the one record that did not fit.

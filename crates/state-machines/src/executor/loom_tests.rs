@@ -25,7 +25,7 @@ use loom::sync::atomic::AtomicBool;
 use loom::thread::{self, JoinHandle};
 
 use crate::executor::Executor;
-use crate::join::bounded_join;
+use crate::executor::join::bounded_join;
 
 /// Runs `model` under loom, with at most three preemptions per run unless `LOOM_MAX_PREEMPTIONS`
 /// says otherwise: enough for these two-thread races, small enough to finish in seconds.
