@@ -599,8 +599,9 @@ fn smallest_scale_for(gap_ms: u64) -> f64 {
     (tenths / unit).min(MAX_TIME_SCALE)
 }
 
-/// The 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+/// The 1-based line number of a byte offset in `text`: where a TOML error is, for the one-line
+/// messages of scenario files and of the exercise runner's `info.toml`.
+pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 

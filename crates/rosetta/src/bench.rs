@@ -27,6 +27,7 @@ use rosetta_pipeline::{RunOptions, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::styles::Style;
+use crate::view::xml_escape;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -501,12 +502,6 @@ pub fn render_svg(rows: &[BenchRow], caption: &str) -> String {
     );
     out.push_str("</svg>\n");
     out
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

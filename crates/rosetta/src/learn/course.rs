@@ -18,6 +18,7 @@
 //! Reading it checks everything the runner relies on, so that a mistake in the file is one
 //! clear message rather than a confusing failure later.
 
+use rosetta_pipeline::scenario::line_of;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -173,11 +174,6 @@ struct ExerciseEntry {
     chapter: String,
     minutes: u32,
     hint: String,
-}
-
-/// The 1-based line number of a byte offset in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 /// Parses the text of `info.toml` into the exercises, checking every rule. Errors name the
