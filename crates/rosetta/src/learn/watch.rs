@@ -117,6 +117,10 @@ pub fn watch(
             "{}",
             paint.dim(&format!("Checking {}...", show::label(&current)))
         );
+        // The files as the check is about to see them. Taken *before* the check, not after: a
+        // save made while a slow check runs is a change the check did not see, and waiting
+        // from a snapshot taken after it would miss that save until the next one.
+        let checked = Snapshot::take(&course.path(&current));
         let step = step(course, &mut progress, options)?;
         if let Some(verdict) = &step.verdict {
             println!("{}", show::verdict(&current, verdict, paint));
@@ -148,7 +152,12 @@ pub fn watch(
             ))
         );
         loop {
-            match wait_for_change(&course.path(&current), commands.as_ref(), watch.poll) {
+            match wait_for_change(
+                &course.path(&current),
+                &checked,
+                commands.as_ref(),
+                watch.poll,
+            ) {
                 Wake::Changed | Wake::CheckNow => break,
                 Wake::Quit => return Ok(ExitCode::SUCCESS),
                 Wake::Hint => println!("{}", show::hint(&current, paint)),
@@ -173,10 +182,19 @@ enum Wake {
     Quit,
 }
 
-/// Waits until a file under `dir` changes (and has stopped changing for a moment, so that a
-/// save in several writes is checked once), or a command arrives.
-fn wait_for_change(dir: &Path, commands: Option<&Receiver<String>>, poll: Duration) -> Wake {
-    let before = Snapshot::take(dir);
+/// Waits until the files under `dir` differ from `before` (and have stopped changing for a
+/// moment, so that a save in several writes is checked once), or a command arrives.
+///
+/// Polling, not file-system events: a poll every few hundred milliseconds of a dozen files
+/// costs nothing, works the same on every platform and in every container, and cannot miss an
+/// editor's save-by-rename. (The `notify` crate would wake sooner, with a polling fallback of
+/// its own for where events are not delivered.)
+fn wait_for_change(
+    dir: &Path,
+    before: &Snapshot,
+    commands: Option<&Receiver<String>>,
+    poll: Duration,
+) -> Wake {
     loop {
         match commands.map(|commands| commands.recv_timeout(poll)) {
             Some(Ok(line)) => match line.trim() {
@@ -190,7 +208,7 @@ fn wait_for_change(dir: &Path, commands: Option<&Receiver<String>>, poll: Durati
             Some(Err(RecvTimeoutError::Disconnected)) | None => std::thread::sleep(poll),
         }
         let now = Snapshot::take(dir);
-        if now != before {
+        if now != *before {
             // Let the editor finish writing.
             let mut settled = now;
             loop {
@@ -271,14 +289,40 @@ mod tests {
             })
         };
         let (_send, commands) = mpsc::channel::<String>();
-        let wake = wait_for_change(&dir, Some(&commands), Duration::from_millis(10));
+        let before = Snapshot::take(&dir);
+        let wake = wait_for_change(&dir, &before, Some(&commands), Duration::from_millis(10));
         writer.join().unwrap();
         assert_eq!(wake, Wake::Changed);
 
         let (send, commands) = mpsc::channel();
         send.send("h".to_string()).unwrap();
-        let wake = wait_for_change(&dir, Some(&commands), Duration::from_millis(10));
+        let before = Snapshot::take(&dir);
+        let wake = wait_for_change(&dir, &before, Some(&commands), Duration::from_millis(10));
         assert_eq!(wake, Wake::Hint);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_save_made_during_the_check_is_not_missed() {
+        let dir = std::env::temp_dir().join(format!("rosetta-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lib.rs"), "a").unwrap();
+        let checked = Snapshot::take(&dir); // as the check starts
+        std::fs::write(dir.join("lib.rs"), "ab").unwrap(); // the learner saves meanwhile
+        // Waiting starts after the check. If it compared with a snapshot taken now, it would
+        // wait for another save; `q` after a while ends such a wait, so a failure cannot hang.
+        let (send, commands) = mpsc::channel();
+        let quitter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            let _ = send.send("q".to_string());
+        });
+        let wake = wait_for_change(&dir, &checked, Some(&commands), Duration::from_millis(10));
+        quitter.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            wake,
+            Wake::Changed,
+            "the save during the check starts a new check"
+        );
     }
 }
