@@ -224,3 +224,37 @@ mod tests {
         assert_eq!(ideal(&late).total_ms, 130);
     }
 }
+
+/// The machine a measurement ran on, for the captions of figures: a ratio to the ideal means
+/// little without the cores it had. `rosetta bench --svg` and `cargo xtask figures` both
+/// describe the machine through this one reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// The cores this process may use (`available_parallelism`: it honours CPU affinity and
+    /// cgroup quotas, as `nproc` does), or 0 if the system will not say.
+    pub cores: usize,
+    /// The CPU model from `/proc/cpuinfo` (Linux), or "an unknown CPU".
+    pub cpu: String,
+}
+
+/// Reads the [`Machine`] this process runs on.
+pub fn machine() -> Machine {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "an unknown CPU".to_string());
+    Machine { cores, cpu }
+}
+
+impl std::fmt::Display for Machine {
+    /// `2 cores, AMD EPYC 7B13`: the short form, for one caption line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} cores, {}", self.cores, self.cpu)
+    }
+}

@@ -10,6 +10,7 @@
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::aggregate::{self, WorkerTally};
 use crate::outcome::{FailReason, FetchSummary};
@@ -211,12 +212,13 @@ impl fmt::Display for Report {
 
         // The name columns are as wide as their longest entry, up to NAME_COLUMN_CAP: a longer
         // name is printed whole and pushes its own row's figures right, rather than widening
-        // every row. Padding is written by hand, never with `{:width$}`, whose width comes from
+        // every row. Widths are display columns (`UnicodeWidthStr::width`, see `write_padded`).
+        // Padding is written by hand, never with `{:width$}`, whose width comes from
         // the input here and must fit a u16 (a 65,536-character name would panic).
         let column = |names: &mut dyn Iterator<Item = &String>, header: &str| {
             names
-                .map(|name| name.chars().count())
-                .chain([header.chars().count()])
+                .map(|name| name.width())
+                .chain([header.width()])
                 .max()
                 .unwrap_or(0)
                 .min(NAME_COLUMN_CAP)
@@ -245,10 +247,14 @@ impl fmt::Display for Report {
 /// The widest a name column of the text report grows; longer names overflow their row.
 const NAME_COLUMN_CAP: usize = 40;
 
-/// Writes `text`, then spaces up to `width` characters (none if it is already wider).
+/// Writes `text`, then spaces up to `width` display columns (none if it is already wider).
+///
+/// Columns, not bytes or `char`s: "Bodø" is five bytes in four columns, "Tromsø" spelt with a
+/// combining stroke (`o` + U+0338) is seven `char`s in six columns, and "東京" is two `char`s in
+/// four columns. Only the display width keeps the figures aligned.
 fn write_padded(f: &mut fmt::Formatter<'_>, text: &str, width: usize) -> fmt::Result {
     f.write_str(text)?;
-    for _ in text.chars().count()..width {
+    for _ in text.width()..width {
         f.write_char(' ')?;
     }
     Ok(())
@@ -280,6 +286,33 @@ mod tests {
                     max: Tenths(1),
                 })
                 .collect(),
+        }
+    }
+
+    #[test]
+    fn non_ascii_station_names_keep_the_figures_aligned() {
+        // "Bodø" (five bytes), "Tromsø" spelt with a combining stroke (seven `char`s, six
+        // columns) and "東京" (two `char`s, four columns): every figure column must start at the
+        // same display column as in the header. Before display widths, the last two rows were
+        // one and two columns off.
+        let names = [
+            "Bodø".to_string(),
+            "Tromso\u{338}".to_string(),
+            "東京".to_string(),
+        ];
+        let text = report_with_stations(&names).to_string();
+        let header = text
+            .lines()
+            .find(|line| line.starts_with("station"))
+            .unwrap();
+        for name in &names {
+            let row = text
+                .lines()
+                .find(|line| line.starts_with(name.as_str()))
+                .unwrap();
+            // The figures are fixed-width and right-aligned, so equal display widths mean the
+            // name columns were padded to the same column.
+            assert_eq!(row.width(), header.width(), "{header}\n{row}");
         }
     }
 

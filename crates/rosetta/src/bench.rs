@@ -27,6 +27,7 @@ use rosetta_pipeline::{RunOptions, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::styles::Style;
+use crate::table;
 use crate::view::xml_escape;
 
 /// What to run.
@@ -322,20 +323,37 @@ pub fn run(
     rows
 }
 
+/// The table's columns; the status after them takes what room it needs.
+const COLUMNS: [table::Column; 10] = [
+    table::right(7),
+    table::right(7),
+    table::left(14),
+    table::right(9),
+    table::right(9),
+    table::right(6),
+    table::right(9),
+    table::right(7),
+    table::right(8),
+    table::right(8),
+];
+
 /// The header of the table.
 pub fn render_header() -> String {
-    format!(
-        "{:>7}  {:>7}  {:14}  {:>9}  {:>9}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  status",
-        "sources",
-        "conc.",
-        "style",
-        "wall ms",
-        "ideal ms",
-        "ratio",
-        "in flight",
-        "threads",
-        "peak MiB",
-        "KiB/src"
+    table::line(
+        &COLUMNS,
+        &[
+            "sources",
+            "conc.",
+            "style",
+            "wall ms",
+            "ideal ms",
+            "ratio",
+            "in flight",
+            "threads",
+            "peak MiB",
+            "KiB/src",
+            "status",
+        ],
     )
 }
 
@@ -351,18 +369,21 @@ pub fn render_row(row: &BenchRow) -> String {
     // A skipped row has only its ideal time; every measured figure shows as `-`.
     let measured = row.status != "skipped";
     let figure = |text: String| if measured { text } else { "-".to_string() };
-    format!(
-        "{:>7}  {:>7}  {:14}  {:>9}  {:>9.1}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  {status}",
-        row.sources,
-        row.concurrency,
-        row.style,
-        figure(format!("{:.1}", row.wall_ms)),
-        row.ideal_ms,
-        figure(format!("{:.3}", row.ratio)),
-        figure(row.peak_in_flight.to_string()),
-        figure(row.threads.to_string()),
-        optional(row.peak_rss_mib),
-        optional(row.kib_per_source),
+    table::line(
+        &COLUMNS,
+        &[
+            row.sources.to_string(),
+            row.concurrency.to_string(),
+            row.style.to_string(),
+            figure(format!("{:.1}", row.wall_ms)),
+            format!("{:.1}", row.ideal_ms),
+            figure(format!("{:.3}", row.ratio)),
+            figure(row.peak_in_flight.to_string()),
+            figure(row.threads.to_string()),
+            optional(row.peak_rss_mib),
+            optional(row.kib_per_source),
+            status,
+        ],
     )
 }
 

@@ -7,10 +7,13 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use unicode_width::UnicodeWidthStr;
+
 use rosetta_pipeline::model::{self, Ideal};
 use rosetta_pipeline::{RunOptions, Scenario};
 
 use crate::styles::{Outcome, Style};
+use crate::table::{self, Align};
 
 /// How one style's report relates to the reference's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,13 +175,13 @@ pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
         .collect();
     let style_width = rows
         .iter()
-        .map(|row| row.style.chars().count())
+        .map(|row| row.style.width())
         .max()
         .unwrap_or(5)
         .max(5);
     let runtime_width = rows
         .iter()
-        .map(|row| row.runtime.chars().count())
+        .map(|row| row.runtime.width())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -186,30 +189,40 @@ pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
         "{:>9}  {:>9}  {:>6}  {:>9}  {:>7}",
         "wall ms", "ideal ms", "ratio", "in flight", "threads"
     );
+    // Names are padded by display width (`table::pad`), not by `{:width$}`, which counts
+    // `char`s: a wide or combining character would push the figures out of line.
+    let name = |text: &str, width: usize| table::pad(text, width, Align::Left);
     let mut wide = format!(
-        "  {:style_width$}  {:runtime_width$}  {figures_header}  model\n",
-        "style", "runtime"
+        "  {}  {}  {figures_header}  model\n",
+        name("style", style_width),
+        name("runtime", runtime_width)
     );
     for row in &rows {
         let _ = writeln!(
             wide,
-            "{} {:style_width$}  {:runtime_width$}  {}  {}",
-            row.mark, row.style, row.runtime, row.figures, row.model
+            "{} {}  {}  {}  {}",
+            row.mark,
+            name(row.style, style_width),
+            name(row.runtime, runtime_width),
+            row.figures,
+            row.model
         );
     }
     let Some(width) = width else {
         return wide;
     };
-    if wide.lines().all(|line| line.chars().count() <= width) {
+    if wide.lines().all(|line| line.width() <= width) {
         return wide;
     }
-    let mut narrow = format!("  {:style_width$}  {figures_header}\n", "style");
+    let mut narrow = format!("  {}  {figures_header}\n", name("style", style_width));
     let _ = writeln!(narrow, "    runtime; model");
     for row in &rows {
         let _ = writeln!(
             narrow,
-            "{} {:style_width$}  {}",
-            row.mark, row.style, row.figures
+            "{} {}  {}",
+            row.mark,
+            name(row.style, style_width),
+            row.figures
         );
         let details = format!("    {}; {}", row.runtime, row.model);
         let _ = writeln!(narrow, "{}", shorten(&details, width));

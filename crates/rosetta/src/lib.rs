@@ -13,20 +13,19 @@
 //! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
 //! - [`memory`]: `bench --scenario FILE`, each style's peak memory on one scenario against its
 //!   size.
-//!
-//! - [`learn`]: the exercise runner behind `rosetta learn`.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
 //! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
+//! - [`table`]: the bench tables' one line layout, padded by display width.
 //! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
 //!
 //! Read next: [`styles`].
 
 pub mod bench;
 pub mod compare;
-pub mod learn;
 pub mod live;
 pub mod memory;
 pub mod select;
 pub mod sleepers;
 pub mod styles;
+pub mod table;
 pub mod view;

@@ -19,6 +19,7 @@ use rosetta_pipeline::model;
 use crate::bench::{BenchRow, ChildOutput, measure, run_measuring_child, status_kib};
 use crate::select;
 use crate::styles::Style;
+use crate::table;
 
 /// The name the loading-only row goes by.
 pub const LOAD_ONLY: &str = "(loading only)";
@@ -131,11 +132,19 @@ pub fn run(
     Ok(rows)
 }
 
+/// The table's columns; the status after them takes what room it needs.
+const COLUMNS: [table::Column; 4] = [
+    table::left(16),
+    table::right(9),
+    table::right(9),
+    table::right(9),
+];
+
 /// The table's header.
 pub fn render_header() -> String {
-    format!(
-        "{:16}  {:>9}  {:>9}  {:>9}  status",
-        "style", "wall ms", "peak MiB", "× input"
+    table::line(
+        &COLUMNS,
+        &["style", "wall ms", "peak MiB", "× input", "status"],
     )
 }
 
@@ -146,13 +155,15 @@ pub fn render_row(row: &MemoryRow) -> String {
     };
     let measured = row.row.status == "ok" || row.row.status == "differs";
     let wall = (measured && row.row.style != LOAD_ONLY).then_some(row.row.wall_ms);
-    let mut line = format!(
-        "{:16}  {:>9}  {:>9}  {:>9}  {}",
-        row.row.style,
-        figure(wall, 1),
-        figure(row.row.peak_rss_mib, 1),
-        figure(row.times_input, 1),
-        row.row.status
+    let mut line = table::line(
+        &COLUMNS,
+        &[
+            row.row.style.to_string(),
+            figure(wall, 1),
+            figure(row.row.peak_rss_mib, 1),
+            figure(row.times_input, 1),
+            row.row.status.to_string(),
+        ],
     );
     if !row.row.note.is_empty() {
         line.push_str(&format!(" ({})", row.row.note));

@@ -25,6 +25,7 @@ use rosetta_async_await::runtime::{AsyncStd, Runtime, Smol, Tokio};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::status_kib;
+use crate::table;
 
 /// The kinds of sleeper, by name.
 pub const KINDS: &[&str] = &[
@@ -197,11 +198,27 @@ fn measure_in_child(exe: &std::path::Path, kind: &str, count: usize) -> anyhow::
     crate::bench::run_measuring_child(command)
 }
 
+/// The table's columns; the status after them takes what room it needs.
+const COLUMNS: [table::Column; 5] = [
+    table::right(8),
+    table::left(14),
+    table::right(9),
+    table::right(8),
+    table::right(10),
+];
+
 /// The header of the table.
 pub fn render_header() -> String {
-    format!(
-        "{:>8}  {:14}  {:>9}  {:>8}  {:>10}  status",
-        "count", "sleeper", "wall ms", "peak MiB", "bytes each"
+    table::line(
+        &COLUMNS,
+        &[
+            "count",
+            "sleeper",
+            "wall ms",
+            "peak MiB",
+            "bytes each",
+            "status",
+        ],
     )
 }
 
@@ -221,14 +238,17 @@ pub fn render_row(row: &SleeperRow) -> String {
     } else {
         "-".to_string()
     };
-    format!(
-        "{:>8}  {:14}  {:>9}  {:>8}  {:>10}  {status}",
-        row.count,
-        row.kind,
-        wall,
-        row.peak_rss_mib
-            .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),
-        optional(row.bytes_per_sleeper),
+    table::line(
+        &COLUMNS,
+        &[
+            row.count.to_string(),
+            row.kind.to_string(),
+            wall,
+            row.peak_rss_mib
+                .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),
+            optional(row.bytes_per_sleeper),
+            status,
+        ],
     )
 }
 

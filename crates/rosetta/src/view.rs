@@ -13,6 +13,9 @@ use rosetta_pipeline::Scenario;
 use rosetta_pipeline::run::AttemptOutcome;
 use rosetta_pipeline::trace::{Event, EventKind};
 use serde_json::json;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::table::{self, Align};
 
 /// What a bar stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,8 +280,8 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     }
     let label_width = lanes
         .iter()
-        .map(|(lane, _)| lane.chars().count())
-        .chain(spans.threads.values().map(|(name, _)| name.chars().count()))
+        .map(|(lane, _)| lane.width())
+        .chain(spans.threads.values().map(|(name, _)| name.width()))
         .max()
         .unwrap_or(8)
         .clamp(8, 28);
@@ -304,14 +307,18 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     };
     // Padding is computed by hand rather than with `{:width$}`: a format width must fit a u16
     // and panics beyond it ("Formatting argument out of range"), and here widths come from the
-    // input (lane names, `--width`).
-    let pad = |text: &str, width: usize| {
-        let fill = width.saturating_sub(text.chars().count());
-        format!("{text}{}", " ".repeat(fill))
-    };
+    // input (lane names, `--width`). Widths are display columns (`table::pad`), so that a
+    // source named "Bodø" or "東京" keeps its lane's marks in line with the others.
     let label = |text: &str| {
-        let cut: String = text.chars().take(label_width).collect();
-        pad(&cut, label_width)
+        let mut used = 0;
+        let cut: String = text
+            .chars()
+            .take_while(|c| {
+                used += c.width().unwrap_or(0);
+                used <= label_width
+            })
+            .collect();
+        table::pad(&cut, label_width, Align::Left)
     };
 
     let mut out = String::new();
@@ -518,5 +525,31 @@ mod tests {
             assert!(widest <= MAX_WIDTH + 4, "{width}: {widest}");
             assert!(text.lines().any(|line| line.ends_with(" ms")), "{text}");
         }
+    }
+
+    #[test]
+    fn lanes_with_wide_names_line_up_with_the_others() {
+        // "東京" is two `char`s in four columns: padded by `char`s, its lane's marks started two
+        // columns to the right of the Oslo lane's.
+        let lane = |name: &str| Span {
+            lane: name.into(),
+            ..one_span().spans[0].clone()
+        };
+        let spans = Spans {
+            spans: vec![lane("Oslo feed"), lane("東京 feed")],
+            ..one_span()
+        };
+        let text = timeline("s", &spans, TimelineOptions::full(60, false));
+        let rows: Vec<&str> = ["Oslo feed", "東京 feed"]
+            .iter()
+            .map(|name| text.lines().find(|line| line.starts_with(name)).unwrap())
+            .collect();
+        let marks_at = |row: &str| {
+            let label_end = row.find(" feed").unwrap() + " feed".len();
+            let rest = &row[label_end..];
+            let blank = rest.len() - rest.trim_start().len();
+            row[..label_end].width() + blank
+        };
+        assert_eq!(marks_at(rows[0]), marks_at(rows[1]), "{text}");
     }
 }

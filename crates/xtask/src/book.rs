@@ -12,7 +12,10 @@
 //!    `SUMMARY.md` lists exists; every code block says its language (mdBook and rustdoc take an
 //!    unmarked block for Rust), and every ```` ```rust ```` block consists of includes from a
 //!    crate's `.rs` file, so that it is compiled and tested with the crate. Nothing typed into
-//!    the Markdown passes for tested code.
+//!    the Markdown passes for tested code. Code blocks and `SUMMARY.md`'s links are found with
+//!    `pulldown-cmark`, the parser mdBook itself renders with, so a fence in a list or a block
+//!    quote counts as it does in the build; [`chapters`] gives the summary's chapters to the
+//!    rest of `xtask`.
 //! 2. **The build** ([`build`]): `mdbook_driver::MDBook::load`, with the build directory
 //!    overridden, then `build()`, exactly as `mdbook build` does it.
 //! 3. **Output** ([`check_html`], after the build): every relative `href` and `src` in every
@@ -27,6 +30,7 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
 /// One thing wrong with the book: where, and what.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -191,22 +195,65 @@ fn markdown_files(src: &Path) -> Vec<PathBuf> {
     crate::tidy::files_with_extension(src, "md")
 }
 
-/// The `.md` targets of the links in `SUMMARY.md`, relative to `src`, with their line numbers.
-fn summary_entries(summary: &str) -> Vec<(usize, String)> {
-    let mut entries = Vec::new();
-    for (index, line) in summary.lines().enumerate() {
-        let mut rest = line;
-        while let Some(at) = rest.find("](") {
-            let after = &rest[at + 2..];
-            let Some(end) = after.find(')') else { break };
-            let target = after[..end].trim();
-            if !target.is_empty() {
-                entries.push((index + 1, target.to_string()));
+/// The options mdBook renders chapters with (`mdbook-markdown`), so that the checks parse the
+/// Markdown as the build does: a table cell or footnote does not change where a fence starts.
+fn markdown_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// Line number (from 1) of byte `offset` in `text`: pulldown-cmark reports byte ranges, the
+/// problems name lines.
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// One chapter link of `SUMMARY.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SummaryLink {
+    /// Line of the link in `SUMMARY.md`, from 1.
+    line: usize,
+    /// The link's text: the chapter's title in the table of contents.
+    title: String,
+    /// The target as written, relative to `src/`.
+    target: String,
+}
+
+/// The chapter links of `SUMMARY.md`, in order, parsed with pulldown-cmark (the parser mdBook's
+/// own summary parser is built on). A draft chapter (`[Title]()`) has no file and is left out,
+/// as mdBook leaves it out of the build.
+fn summary_links(summary: &str) -> Vec<SummaryLink> {
+    let mut links = Vec::new();
+    // The link being read: its line, its target, and its title so far.
+    let mut open: Option<SummaryLink> = None;
+    for (event, range) in Parser::new_ext(summary, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                open = Some(SummaryLink {
+                    line: line_at(summary, range.start),
+                    title: String::new(),
+                    target: dest_url.trim().to_string(),
+                });
             }
-            rest = &after[end..];
+            Event::Text(text) | Event::Code(text) => {
+                if let Some(link) = &mut open {
+                    link.title.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if let Some(link) = open.take()
+                    && !link.target.is_empty()
+                {
+                    links.push(link);
+                }
+            }
+            _ => {}
         }
     }
-    entries
+    links
 }
 
 /// A fenced code block of a Markdown file.
@@ -216,49 +263,37 @@ struct Fence {
     line: usize,
     /// The info string (`rust`, `rust,ignore`, `text`, ...), trimmed.
     info: String,
-    /// The lines between the fences.
-    body: Vec<String>,
+    /// The lines between the fences, each with its line number in the file.
+    body: Vec<(usize, String)>,
 }
 
-/// The fenced code blocks of `text` (backtick and tilde fences, any length of at least three).
+/// The fenced code blocks of `text`, found by pulldown-cmark: backtick and tilde fences, inside
+/// lists and block quotes too. Indented code blocks have no info string and are not fences.
 fn fences(text: &str) -> Vec<Fence> {
     let mut found = Vec::new();
-    let mut open: Option<(String, Fence)> = None;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let marker: String = trimmed
-            .chars()
-            .take_while(|&c| c == '`' || c == '~')
-            .collect();
-        let is_fence =
-            marker.len() >= 3 && marker.chars().all(|c| c == marker.as_bytes()[0] as char);
-        match &mut open {
-            Some((opening, fence)) => {
-                if is_fence
-                    && marker.starts_with(opening.as_str())
-                    && trimmed[marker.len()..].trim().is_empty()
-                {
-                    let (_, fence) = open.take().expect("a fence is open");
-                    found.push(fence);
-                } else {
-                    fence.body.push(line.to_string());
+    let mut open: Option<Fence> = None;
+    for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                open = Some(Fence {
+                    line: line_at(text, range.start),
+                    info: info.trim().to_string(),
+                    body: Vec::new(),
+                });
+            }
+            // The block's text comes in pieces, each starting where it stands in the file (a
+            // block quote's `> ` is left out), so each piece's lines get their own numbers.
+            Event::Text(piece) => {
+                if let Some(fence) = &mut open {
+                    let first = line_at(text, range.start);
+                    for (index, line) in piece.lines().enumerate() {
+                        fence.body.push((first + index, line.to_string()));
+                    }
                 }
             }
-            None if is_fence => {
-                open = Some((
-                    marker.clone(),
-                    Fence {
-                        line: index + 1,
-                        info: trimmed[marker.len()..].trim().to_string(),
-                        body: Vec::new(),
-                    },
-                ));
-            }
-            None => {}
+            Event::End(TagEnd::CodeBlock) => found.extend(open.take()),
+            _ => {}
         }
-    }
-    if let Some((_, fence)) = open {
-        found.push(fence);
     }
     found
 }
@@ -348,8 +383,8 @@ pub fn check_sources(book_dir: &Path, code_root: &Path) -> Vec<Problem> {
             let mut typed = false;
             let mut from_crates = true;
             let mut any_include = false;
-            for (offset, line) in fence.body.iter().enumerate() {
-                let line_no = fence.line + 1 + offset;
+            for (line_no, line) in &fence.body {
+                let line_no = *line_no;
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -396,7 +431,7 @@ pub fn check_sources(book_dir: &Path, code_root: &Path) -> Vec<Problem> {
         });
     }
     let mut listed = BTreeSet::new();
-    for (line, target) in summary_entries(&summary) {
+    for SummaryLink { line, target, .. } in summary_links(&summary) {
         let path = normalize(&src.join(&target));
         if !path.is_file() {
             problems.push(Problem {
@@ -679,6 +714,56 @@ mod tests {
                 "print.html: links to `#no-such-heading`, but that page has no id \
                  `no-such-heading`",
                 "print.html: links to `nowhere.html`, which does not exist",
+            ]
+        );
+    }
+
+    #[test]
+    fn chapters_come_in_summary_order_with_their_titles() {
+        // Part titles and the prefix chapter are not chapters' titles; a draft has no file.
+        let summary = "# Summary\n\n[Preface](./preface.md)\n\n# Part I\n\n\
+                       - [The `poll` method](poll.md)\n  - [Nested](a/nested.md)\n- [Draft]()\n";
+        let links: Vec<_> = summary_links(summary)
+            .into_iter()
+            .map(|link| (link.line, link.title, link.target))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                (3, "Preface".to_string(), "./preface.md".to_string()),
+                (7, "The poll method".to_string(), "poll.md".to_string()),
+                (8, "Nested".to_string(), "a/nested.md".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn fences_are_found_as_commonmark_finds_them() {
+        let text = "````markdown\n```rust\nnot a fence\n```\n````\n\n\
+                    - item\n\n  ~~~rust,ignore\n  {{#include a.rs:x}}\n  ~~~\n\n\
+                    > ```text\n> quoted\n> ```\n\n    indented, not a fence\n";
+        let found: Vec<_> = fences(text)
+            .into_iter()
+            .map(|fence| (fence.line, fence.info, fence.body))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    1,
+                    "markdown".to_string(),
+                    vec![
+                        (2, "```rust".to_string()),
+                        (3, "not a fence".into()),
+                        (4, "```".into())
+                    ]
+                ),
+                (
+                    9,
+                    "rust,ignore".to_string(),
+                    vec![(10, "{{#include a.rs:x}}".to_string())]
+                ),
+                (13, "text".to_string(), vec![(14, "quoted".to_string())]),
             ]
         );
     }

@@ -255,26 +255,11 @@ impl Snapshot {
     }
 }
 
-/// One line describing this machine, for the figures' captions.
+/// One line describing this machine, for the figures' captions: the cores and CPU as
+/// `rosetta bench` reads them (`rosetta_pipeline::model::machine`, one reading for both), plus
+/// the compiler, which only the figures record.
 pub fn machine() -> String {
-    let cores = Command::new("nproc")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|text| text.trim().to_string())
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or("?".into(), |n| n.get().to_string())
-        });
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_string())
-        })
-        .unwrap_or_else(|| "an unknown CPU".into());
+    let machine = rosetta_pipeline::model::machine();
     let rustc = Command::new("rustc")
         .arg("--version")
         .output()
@@ -283,8 +268,10 @@ pub fn machine() -> String {
         .and_then(|text| text.split_whitespace().nth(1).map(str::to_string))
         .unwrap_or_else(|| "?".into());
     format!(
-        "a {cores}-core {cpu} (cores from `nproc`, model from `/proc/cpuinfo`), {} {}, \
+        "a {}-core {} (cores from `available_parallelism`, model from `/proc/cpuinfo`), {} {}, \
          rustc {rustc}, release build",
+        machine.cores,
+        machine.cpu,
         std::env::consts::OS,
         std::env::consts::ARCH
     )

@@ -14,9 +14,13 @@
 //!   writes them to `book/src/figures/` (see [`figures`]). Commit the result.
 //! - `cargo xtask diff STYLE_A STYLE_B [FILE]`: one file of the skeleton (`fetch.rs` unless
 //!   named) of two styles, side by side, aligned line for line (see [`diff`]).
+//! - `cargo xtask verify-exercises [--quick] [--scratch DIR]`: for maintainers, every exercise
+//!   is complete, fails unsolved and passes with its solution (see [`exercises`]; `--quick`
+//!   skips the builds). Its slow part also runs as a test of `rosetta-learn`.
 
 mod book;
 mod diff;
+mod exercises;
 mod figures;
 mod tidy;
 
@@ -29,7 +33,9 @@ tasks:
   book      build the book into target/book, checking includes, links and listings
   figures   regenerate book/src/figures/ (timelines, comparison, benchmarks)
   diff A B [FILE]
-            two styles' FILE (fetch.rs, cache.rs, workers.rs or lib.rs) side by side";
+            two styles' FILE (fetch.rs, cache.rs, workers.rs or lib.rs) side by side
+  verify-exercises [--quick] [--scratch DIR]
+            every exercise fails unsolved and passes with its solution";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -78,6 +84,16 @@ fn main() -> ExitCode {
                 }
                 Err(error) => {
                     eprintln!("diff: {error:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Some("verify-exercises") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            match exercises::run(&root, &args, &mut std::io::stdout().lock()) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("verify-exercises: {error:#}");
                     ExitCode::from(2)
                 }
             }

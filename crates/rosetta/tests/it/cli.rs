@@ -743,3 +743,13 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert!(stderr(&output).is_empty(), "{args:?}: {}", stderr(&output));
     }
 }
+
+#[test]
+fn learn_list_into_a_closed_pipe_ends_quietly() {
+    // `rosetta learn list | head -1`: the exercise runner writes through the same locked stdout
+    // as every other command. It used to `println!`, and panicked (exit 101).
+    let exercises = concat!(env!("CARGO_MANIFEST_DIR"), "/../../exercises");
+    let output = rosetta_into_closed_pipe(&["learn", "--exercises", exercises, "list"]);
+    assert_eq!(output.status.code(), Some(141), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}

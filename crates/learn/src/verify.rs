@@ -1,4 +1,8 @@
-//! `rosetta learn verify`: for maintainers, the proof that the exercises are honest.
+//! `cargo xtask verify-exercises`: for maintainers, the proof that the exercises are honest.
+//!
+//! The task lives in `xtask` (a learner never needs it), but its code lives here, beside
+//! [`check`] and [`copy_dir`], so that the cargo set-up of a check and the copy of a folder
+//! each exist once.
 //!
 //! Like rustlings' own checks, it makes sure of two kinds of things:
 //!
@@ -16,14 +20,15 @@
 //! The solutions themselves are members of the main workspace: `cargo test`, `cargo clippy`
 //! and `cargo fmt --check` there already run their tests and lints.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::check::{CheckOptions, Verdict, cargo, check};
-use super::course::{Course, Exercise};
-use super::reset::copy_dir;
+use crate::check::{CheckOptions, Verdict, cargo, check};
+use crate::course::{Course, Exercise};
+use crate::reset::copy_dir;
 
 /// Everything wrong with the course that can be seen without building it.
 pub fn course_problems(course: &Course) -> Vec<String> {
@@ -297,11 +302,12 @@ impl Row {
 }
 
 /// Copies the course to `scratch`, checks every exercise unsolved, swaps in the solutions'
-/// `src/` folders, and checks every exercise again. `progress` is told what happens.
+/// `src/` folders, and checks every exercise again. `progress` is told what happens (and may
+/// fail: a closed stdout ends the rounds).
 pub fn build_rounds(
     course: &Course,
     scratch: &Path,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(&str) -> std::io::Result<()>,
 ) -> anyhow::Result<Vec<Row>> {
     let repo = course.repo();
     let copy = scratch.join("exercises");
@@ -309,7 +315,7 @@ pub fn build_rounds(
         std::fs::remove_dir_all(&copy)
             .with_context(|| format!("cannot clear {}", copy.display()))?;
     }
-    for file in super::reset::files(&course.dir) {
+    for file in crate::reset::files(&course.dir) {
         let relative = file.strip_prefix(&course.dir)?;
         let hidden = relative
             .components()
@@ -335,16 +341,16 @@ pub fn build_rounds(
         test_timeout: Duration::from_secs(60),
         ..CheckOptions::default()
     };
-    progress("round 1: every exercise as shipped must fail");
+    progress("round 1: every exercise as shipped must fail")?;
     prebuild(&copied, &options);
     let mut unsolved = Vec::new();
     for exercise in &copied.exercises {
         let verdict = check(&copied, exercise, &options)?;
-        progress(&format!("  {:<32} {}", exercise.dir, verdict.summary()));
+        progress(&format!("  {:<32} {}", exercise.dir, verdict.summary()))?;
         unsolved.push(verdict);
     }
 
-    progress("round 2: every exercise with its solution's src/ must pass");
+    progress("round 2: every exercise with its solution's src/ must pass")?;
     for exercise in &copied.exercises {
         let src = copied.path(exercise).join("src");
         std::fs::remove_dir_all(&src)?;
@@ -357,7 +363,7 @@ pub fn build_rounds(
     let mut rows = Vec::new();
     for (exercise, unsolved) in copied.exercises.iter().zip(unsolved) {
         let solved = check(&copied, exercise, &options)?;
-        progress(&format!("  {:<32} {}", exercise.dir, solved.summary()));
+        progress(&format!("  {:<32} {}", exercise.dir, solved.summary()))?;
         rows.push(Row {
             exercise: exercise.clone(),
             unsolved,
@@ -388,25 +394,34 @@ fn prebuild(course: &Course, options: &CheckOptions) {
     let _ = command.status();
 }
 
-/// Runs every check, prints as it goes, and returns every problem found, with how long the
-/// slow part took.
-pub fn verify(course: &Course, scratch: &Path, with_builds: bool) -> anyhow::Result<Vec<String>> {
+/// Runs every check, printing to `out` as it goes, and returns every problem found, with how
+/// long the slow part took.
+pub fn verify(
+    course: &Course,
+    scratch: &Path,
+    with_builds: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<Vec<String>> {
     let mut problems = course_problems(course);
     problems.extend(missing_chapters(course));
     match format_problems(course) {
         Some(found) => problems.extend(found),
-        None => println!("(cargo fmt is not installed: the exercises' formatting is not checked)"),
+        None => writeln!(
+            out,
+            "(cargo fmt is not installed: the exercises' formatting is not checked)"
+        )?,
     }
-    println!(
+    writeln!(
+        out,
         "course: {} exercises; {} problem(s) found without building",
         course.exercises.len(),
         problems.len()
-    );
+    )?;
     if with_builds {
         let started = Instant::now();
-        let rows = build_rounds(course, scratch, &mut |line| println!("{line}"))?;
+        let rows = build_rounds(course, scratch, &mut |line| writeln!(out, "{line}"))?;
         problems.extend(rows.iter().filter_map(Row::problem));
-        println!("builds and checks: {} s", started.elapsed().as_secs());
+        writeln!(out, "builds and checks: {} s", started.elapsed().as_secs())?;
     }
     Ok(problems)
 }
@@ -477,14 +492,17 @@ mod tests {
     fn every_exercise_fails_unsolved_and_passes_with_its_solution() {
         let course = course();
         let exe = std::env::current_exe().expect("the test binary has a path");
-        // `target/debug/deps/rosetta-HASH`: three levels below the target directory.
+        // `target/debug/deps/rosetta_learn-HASH`: three levels below the target directory.
         let target = exe
             .ancestors()
             .nth(3)
             .expect("the test binary is in target/");
         let scratch = target.join("learn-verify");
-        let rows = build_rounds(&course, &scratch, &mut |line| eprintln!("{line}"))
-            .expect("the rounds run");
+        let rows = build_rounds(&course, &scratch, &mut |line| {
+            eprintln!("{line}");
+            Ok(())
+        })
+        .expect("the rounds run");
         assert_eq!(rows.len(), course.exercises.len());
         let problems: Vec<String> = rows.iter().filter_map(Row::problem).collect();
         assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
@@ -495,14 +513,14 @@ mod tests {
         let src = copy.path(second).join("src");
         std::fs::remove_dir_all(&src).unwrap();
         copy_dir(&course.path(&course.exercises[1]).join("src"), &src).unwrap();
-        let _ = std::fs::remove_file(copy.dir.join(super::super::progress::FILE));
-        let mut progress = super::super::progress::Progress::load(&copy.dir).unwrap();
+        let _ = std::fs::remove_file(copy.dir.join(crate::progress::FILE));
+        let mut progress = crate::progress::Progress::load(&copy.dir).unwrap();
         let options = CheckOptions {
             target_dir: Some(scratch.join("target")),
             locked: true,
             ..CheckOptions::default()
         };
-        let first = super::super::watch::step(&copy, &mut progress, &options).unwrap();
+        let first = crate::watch::step(&copy, &mut progress, &options).unwrap();
         assert_eq!(first.checked.as_ref().map(|e| e.number), Some(1));
         assert!(
             first.verdict.as_ref().is_some_and(Verdict::passed),
@@ -513,7 +531,7 @@ mod tests {
             Some(2),
             "moves on to 02"
         );
-        let second_step = super::super::watch::step(&copy, &mut progress, &options).unwrap();
+        let second_step = crate::watch::step(&copy, &mut progress, &options).unwrap();
         assert_eq!(second_step.checked.as_ref().map(|e| e.number), Some(2));
         let Some(Verdict::TestsFail { first: failure, .. }) = &second_step.verdict else {
             panic!("02, unsolved, fails: {second_step:?}");
@@ -532,39 +550,12 @@ mod tests {
             Some(2),
             "stays on 02"
         );
-        let saved = super::super::progress::Progress::load(&copy.dir).unwrap();
+        let saved = crate::progress::Progress::load(&copy.dir).unwrap();
         assert_eq!(
             saved.done_count(&copy),
             1,
             "the progress file says 01 is done"
         );
-    }
-
-    #[test]
-    fn chapter_numbers_and_titles_are_the_books() {
-        // The numbered chapters of SUMMARY.md, in order: `- [Title](file.md)`.
-        let summary = std::fs::read_to_string(course().repo().join("book/src/SUMMARY.md")).unwrap();
-        let numbered: Vec<(String, String)> = summary
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("- ["))
-            .filter_map(|rest| {
-                let (title, rest) = rest.split_once("](")?;
-                Some((rest.trim_end_matches(')').to_string(), title.to_string()))
-            })
-            .collect();
-        for (file, number, title) in super::super::course::CHAPTERS {
-            let index = numbered.iter().position(|(f, _)| f == file);
-            assert_eq!(
-                index.map(|i| i as u32 + 1),
-                Some(*number),
-                "{file}: chapter number"
-            );
-            assert_eq!(
-                numbered[*number as usize - 1].1,
-                *title,
-                "{file}: chapter title"
-            );
-        }
     }
 
     #[test]

@@ -30,7 +30,8 @@ use toml::Spanned;
 pub const FORMAT_VERSION: i64 = 1;
 
 /// The book's chapters that exercises refer to: file name, number and title, as
-/// `book/src/SUMMARY.md` has them (a test in `verify` checks that they agree).
+/// `book/src/SUMMARY.md` has them (a test in `xtask`'s `exercises.rs` checks that they agree, reading
+/// the summary with mdBook's own parser).
 pub const CHAPTERS: &[(&str, u32, &str)] = &[
     ("callbacks.md", 4, "Callbacks"),
     ("promises.md", 5, "Promises in Rust"),

@@ -10,16 +10,16 @@
 //! (check now), `q` (quit), each followed by Enter.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, SystemTime};
 
-use super::check::{CheckOptions, Verdict, check};
-use super::course::{Course, Exercise};
-use super::progress::Progress;
-use super::show::{self, Paint};
+use crate::check::{CheckOptions, Verdict, check};
+use crate::course::{Course, Exercise};
+use crate::progress::Progress;
+use crate::show::{self, Paint};
 
 /// What the files of a folder looked like: size and modification time of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,10 +95,14 @@ pub struct WatchOptions {
 }
 
 /// Runs `rosetta learn watch`.
+///
+/// Everything goes to `out` (the caller's locked stdout) with `writeln!` and `?`, so a closed
+/// stdout ends the loop with an error instead of a panic.
 pub fn watch(
     course: &Course,
     watch: &WatchOptions,
     options: &CheckOptions,
+    out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let paint = Paint::for_stdout();
     let mut progress = Progress::load(&course.dir)?;
@@ -106,31 +110,33 @@ pub fn watch(
     let mut introduced = None;
     loop {
         let Some(current) = progress.current(course).cloned() else {
-            println!("{}", all_done(course, paint));
+            writeln!(out, "{}", all_done(course, paint))?;
             return Ok(ExitCode::SUCCESS);
         };
         if introduced.as_ref() != Some(&current.dir) {
-            println!("{}", show::introduction(course, &current, paint));
+            writeln!(out, "{}", show::introduction(course, &current, paint))?;
             introduced = Some(current.dir.clone());
         }
-        println!(
+        writeln!(
+            out,
             "{}",
             paint.dim(&format!("Checking {}...", show::label(&current)))
-        );
+        )?;
         // The files as the check is about to see them. Taken *before* the check, not after: a
         // save made while a slow check runs is a change the check did not see, and waiting
         // from a snapshot taken after it would miss that save until the next one.
         let checked = Snapshot::take(&course.path(&current));
         let step = step(course, &mut progress, options)?;
         if let Some(verdict) = &step.verdict {
-            println!("{}", show::verdict(&current, verdict, paint));
+            writeln!(out, "{}", show::verdict(&current, verdict, paint))?;
         }
         if step.next.as_ref() != Some(&current) {
-            println!(
+            writeln!(
+                out,
                 "{} of {} done. On to the next one!\n",
                 progress.done_count(course),
                 course.exercises.len()
-            );
+            )?;
             if watch.once {
                 return Ok(ExitCode::SUCCESS);
             }
@@ -139,7 +145,8 @@ pub fn watch(
         if watch.once {
             return Ok(ExitCode::FAILURE);
         }
-        println!(
+        writeln!(
+            out,
             "{}",
             paint.dim(&format!(
                 "Watching exercises/{}/ : save a file to check again.{}",
@@ -150,7 +157,7 @@ pub fn watch(
                     ""
                 }
             ))
-        );
+        )?;
         loop {
             match wait_for_change(
                 &course.path(&current),
@@ -160,8 +167,9 @@ pub fn watch(
             ) {
                 Wake::Changed | Wake::CheckNow => break,
                 Wake::Quit => return Ok(ExitCode::SUCCESS),
-                Wake::Hint => println!("{}", show::hint(&current, paint)),
-                Wake::List => println!("{}", show::list(course, &progress, paint)),
+                Wake::Hint => writeln!(out, "{}", show::hint(&current, paint))?,
+                Wake::List => writeln!(out, "{}", show::list(course, &progress, paint))?,
+                Wake::Unknown => writeln!(out, "(h: hint, l: list, c: check now, q: quit)")?,
             }
         }
     }
@@ -180,6 +188,8 @@ enum Wake {
     List,
     /// `q`: quit.
     Quit,
+    /// Anything else: remind the learner of the commands.
+    Unknown,
 }
 
 /// Waits until the files under `dir` differ from `before` (and have stopped changing for a
@@ -202,7 +212,7 @@ fn wait_for_change(
                 "h" | "hint" => return Wake::Hint,
                 "l" | "list" => return Wake::List,
                 "c" | "check" | "" => return Wake::CheckNow,
-                _ => println!("(h: hint, l: list, c: check now, q: quit)"),
+                _ => return Wake::Unknown,
             },
             Some(Err(RecvTimeoutError::Timeout)) => {}
             Some(Err(RecvTimeoutError::Disconnected)) | None => std::thread::sleep(poll),

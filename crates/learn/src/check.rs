@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::Value;
 
-use super::course::{Course, Exercise};
+use crate::course::{Course, Exercise};
 
 /// How a check runs.
 #[derive(Debug, Clone)]
@@ -553,7 +553,7 @@ test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; 
     fn locations_inside_an_exercise_are_made_relative_to_the_repository() {
         let course = Course {
             dir: PathBuf::from("/repo/exercises"),
-            exercises: crate::learn::course::parse_info(
+            exercises: crate::course::parse_info(
                 "format_version = 1\n[[exercise]]\nname = \"countdown-callbacks\"\n\
                  dir = \"01-countdown-callbacks\"\nchapter = \"callbacks.md\"\nminutes = 10\n\
                  hint = \"h\"\n",
@@ -576,7 +576,7 @@ test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; 
     fn compiler_paths_are_made_relative_to_the_repository() {
         let course = Course {
             dir: PathBuf::from("/repo/exercises"),
-            exercises: crate::learn::course::parse_info(
+            exercises: crate::course::parse_info(
                 "format_version = 1\n[[exercise]]\nname = \"x\"\ndir = \"01-x\"\n\
                  chapter = \"pitfalls.md\"\nminutes = 10\nhint = \"h\"\n",
             )

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::course::{Course, Exercise};
+use crate::course::{Course, Exercise};
 use serde::{Deserialize, Serialize};
 
 /// The file's name, inside `exercises/`.
@@ -111,7 +111,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::course::parse_info;
+    use crate::course::parse_info;
 
     fn course(dir: &Path) -> Course {
         let mut info = String::from("format_version = 1\n");

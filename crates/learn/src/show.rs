@@ -5,9 +5,9 @@
 
 use std::fmt::Write as _;
 
-use super::check::Verdict;
-use super::course::{Course, Exercise, outline};
-use super::progress::Progress;
+use crate::check::Verdict;
+use crate::course::{Course, Exercise, outline};
+use crate::progress::Progress;
 
 /// ANSI colours, or none (when the output is not a terminal, or `NO_COLOR` is set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,8 +315,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::learn::check::Failure;
-    use crate::learn::course::parse_info;
+    use crate::check::Failure;
+    use crate::course::parse_info;
 
     fn exercise() -> Exercise {
         parse_info(

@@ -1,4 +1,4 @@
-//! `rosetta learn`: the exercise runner.
+//! `rosetta learn`: the exercise runner, a library the `rosetta` binary calls.
 //!
 //! The exercises (`exercises/`, a Cargo workspace of their own) are a graded path from
 //! callbacks to async/await; `exercises/info.toml` lists them in order, with the book chapter,
@@ -12,10 +12,17 @@
 //! - `hint [NN]`: the exercise's hint;
 //! - `watch` (the default): check the current exercise each time its files change, and move on
 //!   to the next when it passes;
-//! - `reset NN`: restore an exercise from git, after backing up the learner's version;
-//! - `verify`: for maintainers, every exercise fails unsolved and passes with its solution.
+//! - `reset NN`: restore an exercise from git, after backing up the learner's version.
 //!
 //! No command writes to an exercise's files, except `reset`, after its backup.
+//!
+//! The maintainers' check that every exercise fails unsolved and passes with its solution is
+//! not a learner's command: it is `cargo xtask verify-exercises`, which calls [`verify`] here,
+//! so that the cargo set-up of a check and the copy of a folder exist once, in this crate.
+//!
+//! Everything the runner prints goes to the `out` it is given (the binary's one locked stdout),
+//! with `writeln!` and `?`, never `println!`: `rosetta learn list | head -1` then ends quietly,
+//! as every other `rosetta` command does, instead of panicking on the closed pipe.
 //!
 //! # Layout
 //!
@@ -25,7 +32,7 @@
 //! - [`progress`]: the git-ignored progress file;
 //! - [`watch`]: the watch loop and its change detection;
 //! - [`reset`]: backup, then restore from git;
-//! - [`verify`]: the maintainers' checks.
+//! - [`verify`]: the maintainers' checks, behind `cargo xtask verify-exercises`.
 
 pub mod check;
 pub mod course;
@@ -35,16 +42,17 @@ pub mod show;
 pub mod verify;
 pub mod watch;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
 
-use self::check::CheckOptions;
-use self::course::Course;
-use self::progress::Progress;
-use self::show::Paint;
+use crate::check::CheckOptions;
+use crate::course::Course;
+use crate::progress::Progress;
+use crate::show::Paint;
 
 /// The arguments of `rosetta learn`.
 #[derive(Debug, clap::Args)]
@@ -90,16 +98,6 @@ enum LearnCommand {
         /// The exercise: number, folder or name.
         exercise: String,
     },
-    /// For maintainers: every exercise is complete, fails unsolved and passes with its
-    /// solution.
-    Verify {
-        /// Only the quick checks of the course's files (no build).
-        #[arg(long)]
-        quick: bool,
-        /// Where to copy and build the exercises (default: `target/learn-verify`).
-        #[arg(long, value_name = "DIR")]
-        scratch: Option<PathBuf>,
-    },
 }
 
 /// Check options for a learner at a terminal.
@@ -112,8 +110,8 @@ fn interactive_options(timeout: Duration) -> CheckOptions {
     }
 }
 
-/// Runs `rosetta learn`.
-pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
+/// Runs `rosetta learn`, printing to `out`.
+pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let course = Course::find(args.exercises.as_deref())?;
     let paint = Paint::for_stdout();
     let command = args
@@ -123,7 +121,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
     match command {
         LearnCommand::List => {
             let progress = Progress::load(&course.dir)?;
-            print!("{}", show::list(&course, &progress, paint));
+            write!(out, "{}", show::list(&course, &progress, paint))?;
             Ok(ExitCode::SUCCESS)
         }
         LearnCommand::Check { exercise, timeout } => {
@@ -135,25 +133,27 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
                     None => bail!("every exercise is done: name one to check it again"),
                 },
             };
-            println!(
+            writeln!(
+                out,
                 "{}",
                 paint.dim(&format!("Checking {}...", show::label(&exercise)))
-            );
+            )?;
             let options = interactive_options(Duration::from_secs(*timeout));
             let verdict = check::check(&course, &exercise, &options)?;
             progress.set_done(&exercise, verdict.passed());
             progress.save()?;
-            print!("{}", show::verdict(&exercise, &verdict, paint));
+            write!(out, "{}", show::verdict(&exercise, &verdict, paint))?;
             if verdict.passed() {
                 match progress.current(&course) {
-                    Some(next) => println!(
+                    Some(next) => writeln!(
+                        out,
                         "{} of {} done. Next: {} ({}).",
                         progress.done_count(&course),
                         course.exercises.len(),
                         show::label(next),
                         show::command(&format!("check {}", next.number))
-                    ),
-                    None => println!("Every exercise is done."),
+                    )?,
+                    None => writeln!(out, "Every exercise is done.")?,
                 }
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -169,7 +169,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
                     None => bail!("every exercise is done: name one to see its hint"),
                 },
             };
-            print!("{}", show::hint(exercise, paint));
+            write!(out, "{}", show::hint(exercise, paint))?;
             Ok(ExitCode::SUCCESS)
         }
         LearnCommand::Watch { once } => {
@@ -181,45 +181,33 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<ExitCode> {
                 &course,
                 &options,
                 &interactive_options(Duration::from_secs(60)),
+                out,
             )
         }
         LearnCommand::Reset { exercise } => {
             let exercise = course.resolve(exercise)?.clone();
             match reset::reset(&course, &exercise)? {
-                reset::Reset::Unchanged => println!(
+                reset::Reset::Unchanged => writeln!(
+                    out,
                     "{} is as it was in git: nothing to reset.",
                     show::label(&exercise)
-                ),
+                )?,
                 reset::Reset::Restored { backup } => {
                     let mut progress = Progress::load(&course.dir)?;
                     progress.set_done(&exercise, false);
                     progress.save()?;
-                    println!(
+                    writeln!(
+                        out,
                         "{} is back to its original. Your version is in {}.",
                         show::label(&exercise),
                         backup
                             .strip_prefix(course.repo())
                             .unwrap_or(&backup)
                             .display()
-                    );
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
-        }
-        LearnCommand::Verify { quick, scratch } => {
-            let scratch = scratch
-                .clone()
-                .unwrap_or_else(|| verify::default_scratch(&course));
-            let problems = verify::verify(&course, &scratch, !quick)?;
-            if problems.is_empty() {
-                println!("verify: ok");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                for problem in &problems {
-                    println!("verify: {problem}");
-                }
-                Ok(ExitCode::FAILURE)
-            }
         }
     }
 }

@@ -1,0 +1,217 @@
+//! `rosetta bench` in its three forms (scale runs, `--scenario` peak memory, `--sleepers`), and
+//! the hidden one-measurement commands each of them runs in a child process.
+
+use std::io;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rosetta::{bench, select, styles};
+use rosetta_pipeline::scenario::MAX_CONCURRENCY;
+use rosetta_pipeline::{RunOptions, model};
+
+use crate::cli::{BenchArgs, BenchFormat, BenchOneArgs, chosen};
+
+pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let sizes = match (&args.sizes[..], args.tasks || args.sleepers) {
+        ([], false) => vec![10, 100, 1_000, 10_000],
+        ([], true) => vec![10_000, 100_000],
+        (sizes, _) => sizes.to_vec(),
+    };
+    if sizes.contains(&0) {
+        bail!("--sizes needs positive numbers of sources");
+    }
+    if args.sleepers {
+        return run_sleepers(&sizes, args.format, out);
+    }
+    if let Some(name) = &args.scenario {
+        return run_memory(name, args, out);
+    }
+    if args.tasks && sizes.iter().any(|&size| size > MAX_CONCURRENCY) {
+        bail!(
+            "--tasks puts every source in flight at once: --sizes must be at most {MAX_CONCURRENCY}"
+        );
+    }
+    let spec = bench::BenchSpec {
+        sizes,
+        seed: args.seed,
+        concurrency: (!args.tasks).then_some(args.concurrency),
+        time_scale: args.time_scale,
+        budget: Duration::from_secs(args.budget),
+        child: Some(std::env::current_exe().context("cannot find the rosetta executable")?),
+    };
+    // Every size's scenario must suit the time scale before anything runs (a bench can take
+    // minutes; a refusal after the first rows would waste them).
+    for &size in &spec.sizes {
+        bench::scenario(size, spec.seed, spec.concurrency).check_time_scale(
+            spec.time_scale,
+            &select::origin(None, Some(size), spec.seed),
+        )?;
+    }
+    let chosen = chosen(&args.styles);
+    let table = args.format == BenchFormat::Table;
+    let concurrency = match spec.concurrency {
+        Some(concurrency) => format!("concurrency {concurrency}"),
+        None => "every source in flight at once".to_string(),
+    };
+    let description = format!(
+        "generated scenario, seed {}, {concurrency}, time scale {}",
+        spec.seed, spec.time_scale
+    );
+    if table {
+        writeln!(
+            out,
+            "Bench: {description}. Each run in a process of its own; ideal = the model's limit \
+             (the sequential time for the reference).\n"
+        )?;
+        writeln!(out, "{}", bench::render_header())?;
+        out.flush()?;
+    }
+    // The table is printed row by row as runs finish; JSON and CSV in one piece at the end. A
+    // row that cannot be written (stdout closed) is kept as the error to end with.
+    let mut written: io::Result<()> = Ok(());
+    let rows = bench::run(&spec, &chosen, |row| {
+        if table && written.is_ok() {
+            written = writeln!(out, "{}", bench::render_row(row)).and_then(|()| out.flush());
+        }
+    });
+    written?;
+    match args.format {
+        BenchFormat::Table => {}
+        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        BenchFormat::Csv => write!(out, "{}", bench::render_csv(&rows))?,
+    }
+    if let Some(path) = &args.svg {
+        let caption = format!("rosetta bench ({description}) on {}", model::machine());
+        std::fs::write(path, bench::render_svg(&rows, &caption))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if table {
+            writeln!(out, "\nwrote {}", path.display())?;
+        }
+    }
+    let broken = rows
+        .iter()
+        .any(|row| matches!(row.status.as_str(), "differs" | "failed"));
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `bench --scenario FILE`: peak memory per style on one scenario (see `rosetta::memory`).
+fn run_memory(name: &str, args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    if args.format != BenchFormat::Table {
+        bail!("--scenario prints a table (--format table)");
+    }
+    let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
+    let input = rosetta::memory::input_bytes(name).map_or_else(
+        || "size unknown".to_string(),
+        |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0),
+    );
+    writeln!(
+        out,
+        "Peak memory on `{name}` ({input}), time scale {}; each run in a process of its own. \
+         × input = peak resident memory / scenario size.\n",
+        args.time_scale
+    )?;
+    writeln!(out, "{}", rosetta::memory::render_header())?;
+    out.flush()?;
+    let mut written: io::Result<()> = Ok(());
+    let chosen = chosen(&args.styles);
+    let rows = rosetta::memory::run(Some(&exe), name, &chosen, args.time_scale, |row| {
+        if written.is_ok() {
+            written =
+                writeln!(out, "{}", rosetta::memory::render_row(row)).and_then(|()| out.flush());
+        }
+    })?;
+    written?;
+    let broken = rows
+        .iter()
+        .any(|row| matches!(row.row.status.as_str(), "differs" | "failed"));
+    Ok(if broken {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_sleepers(
+    sizes: &[usize],
+    format: BenchFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
+    let table = format == BenchFormat::Table;
+    if table {
+        writeln!(
+            out,
+            "Bare sleepers: each waits {} ms and does nothing else; each count in a process of \
+             its own.\n",
+            rosetta::sleepers::WAIT.as_millis()
+        )?;
+        writeln!(out, "{}", rosetta::sleepers::render_header())?;
+    }
+    let mut written: io::Result<()> = Ok(());
+    let rows = rosetta::sleepers::run(&exe, sizes, |row| {
+        if table && written.is_ok() {
+            written =
+                writeln!(out, "{}", rosetta::sleepers::render_row(row)).and_then(|()| out.flush());
+        }
+    });
+    written?;
+    match format {
+        BenchFormat::Table => {}
+        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        BenchFormat::Csv => bail!("--sleepers prints a table or JSON (--format table|json)"),
+    }
+    let failed = rows.iter().any(|row| row.status == "failed");
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn run_sleepers_one(
+    kind: &str,
+    count: usize,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let row = rosetta::sleepers::measure(kind, count)?;
+    writeln!(out, "{}", serde_json::to_string(&row)?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    if let (true, Some(name)) = (args.load_only, &args.scenario) {
+        let row = rosetta::memory::measure_loading(name)?;
+        let child = bench::ChildOutput { row, report: None };
+        writeln!(out, "{}", serde_json::to_string(&child)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args
+        .style
+        .as_deref()
+        .context("clap requires a style here")?;
+    let style = styles::find(name).context("the style name was checked by the parser")?;
+    let scenario = match (&args.scenario, args.sources) {
+        (Some(name), _) => select::scenario(Some(name), None, 0)?,
+        (None, Some(sources)) => bench::scenario(sources, args.seed, args.concurrency),
+        (None, None) => bail!("clap requires --sources or --scenario"),
+    };
+    let origin = select::origin(args.scenario.as_deref(), args.sources, args.seed);
+    scenario.check_time_scale(args.time_scale, &origin)?;
+    let (row, report) = bench::measure(
+        style,
+        &scenario,
+        &RunOptions::with_time_scale(args.time_scale),
+    );
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&bench::ChildOutput { row, report })?
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

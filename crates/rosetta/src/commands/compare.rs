@@ -1,0 +1,71 @@
+//! `rosetta compare` (and `rosetta` alone): every style on one scenario, side by side.
+
+use std::io::IsTerminal;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rosetta::{compare, live, styles};
+
+use crate::cli::{CompareArgs, chosen};
+
+pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (live, fallback) = live::decide(args.live, std::io::stdout().is_terminal());
+    if let Some(notice) = fallback {
+        eprintln!("{notice}");
+    }
+    let (scenario, opts) = args.scenario.prepare(if live { 3.0 } else { 1.0 })?;
+    let chosen = chosen(&args.styles);
+    writeln!(
+        out,
+        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}):\n",
+        chosen.len(),
+        scenario.name,
+        scenario.sources.len(),
+        scenario.settings.concurrency,
+        opts.time_scale
+    )?;
+    let comparison = if live {
+        let options = live::LiveOptions {
+            size: live::terminal_size(),
+            colour: std::env::var_os("NO_COLOR").is_none(),
+            frame: Duration::from_millis(100),
+        };
+        live::compare_live(&scenario, &opts, &chosen, options, out)
+    } else {
+        compare::compare(&scenario, &opts, &chosen)
+    };
+    let width = std::io::stdout()
+        .is_terminal()
+        .then(|| live::terminal_size().0);
+    write!(out, "{}", compare::render_table(&comparison, width))?;
+    write!(out, "\n{}", compare::render_notes(&comparison, width))?;
+    let disagreements = compare::render_disagreements(&comparison);
+    if !disagreements.is_empty() {
+        writeln!(out, "\n{disagreements}")?;
+    }
+    if let Some(report) = &comparison.reference_text {
+        writeln!(
+            out,
+            "\nThe report (identical for every style marked ✓):\n\n{report}"
+        )?;
+    }
+    if comparison.all_agree() {
+        writeln!(
+            out,
+            "Next steps:\n\
+             \x20 rosetta trace callbacks            what one style did, as a timeline\n\
+             \x20 rosetta compare --live             the same, drawn while it runs (class)\n\
+             \x20 rosetta compare --scenario faults  every fault and rejection reason\n\
+             \x20 rosetta run STYLE --format json    one style's report as JSON\n\
+             \x20 rosetta scenario show classroom    this scenario's file, to copy and edit\n\
+             \x20 rosetta bench                      scale runs against the ideal time\n\
+             Styles: {}.",
+            styles::names().join(", ")
+        )?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(out, "Some styles disagree with the reference: see above.")?;
+        Ok(ExitCode::FAILURE)
+    }
+}

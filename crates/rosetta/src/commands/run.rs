@@ -1,0 +1,22 @@
+//! `rosetta run STYLE`: one style's report, as text or JSON.
+
+use anyhow::Context;
+use rosetta::styles;
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{Format, RunArgs};
+
+pub(crate) fn run_one(args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let (scenario, opts) = args.scenario.prepare(1.0)?;
+    let style = styles::find(&args.style).context("the style name was checked by the parser")?;
+    let outcome = style.run_traced(&scenario, &opts);
+    let report = outcome
+        .report
+        .with_context(|| format!("the {} style could not finish", style.name))?;
+    match args.format {
+        Format::Text => write!(out, "{report}")?,
+        Format::Json => writeln!(out, "{}", report.to_json())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
