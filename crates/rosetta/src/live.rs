@@ -18,15 +18,28 @@ use crate::compare::{self, Comparison};
 use crate::styles::{Outcome, Style};
 use crate::view::{self, Span, SpanKind, Spans, TimelineOptions};
 
-/// The terminal's size, from `$COLUMNS` and `$LINES` (as shells export them), at least 80x24.
+/// The terminal's size in columns and rows, at least 80x24 and at most 1000x1000.
+///
+/// Asked of the terminal itself (the `terminal_size` crate: an `ioctl` on Unix, the console API on
+/// Windows), because shells keep `$COLUMNS` and `$LINES` as their own variables and do not export
+/// them to the programs they start. The variables are the fallback, for a terminal that does not
+/// answer (and for tests).
 pub fn terminal_size() -> (usize, usize) {
-    let read = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(default)
+    let (columns, rows) = match terminal_size::terminal_size() {
+        Some((terminal_size::Width(columns), terminal_size::Height(rows))) => {
+            (usize::from(columns), usize::from(rows))
+        }
+        None => {
+            let read = |name: &str, default: usize| {
+                std::env::var(name)
+                    .ok()
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(default)
+            };
+            (read("COLUMNS", 80), read("LINES", 24))
+        }
     };
-    (read("COLUMNS", 80).max(80), read("LINES", 24).max(24))
+    (columns.clamp(80, 1000), rows.clamp(24, 1000))
 }
 
 /// How to draw.
