@@ -14,6 +14,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures::future::{self, Either};
+use rosetta_pipeline::options::{later, until};
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::Response;
 use rosetta_pipeline::trace::EventKind;
@@ -145,18 +146,6 @@ pub async fn with_deadline<R: Runtime, T>(
     (at <= deadline).then_some(value)
 }
 // ANCHOR_END: with_timeout
-
-/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
-/// year, which is forever as far as a run is concerned; `+` would panic instead.
-fn later(at: Instant, wait: Duration) -> Instant {
-    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-    at.checked_add(wait).unwrap_or(at + FOREVER)
-}
-
-/// The wait from now until `at`: a sleep of this long ends at `at` (at once if `at` has passed).
-fn until(at: Instant) -> Duration {
-    at.saturating_duration_since(Instant::now())
-}
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{self, Either, FutureExt, LocalBoxFuture};
 use futures_timer::Delay;
+use rosetta_pipeline::options::{later, until};
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::{Response, Settings, Source};
 use rosetta_pipeline::trace::{EventKind, Trace};
@@ -154,19 +155,6 @@ pub fn attempt<'a>(
     })
 }
 // ANCHOR_END: attempt
-
-/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
-/// year, which is forever as far as a run is concerned; `+` would panic instead.
-fn later(at: Instant, wait: Duration) -> Instant {
-    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-    at.checked_add(wait).unwrap_or(at + FOREVER)
-}
-
-/// The wait from now until `at`: a `Delay` of this long ends at `at` (at once if `at` has
-/// passed).
-fn until(at: Instant) -> Duration {
-    at.saturating_duration_since(Instant::now())
-}
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 //! it without a loop back to [`crate::run`], which names the scenario in every style's
 //! signature.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The largest time scale: a thousand times slower than the scenario says. Far more than a
 /// classroom needs, and small enough that the longest wait a scenario may hold (an hour) scaled
@@ -59,6 +59,21 @@ impl RunOptions {
         Duration::try_from_secs_f64(ms as f64 / 1000.0 * self.time_scale.max(0.0))
             .unwrap_or(Duration::MAX)
     }
+}
+
+/// The instant `wait` after `at`: an attempt's deadline, or the instant its feed is due, both
+/// measured from when the attempt started. A wait too long for an `Instant` (a huge time scale)
+/// becomes a year, which is forever as far as a run is concerned; `+` would panic instead.
+/// Every style that keeps its own clock computes its deadlines with this.
+pub fn later(at: Instant, wait: Duration) -> Instant {
+    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    at.checked_add(wait).unwrap_or(at + FOREVER)
+}
+
+/// The wait from now until `at`: a timer of this length ends at `at` (at once if `at` has
+/// passed). The timers of the future-based styles take a length, not an instant.
+pub fn until(at: Instant) -> Duration {
+    at.saturating_duration_since(Instant::now())
 }
 
 #[cfg(test)]

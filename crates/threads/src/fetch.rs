@@ -52,6 +52,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rosetta_pipeline::RunError;
+use rosetta_pipeline::options::later;
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::{Response, Source};
 use rosetta_pipeline::trace::EventKind;
@@ -207,13 +208,6 @@ fn network<'s>(
     }
 }
 // ANCHOR_END: network
-
-/// The instant `wait` after `at`. A wait too long for an `Instant` (a huge time scale) is a
-/// year, which is forever as far as a run is concerned; `+` would panic instead.
-fn later(at: Instant, wait: Duration) -> Instant {
-    const FOREVER: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-    at.checked_add(wait).unwrap_or(at + FOREVER)
-}
 
 #[cfg(test)]
 mod tests {
