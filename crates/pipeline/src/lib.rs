@@ -31,15 +31,16 @@
 //! - [`report`]: the final report, its text rendering and its JSON form.
 //! - [`trace`]: the events a style records while it runs, and the figures derived from them.
 //! - [`model`]: the ideal wall time of a scenario, the limit benchmarks compare against.
-//! - [`options`]: how a run waits (the time scale); [`outcome`]: how a fetch attempt ended, and
-//!   the summary per source a style hands to the report.
+//! - [`options`]: how a run waits (the time scale) and where its bytes come from
+//!   ([`transport`]: timers, or a feed server over TCP); [`outcome`]: how a fetch attempt ended,
+//!   and the summary per source a style hands to the report.
 //! - [`run`]: what every style's entry point takes and returns ([`run::StyleFn`]).
 //! - [`reference`](mod@reference): the sequential reference run. Read it next: it is the whole
 //!   pipeline in about a hundred lines with no concurrency at all, under the step names every
 //!   style crate uses (`fetch_with_retry`, `region_of`, `hand_off`).
 //!
-//! The modules import one another without a loop (`tests/layers.rs` checks it); from the bottom:
-//! `tenths`, `options`, `outcome`, `registry` and `partition` import nothing from the crate;
+//! The modules import one another without a loop (`cargo xtask tidy` checks it); from the bottom:
+//! `tenths`, `transport`, `options`, `outcome`, `registry` and `partition` import nothing from the crate;
 //! then `parse`, `scenario`, `trace`, `aggregate`, `enrich`, `report`, `model`, `run`, and last
 //! `reference`, which uses them all.
 
@@ -57,6 +58,7 @@ pub mod run;
 pub mod scenario;
 pub mod tenths;
 pub mod trace;
+pub mod transport;
 
 pub use report::Report;
 pub use run::{RunError, RunOptions};

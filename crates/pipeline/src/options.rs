@@ -1,11 +1,13 @@
 //! How a run waits: the time scale, and the options every style's entry point takes.
 //!
-//! Options change how long a run waits, never what it reports. This module imports nothing from
-//! the crate, so that [`crate::scenario`] (which checks a time scale against a scenario) can use
-//! it without a loop back to [`crate::run`], which names the scenario in every style's
-//! signature.
+//! Options change how long a run waits and where its bytes come from, never what it reports.
+//! This module imports only [`crate::transport`], so that [`crate::scenario`] (which checks a
+//! time scale against a scenario) can use it without a loop back to [`crate::run`], which names
+//! the scenario in every style's signature.
 
 use std::time::{Duration, Instant};
+
+use crate::transport::Transport;
 
 /// The largest time scale: a thousand times slower than the scenario says. Far more than a
 /// classroom needs, and small enough that the longest wait a scenario may hold (an hour) scaled
@@ -17,7 +19,7 @@ pub const MAX_TIME_SCALE: f64 = 1000.0;
 #[error("the time scale must be a number from 0 to {MAX_TIME_SCALE}, not {0}")]
 pub struct TimeScaleError(pub f64);
 
-/// Options that change how a run waits, never what it reports.
+/// Options that change how a run waits and where its bytes come from, never what it reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunOptions {
     /// Multiplies every latency, timeout and lookup time. `1.0` is real time; tests use a smaller
@@ -26,24 +28,36 @@ pub struct RunOptions {
     /// [`Scenario::check_time_scale`](crate::scenario::Scenario::check_time_scale) keeps them far enough apart in real time); the trace does.
     /// `0.0` is logical time: nothing waits (the tests' reference runs).
     pub time_scale: f64,
+    /// Where attempts get their answers: timers ([`Transport::Sim`], the default) or a feed
+    /// server ([`Transport::Tcp`]), which needs a time scale above 0: a real server cannot
+    /// answer in logical time.
+    pub transport: Transport,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { time_scale: 1.0 }
+        RunOptions::with_time_scale(1.0)
     }
 }
 
 impl RunOptions {
-    /// Options with the given time scale.
+    /// Options with the given time scale, on the `sim` transport.
     pub fn with_time_scale(time_scale: f64) -> Self {
-        RunOptions { time_scale }
+        RunOptions {
+            time_scale,
+            transport: Transport::Sim,
+        }
+    }
+
+    /// The same options on another transport.
+    pub fn on(self, transport: Transport) -> Self {
+        RunOptions { transport, ..self }
     }
 
     /// Options with the given time scale, if it is a number from 0 to [`MAX_TIME_SCALE`].
     pub fn checked(time_scale: f64) -> Result<Self, TimeScaleError> {
         if (0.0..=MAX_TIME_SCALE).contains(&time_scale) {
-            Ok(RunOptions { time_scale })
+            Ok(RunOptions::with_time_scale(time_scale))
         } else {
             // NaN, infinities and negative numbers all land here: `contains` is false for NaN.
             Err(TimeScaleError(time_scale))

@@ -44,6 +44,17 @@ pub enum EventKind {
         /// How it ended.
         outcome: AttemptOutcome,
     },
+    /// On the `tcp` transport, that attempt's socket reached `phase` (between its
+    /// `AttemptStarted` and its `AttemptFinished`). An attempt that times out or fails early
+    /// records only the phases it reached.
+    Socket {
+        /// Index of the source.
+        source: usize,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// How far the exchange has come.
+        phase: SocketPhase,
+    },
     /// A registry lookup of `station` started (a cache miss).
     LookupStarted {
         /// The station looked up.
@@ -65,6 +76,28 @@ pub enum EventKind {
         /// How many records, at least 1.
         records: u32,
     },
+}
+
+/// How far an attempt's HTTP exchange has come, in the order an exchange passes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SocketPhase {
+    /// The connection is established.
+    Connected,
+    /// The whole request has been written.
+    RequestSent,
+    /// The first byte of the response has arrived.
+    FirstByte,
+}
+
+impl SocketPhase {
+    /// The phase's name, as timelines label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketPhase::Connected => "connected",
+            SocketPhase::RequestSent => "request sent",
+            SocketPhase::FirstByte => "first byte",
+        }
+    }
 }
 
 /// One event: what happened, when (since the trace was created) and on which thread.
@@ -270,6 +303,8 @@ impl TraceSummary {
                     lookups_in_flight = lookups_in_flight.saturating_sub(1);
                 }
                 EventKind::HandedOff { records, .. } => summary.handed_off += *records as usize,
+                // A phase inside an attempt already counted by its `AttemptStarted`.
+                EventKind::Socket { .. } => {}
             }
         }
         let start = started.unwrap_or_default();

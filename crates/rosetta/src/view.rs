@@ -135,7 +135,8 @@ pub fn spans_until(
                 .entry(*worker)
                 .or_default()
                 .push((event.at, *records)),
-            EventKind::RunStarted | EventKind::RunFinished => {}
+            // Socket phases are drawn once the tcp transport is wired into the views.
+            EventKind::RunStarted | EventKind::RunFinished | EventKind::Socket { .. } => {}
         }
     }
     for ((source, attempt), (start, thread)) in open_attempts {
