@@ -30,7 +30,7 @@ pub async fn hand_off<R: Runtime>(
     // 2 and 3. Parse and enrich in two passes over the body, so that only a *station* ever
     // waits, never a record (`rosetta_pipeline::enrich` explains why). Pass 1: the body's
     // distinct stations and its rejected lines.
-    let survey = survey(index, body);
+    let mut survey = survey(index, body);
     // Look every station up at once through the single-flight cache, one future per station
     // (a station another source is looking up is waited for, not looked up again). `join_all`
     // runs them all inside this task, each to its end. Nothing may drop one halfway, as a
@@ -47,8 +47,8 @@ pub async fn hand_off<R: Runtime>(
     // 4. Partition: pass 2 parses the body again and yields each record with its region (or
     // rejects it: unknown station). Each is handed to its worker before the next line is
     // parsed, so this loop holds one record at a time; the bounded queues hold the rest.
-    let mut rejected = Vec::new();
-    for enriched in survey.enriched(&regions) {
+    let mut rejected = std::mem::take(&mut survey.rejected);
+    for enriched in survey.into_enriched(regions) {
         let enriched = match enriched {
             Ok(enriched) => enriched,
             Err(unknown_station) => {
@@ -71,7 +71,6 @@ pub async fn hand_off<R: Runtime>(
         }
         run.trace.hand_off(worker);
     }
-    rejected.extend(survey.rejected);
     Ok(rejected)
 }
 // ANCHOR_END: hand_off

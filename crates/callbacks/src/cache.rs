@@ -152,8 +152,7 @@ mod tests {
         )
         .unwrap();
         let (opts, trace) = (RunOptions::with_time_scale(0.5), Trace::new());
-        let regions = crate::empty_regions(&scenario);
-        test(&Rc::new(Pipeline::new(&scenario, &opts, &trace, &regions)));
+        test(&Rc::new(Pipeline::new(&scenario, &opts, &trace)));
     }
 
     #[test]

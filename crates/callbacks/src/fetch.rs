@@ -226,8 +226,7 @@ mod tests {
         form: for<'a> fn(&Rc<Pipeline<'a>>, usize, Done<'a>),
     ) -> Fetched {
         let (opts, trace) = (RunOptions::with_time_scale(time_scale), Trace::new());
-        let regions = crate::empty_regions(scenario);
-        let pipeline = Rc::new(Pipeline::new(scenario, &opts, &trace, &regions));
+        let pipeline = Rc::new(Pipeline::new(scenario, &opts, &trace));
         let fetched: Rc<RefCell<Fetched>> =
             Rc::new(RefCell::new(vec![None; scenario.sources.len()]));
         for index in 0..scenario.sources.len() {

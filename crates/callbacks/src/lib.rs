@@ -54,7 +54,7 @@ pub mod event_loop;
 pub mod fetch;
 pub mod workers;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
@@ -80,10 +80,9 @@ pub const MODEL: &str = "continuations on a one-thread event loop";
 /// at once, or one mutable borrow and no other.
 ///
 /// The loop is scoped to the run ([`ScopedEventLoop<'a>`]): its callbacks may borrow, for
-/// `'a`, what `run` was given (the scenario, the trace) and what `run` owns (each source's
-/// regions). A `'static` loop, Node's, would need a copy of the scenario, a copy of each body,
-/// and could not hold a source's records as an iterator over its body at all (the iterator
-/// would borrow from the value that owns it). The price is a lifetime on every type here.
+/// `'a`, what `run` was given (the scenario and its bodies, the trace). A `'static` loop,
+/// Node's, would need a copy of the scenario and of each body. The price is a lifetime on every
+/// type here.
 ///
 /// Public only so that the steps' functions ([`fetch::fetch_with_retry`],
 /// [`cache::SingleFlightCache::region_of`], [`workers::hand_off`]) can be; only `run` builds
@@ -107,14 +106,7 @@ pub struct Pipeline<'a> {
     cache: SingleFlightCache<'a>,
     /// One bounded queue and tally per worker.
     workers: Vec<Worker<'a>>,
-    /// The regions of each source's stations, by source index, once its lookups have answered.
-    /// `run` owns them, so that a source's records (pass 2 of `rosetta_pipeline::enrich`) can
-    /// borrow them for `'a`, while they wait in a worker's queue for room.
-    regions: &'a [OnceCell<Regions>],
 }
-
-/// The region of each station of a body's survey, in the survey's order (`None`: unknown).
-pub(crate) type Regions = Vec<Option<String>>;
 
 /// Bounded concurrency, as two numbers.
 #[derive(Debug, Default)]
@@ -127,12 +119,7 @@ struct Slots {
 }
 
 impl<'a> Pipeline<'a> {
-    fn new(
-        scenario: &'a Scenario,
-        opts: &RunOptions,
-        trace: &'a Trace,
-        regions: &'a [OnceCell<Regions>],
-    ) -> Self {
+    fn new(scenario: &'a Scenario, opts: &RunOptions, trace: &'a Trace) -> Self {
         let settings = &scenario.settings;
         Pipeline {
             event_loop: ScopedEventLoop::new(),
@@ -146,7 +133,6 @@ impl<'a> Pipeline<'a> {
             workers: (0..settings.workers)
                 .map(|_| Worker::new(settings.channel_capacity))
                 .collect(),
-            regions,
         }
     }
 
@@ -191,9 +177,7 @@ fn lost(what: &str) -> RunError {
 // ANCHOR: run
 /// Runs the pipeline as callbacks on one thread and returns its report.
 pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
-    // Declared before the pipeline, so that it outlives every callback that borrows it.
-    let regions = empty_regions(scenario);
-    let pipeline = Rc::new(Pipeline::new(scenario, opts, trace, &regions));
+    let pipeline = Rc::new(Pipeline::new(scenario, opts, trace));
     // 1. Fetch: schedule the first work, the first `concurrency` sources. Each one, when its
     // feed has answered, goes on to 2. Parse, 3. Enrich and 4. Partition (`workers::hand_off`).
     start_sources(&pipeline);
@@ -243,11 +227,6 @@ fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
 }
 // ANCHOR_END: start_sources
 
-/// One empty regions slot per source of `scenario`.
-pub(crate) fn empty_regions(scenario: &Scenario) -> Vec<OnceCell<Regions>> {
-    scenario.sources.iter().map(|_| OnceCell::new()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::fmt::Write;
@@ -290,12 +269,10 @@ mod tests {
         // answers (100 ms), so every station of the second is a cache hit.
         scenario.sources = vec![source("first", 1, 10_000), source("second", 100, 10_000)];
         let trace = Trace::new();
-        let regions = empty_regions(&scenario);
         let pipeline = Rc::new(Pipeline::new(
             &scenario,
             &RunOptions::with_time_scale(1.0),
             &trace,
-            &regions,
         ));
         start_sources(&pipeline);
         pipeline.event_loop.run();

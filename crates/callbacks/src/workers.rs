@@ -36,8 +36,8 @@ use rosetta_pipeline::enrich::{Survey, survey};
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 
+use crate::Pipeline;
 use crate::cache::SingleFlightCache;
-use crate::{Pipeline, Regions};
 
 /// A source's records not handed off yet, parsed one at a time from its body (an
 /// `Err` is a record of an unknown station). Boxed once per source: a cursor, not a collection.
@@ -98,8 +98,9 @@ impl Worker<'_> {
 struct Gathering<'a> {
     /// Pass 1 over the body, kept for pass 2 (taken when the last lookup answers).
     survey: Option<Survey<'a>>,
-    /// The region of each station of the survey, filled in as the lookups answer.
-    regions: Regions,
+    /// The region of each station of the survey, in the survey's order (`None`: unknown),
+    /// filled in as the lookups answer.
+    regions: Vec<Option<String>>,
     /// Lookups that have not answered yet.
     waiting: usize,
 }
@@ -126,7 +127,7 @@ pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
         let (shared, gathering) = (Rc::clone(pipeline), Rc::clone(&gathering));
         // 3. Enrich, through the cache. The lookups overlap: each call returns at once, and the
         // answers come later.
-        SingleFlightCache::region_of(pipeline, station, move |lookup| {
+        SingleFlightCache::region_of(pipeline, &station, move |lookup| {
             let mut gathered = gathering.borrow_mut();
             // An unknown station is `None` here; pass 2 turns its records into rejections.
             gathered.regions[n] = lookup.ok();
@@ -135,12 +136,11 @@ pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
                 return;
             }
             let survey = gathered.survey.take().expect("the last answer comes once");
-            // Into `run`'s slot for this source, where the records' cursor can borrow them.
             let regions = std::mem::take(&mut gathered.regions);
             drop(gathered);
-            let regions: &'a Regions = shared.regions[index].get_or_init(|| regions);
             // 2. Parse, pass 2, and 4. Partition: the records, one at a time, to their queues.
-            send_records(&shared, Box::new(survey.enriched(regions)));
+            // The cursor owns the body's survey and its regions: nothing is left to borrow.
+            send_records(&shared, Box::new(survey.into_enriched(regions)));
         });
     }
 }
@@ -241,8 +241,7 @@ mod tests {
         scenario.settings.workers = 1;
         scenario.settings.channel_capacity = 2;
         let (opts, trace) = (RunOptions::with_time_scale(0.0), Trace::new());
-        let regions = crate::empty_regions(&scenario);
-        let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace, &regions));
+        let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
         // Three sources of four records each (the third of each from an unknown station), all
         // starting in the same turn. The records are made as the cursor asks for them.
         for source in 0..3 {

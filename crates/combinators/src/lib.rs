@@ -44,7 +44,7 @@ pub mod cache;
 pub mod fetch;
 pub mod workers;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 
 use futures::executor::block_on;
@@ -74,9 +74,6 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
     // Written by the stages as sources answer, in whatever order they do; read at the end.
     let fetches = RefCell::new(vec![None; scenario.sources.len()]);
     let rejected = RefCell::new(Vec::new());
-    // One slot per source for the regions of its stations, filled when they are known and read
-    // while its records are handed off (`workers::hand_off` says why they live here).
-    let regions = vec![OnceCell::new(); scenario.sources.len()];
 
     // Steps 1 to 4, as one chain over the sources in file order.
     let produce = stream::iter(scenario.sources.iter().enumerate())
@@ -98,8 +95,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
         // running and with the other sources (`None`: no limit).
         .try_for_each_concurrent(None, |(index, fetched): (usize, Fetched<'_>)| {
             fetches.borrow_mut()[index] = Some(fetched.summary);
-            let (body, slot) = (fetched.body, &regions[index]);
-            hand_off(index, body, slot, &cache, &queues, &rejected, trace)
+            hand_off(index, fetched.body, &cache, &queues, &rejected, trace)
         })
         // Every record is in a queue: close the queues so that the workers can finish.
         .and_then(|()| future::ready(queues.iter().try_for_each(WorkerQueue::close)));

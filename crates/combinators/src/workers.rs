@@ -33,7 +33,7 @@
 //!
 //! Read next: [`crate::run`], which puts the stages together.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::task::Poll;
 
 use async_lock::Mutex;
@@ -60,13 +60,11 @@ use crate::cache::SingleFlightCache;
 /// Pass 1 waits for the regions of the body's distinct stations, all at once; pass 2 is a
 /// stream of the records, each handed off before the next one is read.
 ///
-/// Two lifetimes: `'s` is the scenario's (the body, the registry), `'r` the run's (the slot for
-/// the regions, the cache, the queues and the list of rejections live in [`crate::run`]'s stack
-/// frame).
+/// Two lifetimes: `'s` is the scenario's (the body, the registry), `'r` the run's (the cache,
+/// the queues and the list of rejections live in [`crate::run`]'s stack frame).
 pub fn hand_off<'r, 's: 'r>(
     index: usize,
     body: Option<&'s str>,
-    regions: &'r OnceCell<Vec<Option<String>>>,
     cache: &'r SingleFlightCache<'s>,
     queues: &'r [WorkerQueue],
     rejected: &'r RefCell<Vec<Rejection>>,
@@ -85,16 +83,14 @@ pub fn hand_off<'r, 's: 'r>(
         .map(|station| cache.region_of(station));
     future::join_all(lookups)
         .map(move |found| {
-            // Pass 2 borrows the regions while it runs, and a chain cannot own a value and hold
-            // a stream that borrows it: that stream would point into the future holding it, as
-            // a future borrowing the sender of a `WorkerQueue` would (see the module docs). So
-            // the regions go into this source's slot, which `crate::run` owns and which outlives
-            // the chain (empty until now: a source is enriched once). They are copied out of the
-            // registry, which the cache lends them from, because `enriched` wants them owned.
-            let owned = found.into_iter().map(|region| region.map(str::to_string));
-            let regions = regions.get_or_init(|| owned.collect());
+            // Pass 2 takes the survey and the regions by value: a chain cannot own a value and
+            // hold a stream that borrows it (that stream would point into the future holding
+            // it, as a future borrowing the sender of a `WorkerQueue` would; see the module
+            // docs), so the pipeline's second pass is an iterator that owns what it reads. The
+            // regions are copied out of the registry, which the cache lends them from.
+            let regions = found.into_iter().map(|region| region.map(str::to_string));
             // The records as a stream of `Result<_, RunError>`, the kind `try_for_each` takes.
-            stream::iter(survey.enriched(regions)).map(Ok)
+            stream::iter(survey.into_enriched(regions.collect())).map(Ok)
         })
         .flatten_stream()
         // 4. Partition. Pass 2, one record at a time: `try_for_each` reads the next record only
@@ -302,16 +298,8 @@ mod tests {
         // Lookups that cannot finish during the test: what we look at is who waits for them.
         let cache = SingleFlightCache::new(&registry, Duration::from_secs(3600), &trace);
         let (queues, _workers) = start_workers(1, 1);
-        let (regions, rejected) = (OnceCell::new(), RefCell::new(Vec::new()));
-        let mut enrich = Box::pin(hand_off(
-            0,
-            Some(&body),
-            &regions,
-            &cache,
-            &queues,
-            &rejected,
-            &trace,
-        ));
+        let rejected = RefCell::new(Vec::new());
+        let mut enrich = Box::pin(hand_off(0, Some(&body), &cache, &queues, &rejected, &trace));
         let waker = noop_waker();
         assert!(
             enrich
@@ -340,16 +328,8 @@ mod tests {
         ));
         // One worker with room for one record, and the worker is never polled.
         let (queues, _workers) = start_workers(1, 1);
-        let (regions, rejected) = (OnceCell::new(), RefCell::new(Vec::new()));
-        let mut enrich = Box::pin(hand_off(
-            0,
-            Some(&body),
-            &regions,
-            &cache,
-            &queues,
-            &rejected,
-            &trace,
-        ));
+        let rejected = RefCell::new(Vec::new());
+        let mut enrich = Box::pin(hand_off(0, Some(&body), &cache, &queues, &rejected, &trace));
         let waker = noop_waker();
         assert!(
             enrich

@@ -15,7 +15,7 @@
 //!    then looks up every distinct station through its single-flight cache, all at once and in
 //!    its own idiom. This is where the waiting is, and it is exactly what the model assumes
 //!    (every station looked up the moment its source answers; see [`crate::model`]).
-//! 2. [`Survey::enriched`] reads the body again, parsing one line at a time, and yields each
+//! 2. [`Survey::into_enriched`] reads the body again, parsing one line at a time, and yields each
 //!    record with its region (or as an `unknown station` rejection). The style hands each one
 //!    to its worker as it comes, so at most a queue's worth of records is alive at a time.
 //!
@@ -26,21 +26,29 @@
 //!
 //! Read next: [`crate::partition`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::aggregate::Enriched;
-use crate::parse::{Reason, Record, Rejection, parse_lines};
+use crate::parse::{LineCursor, Reason, Record, Rejection, parse_lines};
 
-/// What the first pass over one body found.
+/// What the first pass over one body found, and the body itself, for the second pass.
+///
+/// A survey owns what it needs: the body (borrowed from the scenario on the `sim` transport,
+/// owned as read from the socket on `tcp`: a [`Cow`] either way) and its stations. So a style
+/// can move it into a callback or a future and let pass 2 ([`Survey::into_enriched`]) take it
+/// over with the regions, with nothing left behind to borrow from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Survey<'b> {
     /// Index of the source (in file order) the body came from.
     pub source: usize,
     /// The body itself, for the second pass.
-    body: &'b str,
+    body: Cow<'b, str>,
     /// Each station that at least one record names, once, in order of first appearance. These
     /// are the lookups the body needs (the cache decides which of them are already known).
-    pub stations: Vec<&'b str>,
+    /// Owned: a station of a body read from a socket lives no longer than the body, and the
+    /// cache keeps its keys for the whole run.
+    pub stations: Vec<String>,
     /// How many lines parsed into records (known station or not): the report's `cache_hits`
     /// counts records, not stations.
     pub records: usize,
@@ -51,30 +59,31 @@ pub struct Survey<'b> {
 // ANCHOR: survey
 /// Pass 1 over the body of source number `source`: its distinct stations, its number of
 /// records and its rejected lines. Nothing is kept per record.
-pub fn survey(source: usize, body: &str) -> Survey<'_> {
-    let mut survey = Survey {
-        source,
-        body,
-        stations: Vec::new(),
-        records: 0,
-        rejected: Vec::new(),
-    };
-    // Index of each station in `stations`: a set that remembers the order of first appearance.
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for line in parse_lines(source, body) {
+pub fn survey<'b>(source: usize, body: impl Into<Cow<'b, str>>) -> Survey<'b> {
+    let body = body.into();
+    let mut stations = Vec::new();
+    let mut records = 0;
+    let mut rejected = Vec::new();
+    // A set that remembers the order of first appearance: `stations` keeps the order.
+    let mut seen: HashMap<&str, ()> = HashMap::new();
+    for line in parse_lines(source, &body) {
         match line {
             Ok(line) => {
-                survey.records += 1;
-                let next = seen.len();
-                seen.entry(line.station).or_insert_with(|| {
-                    survey.stations.push(line.station);
-                    next
-                });
+                records += 1;
+                if seen.insert(line.station, ()).is_none() {
+                    stations.push(line.station.to_string());
+                }
             }
-            Err(rejection) => survey.rejected.push(rejection),
+            Err(rejection) => rejected.push(rejection),
         }
     }
-    survey
+    Survey {
+        source,
+        body,
+        stations,
+        records,
+        rejected,
+    }
 }
 // ANCHOR_END: survey
 
@@ -84,44 +93,65 @@ impl<'b> Survey<'b> {
     /// and its records come out as `unknown station` rejections). Lines that did not parse are
     /// skipped here: [`Survey::rejected`] already has them.
     ///
+    /// Takes the survey and the regions: the iterator owns everything it reads, so it can be
+    /// kept in a callback's state or a future and advanced a few records at a time.
+    ///
     /// # Panics
     ///
     /// If `regions` does not have one entry per station.
-    pub fn enriched<'r>(
-        &self,
-        regions: &'r [Option<String>],
-    ) -> impl Iterator<Item = Result<Enriched, Rejection>> + use<'b, 'r> {
+    pub fn into_enriched(self, regions: Vec<Option<String>>) -> Enrich<'b> {
         assert_eq!(
             regions.len(),
             self.stations.len(),
             "one region (or None) per surveyed station"
         );
-        let region_of: HashMap<&'b str, Option<&'r str>> = self
-            .stations
-            .iter()
-            .zip(regions)
-            .map(|(station, region)| (*station, region.as_deref()))
-            .collect();
-        parse_lines(self.source, self.body)
-            .filter_map(Result::ok)
-            .map(
-                move |line| match region_of.get(line.station).copied().flatten() {
-                    Some(region) => Ok(Enriched {
-                        record: Record {
-                            source: line.source,
-                            line: line.line,
-                            station: line.station.to_string(),
-                            tenths: line.tenths,
-                        },
-                        region: region.to_string(),
-                    }),
-                    None => Err(Rejection {
+        Enrich {
+            source: self.source,
+            body: self.body,
+            cursor: LineCursor::default(),
+            region_of: self.stations.into_iter().zip(regions).collect(),
+        }
+    }
+}
+
+/// The records of one body with their regions: the iterator of pass 2
+/// ([`Survey::into_enriched`]). It owns the body and keeps a [`LineCursor`] into it, since a
+/// value cannot hold both a `String` and a borrow of it.
+#[derive(Debug)]
+pub struct Enrich<'b> {
+    source: usize,
+    body: Cow<'b, str>,
+    cursor: LineCursor,
+    region_of: HashMap<String, Option<String>>,
+}
+
+impl Iterator for Enrich<'_> {
+    type Item = Result<Enriched, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // Rejected lines were reported by the survey: skip them.
+            let Ok(line) = self.cursor.next(self.source, &self.body)? else {
+                continue;
+            };
+            return Some(match self.region_of.get(line.station) {
+                Some(Some(region)) => Ok(Enriched {
+                    record: Record {
                         source: line.source,
                         line: line.line,
-                        reason: Reason::UnknownStation,
-                    }),
-                },
-            )
+                        station: line.station.to_string(),
+                        tenths: line.tenths,
+                    },
+                    region: region.clone(),
+                }),
+                // Unknown to the registry (or, were the regions not this body's, never surveyed).
+                Some(None) | None => Err(Rejection {
+                    source: line.source,
+                    line: line.line,
+                    reason: Reason::UnknownStation,
+                }),
+            });
+        }
     }
 }
 
@@ -144,7 +174,7 @@ mod tests {
     fn the_second_pass_gives_every_record_with_its_region_or_rejects_it() {
         let survey = survey(3, BODY);
         let regions = [Some("north".to_string()), Some("west".to_string()), None];
-        let enriched: Vec<_> = survey.enriched(&regions).collect();
+        let enriched: Vec<_> = survey.into_enriched(regions.to_vec()).collect();
         let records = parse_body(3, BODY).records;
         assert_eq!(enriched.len(), records.len());
         for (item, record) in enriched.into_iter().zip(records) {
@@ -175,6 +205,6 @@ mod tests {
     #[should_panic(expected = "one region (or None) per surveyed station")]
     fn the_second_pass_needs_a_region_for_every_station() {
         let survey = survey(0, BODY);
-        let _ = survey.enriched(&[]);
+        let _ = survey.into_enriched(Vec::new());
     }
 }

@@ -80,7 +80,7 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
     let mut fetch_end = 0;
     let mut sequential = 0;
     // Earliest moment each station is known to be needed.
-    let mut needed_at: HashMap<&str, u64> = HashMap::new();
+    let mut needed_at: HashMap<String, u64> = HashMap::new();
     for (index, source) in scenario.sources.iter().enumerate() {
         let Reverse(start) = slots.pop().expect("concurrency is at least 1");
         let (busy, answered) = fetch_ms(source, settings);
@@ -89,7 +89,7 @@ pub fn ideal(scenario: &Scenario) -> Ideal {
         fetch_end = fetch_end.max(end);
         sequential = u64::saturating_add(sequential, busy);
         if answered {
-            for station in survey(index, &source.body).stations {
+            for station in survey(index, source.body.as_str()).stations {
                 let at = needed_at.entry(station).or_insert(end);
                 *at = (*at).min(end);
             }

@@ -131,16 +131,44 @@ pub fn parse_lines(
     source: usize,
     body: &str,
 ) -> impl Iterator<Item = Result<ParsedLine<'_>, Rejection>> {
-    body.split('\n')
-        .enumerate()
-        .filter_map(move |(index, line)| {
+    let mut cursor = LineCursor::default();
+    std::iter::from_fn(move || cursor.next(source, body))
+}
+
+/// Where [`parse_lines`] is in a body: a byte offset and a line number, and nothing borrowed.
+/// An iterator that owns its body (`rosetta_pipeline::enrich::Enrich`) keeps one beside the
+/// body, since it cannot also hold a borrow of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCursor {
+    /// Byte offset of the next line's start; past the end once the last line is read.
+    at: usize,
+    /// Number of the next line, counted from 0.
+    index: usize,
+}
+
+impl LineCursor {
+    /// The next non-empty line of `body` (the same body at every call), parsed.
+    pub fn next<'b>(
+        &mut self,
+        source: usize,
+        body: &'b str,
+    ) -> Option<Result<ParsedLine<'b>, Rejection>> {
+        loop {
+            let rest = body.get(self.at..)?;
+            let (line, next) = match rest.find('\n') {
+                Some(end) => (&rest[..end], self.at + end + 1),
+                // The last line: after it, `at` is past the end and `get` above ends the loop.
+                None => (rest, body.len() + 1),
+            };
+            self.at = next;
+            self.index += 1;
             // A scenario file is at most 64 MiB, so a body has far fewer than 4 billion lines.
-            let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let line_no = u32::try_from(self.index).unwrap_or(u32::MAX);
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
-                return None; // Skipped, but counted: line numbers stay those of the file.
+                continue; // Skipped, but counted: line numbers stay those of the file.
             }
-            Some(match parse_line(line) {
+            return Some(match parse_line(line) {
                 Ok((station, tenths)) => Ok(ParsedLine {
                     source,
                     line: line_no,
@@ -152,8 +180,9 @@ pub fn parse_lines(
                     line: line_no,
                     reason,
                 }),
-            })
-        })
+            });
+        }
+    }
 }
 // ANCHOR_END: parse_lines
 
@@ -174,6 +203,31 @@ pub fn parse_line(line: &str) -> Result<(&str, Tenths), Reason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The cursor splits exactly as the specification reads: on `\n`, one trailing `\r`
+        /// removed, empty lines skipped but counted.
+        #[test]
+        fn the_cursor_reads_lines_as_the_specification_splits_them(
+            body in "[a;1.\\-\r\n]{0,40}"
+        ) {
+            let by_split: Vec<_> = body
+                .split('\n')
+                .enumerate()
+                .map(|(index, line)| (index + 1, line.strip_suffix('\r').unwrap_or(line)))
+                .filter(|(_, line)| !line.is_empty())
+                .map(|(line_no, line)| (line_no as u32, parse_line(line).map(|(s, t)| (s, t))))
+                .collect();
+            let by_cursor: Vec<_> = parse_lines(0, &body)
+                .map(|line| match line {
+                    Ok(line) => (line.line, Ok((line.station, line.tenths))),
+                    Err(rejection) => (rejection.line, Err(rejection.reason)),
+                })
+                .collect();
+            prop_assert_eq!(by_cursor, by_split);
+        }
+    }
 
     #[test]
     fn lines_split_at_the_first_separator() {

@@ -47,7 +47,7 @@ pub use executor::{channel, join, reactor, timeout};
 #[cfg(test)]
 mod test_support;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::mem::size_of;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -83,10 +83,8 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
 /// with sources and stations, not with records).
 fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Report, u64) {
     let settings = &scenario.settings;
-    // Declared before the executor, so that they outlive the tasks that borrow them: the
-    // rejected lines, and each source's regions (see `workers::HandOff::regions`).
+    // Declared before the executor, so that it outlives the tasks that borrow it.
     let rejected = RefCell::new(Vec::new());
-    let regions: Vec<OnceCell<_>> = scenario.sources.iter().map(|_| OnceCell::new()).collect();
     let executor = Executor::new();
     let reactor = executor.reactor();
     let lookup_time = opts.scaled(settings.lookup_ms);
@@ -121,7 +119,6 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
             survey(index, body),
             &cache,
             &executor,
-            &regions[index],
             &queues,
             &rejected,
             trace,

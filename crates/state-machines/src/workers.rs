@@ -8,13 +8,12 @@
 //!
 //! Read next: [`crate::run`], which wires all of this together.
 
-use std::cell::{OnceCell, RefCell};
-use std::fmt;
+use std::cell::RefCell;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
-use rosetta_pipeline::enrich::Survey;
+use rosetta_pipeline::enrich::{Enrich, Survey};
 use rosetta_pipeline::parse::Rejection;
 use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::trace::Trace;
@@ -34,13 +33,11 @@ use crate::executor::channel::{Receiver, Send, Sender};
 /// grows with the stations, never with the records.
 ///
 /// The lookups start here, through `cache`, on `executor`: the moment the source has answered,
-/// not at the future's first poll. `regions` is where this source's regions are kept once known
-/// (the field of the same name in [`HandOff`] says why it is outside the future).
+/// not at the future's first poll.
 pub fn hand_off<'a>(
     mut survey: Survey<'a>,
     cache: &SingleFlightCache<'a>,
     executor: &Executor<'a>,
-    regions: &'a OnceCell<Vec<Option<String>>>,
     queues: &[Sender<Enriched>],
     rejected: &'a RefCell<Vec<Rejection>>,
     trace: &'a Trace,
@@ -55,7 +52,6 @@ pub fn hand_off<'a>(
         .map(|(index, station)| (index, cache.region_of(station, executor)))
         .collect();
     HandOff {
-        regions,
         queues: queues.to_vec(),
         rejected,
         trace,
@@ -71,13 +67,6 @@ pub fn hand_off<'a>(
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub struct HandOff<'a> {
-    /// Where the regions go once all are known, for the second pass to borrow. Outside the
-    /// future, because the second pass is an iterator that *borrows* the regions, and a future
-    /// cannot hold both a value and a borrow of it: that would be a struct pointing into itself,
-    /// the very thing `Pin` exists for, and safe code cannot build one. A state machine the
-    /// compiler generates may (it is `!Unpin`, and relies on being pinned); by hand, the value
-    /// lives in a cell that outlives the task, written once and then only read.
-    regions: &'a OnceCell<Vec<Option<String>>>,
     /// A sender for each worker's queue. They keep the queues open until this task is dropped,
     /// which the executor does the moment the task is done.
     queues: Vec<Sender<Enriched>>,
@@ -106,7 +95,7 @@ enum HandOffState<'a> {
     /// The second pass: handing the records off, one at a time.
     HandingOff {
         /// The records not yet taken out of the body, each enriched or rejected.
-        records: Records<'a>,
+        records: Enrich<'a>,
         /// The record on its way to a queue, and its worker: at most one at a time.
         sending: Option<(usize, Send<Enriched>)>,
     },
@@ -144,7 +133,7 @@ impl Future for HandOff<'_> {
                         sent.expect("a worker's queue stays open until every record is handed off");
                         this.trace.hand_off(*worker);
                     }
-                    *sending = match records.0.next() {
+                    *sending = match records.next() {
                         Some(Ok(enriched)) => {
                             let worker = worker_for(&enriched.record.station, this.queues.len());
                             Some((worker, this.queues[worker].send(enriched)))
@@ -170,35 +159,27 @@ impl Future for HandOff<'_> {
 }
 
 impl<'a> HandOff<'a> {
-    /// Moves the regions found into their cell and returns the `HandingOff` state, reading the
-    /// body a second time.
+    /// Hands the survey and the regions found to the second pass and returns the `HandingOff`
+    /// state, reading the body a second time.
+    ///
+    /// The second pass's iterator *owns* the survey (with its body) and the regions, and keeps
+    /// a position in the body rather than a borrow of it. It could not borrow them from this
+    /// future: a future holding both a value and a borrow of it would be a struct pointing into
+    /// itself, the very thing `Pin` exists for, and safe code cannot build one by hand. (A state
+    /// machine the compiler generates may: it is `!Unpin`, and relies on being pinned.)
     fn start_second_pass(&mut self) -> HandOffState<'a> {
         let HandOffState::LookingUp { survey, found, .. } =
             std::mem::replace(&mut self.state, HandOffState::Done)
         else {
             unreachable!("called in the LookingUp state")
         };
-        // Copy the reference out of `self`, so that what `get_or_init` returns borrows the
-        // cell for `'a`, not `self` for the length of this call. The cell is empty: each source
-        // has its own, and this task is its only writer.
-        let cell: &'a OnceCell<_> = self.regions;
-        let regions = cell.get_or_init(|| found);
         HandOffState::HandingOff {
-            records: Records(Box::new(survey.enriched(regions))),
+            records: survey.into_enriched(found),
             sending: None,
         }
     }
 }
 
-/// The second pass's records. Boxed, because `Survey::enriched` returns an `impl Iterator`,
-/// whose type has no name that a field could be declared with; one allocation per source.
-struct Records<'a>(Box<dyn Iterator<Item = Result<Enriched, Rejection>> + 'a>);
-
-impl fmt::Debug for Records<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Records").finish_non_exhaustive()
-    }
-}
 // ANCHOR_END: hand_off
 
 // ANCHOR: worker
@@ -282,7 +263,7 @@ mod tests {
     #[test]
     fn a_source_waits_for_all_its_stations_then_for_room_in_the_queue() {
         let registry = registry();
-        let (trace, rejected, regions) = (Trace::new(), RefCell::new(Vec::new()), OnceCell::new());
+        let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
         let executor = Executor::new();
         let reactor = executor.reactor();
         let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
@@ -294,9 +275,7 @@ mod tests {
         let survey = rosetta_pipeline::enrich::survey(0, BODY);
         let unparsed = survey.rejected.clone();
         let queues = [queue];
-        let mut task = hand_off(
-            survey, &cache, &executor, &regions, &queues, &rejected, &trace,
-        );
+        let mut task = hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
         // The lookups start with the task, one per distinct station, each a task of its own;
         // the line that did not parse is already rejected.
         assert_eq!((cache.lookups(), executor.spawned()), (3, 3));
@@ -319,8 +298,6 @@ mod tests {
                 ..
             }
         ));
-        let known = vec![Some("north".into()), Some("south".into()), None];
-        assert_eq!(regions.get(), Some(&known));
         assert_eq!(received(&mut receiver, &mut cx), ("north".into(), 1));
         assert_eq!(
             wakes.count(),
@@ -356,7 +333,6 @@ mod tests {
         let registry = registry();
         let trace = Trace::new();
         let rejected = RefCell::new(Vec::new());
-        let regions = [OnceCell::new(), OnceCell::new()];
         let executor = Executor::new();
         let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
         let (queue, receiver) = channel(2);
@@ -367,10 +343,7 @@ mod tests {
             .enumerate()
         {
             let survey = rosetta_pipeline::enrich::survey(index, body);
-            let regions = &regions[index];
-            let task = hand_off(
-                survey, &cache, &executor, regions, &queues, &rejected, &trace,
-            );
+            let task = hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
             let _detached = executor.spawn(task);
         }
         // The worker, two lookups, two sources: the second source found both stations asked for.

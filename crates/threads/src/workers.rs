@@ -43,7 +43,7 @@ pub fn hand_off(
     // 2. Parse, pass 2, and 4. Partition: one record at a time, parsed just before it is
     // sent. At most a queue's worth of records per worker is alive at once; the rest of the
     // body is still text.
-    for record in survey.enriched(&regions) {
+    for record in survey.into_enriched(regions) {
         let enriched = match record {
             Ok(enriched) => enriched,
             Err(unknown_station) => {
@@ -69,14 +69,14 @@ pub fn hand_off(
 fn look_up_stations(
     shared: &Shared<'_>,
     index: usize,
-    stations: &[&str],
+    stations: &[String],
 ) -> Result<Vec<Region>, RunError> {
     let mut regions = vec![None; stations.len()];
     // One thread per station that is not cached yet, all waiting at once. `thread::scope`
     // joins them before it returns, so they may borrow `shared` and the station names.
     thread::scope(|scope| {
         let mut lookups = Vec::new();
-        for (n, &station) in stations.iter().enumerate() {
+        for (n, station) in stations.iter().enumerate() {
             match shared.cache.cached(station) {
                 // A station already in the cache costs nothing: no thread for it.
                 Some(region) => regions[n] = region,
