@@ -12,10 +12,10 @@
 //!    `SUMMARY.md` lists exists; every code block says its language (mdBook and rustdoc take an
 //!    unmarked block for Rust), and every ```` ```rust ```` block consists of includes from a
 //!    crate's `.rs` file, so that it is compiled and tested with the crate. Nothing typed into
-//!    the Markdown passes for tested code. Code blocks and `SUMMARY.md`'s links are found with
-//!    `pulldown-cmark`, the parser mdBook itself renders with, so a fence in a list or a block
-//!    quote counts as it does in the build; [`chapters`] gives the summary's chapters to the
-//!    rest of `xtask`.
+//!    the Markdown passes for tested code. Code blocks are found with `pulldown-cmark`, the
+//!    parser mdBook itself renders with, so a fence in a list or a block quote counts as it
+//!    does in the build; `SUMMARY.md` is read by mdBook's own summary parser
+//!    (`mdbook-summary`).
 //! 2. **The build** ([`build`]): `mdbook_driver::MDBook::load`, with the build directory
 //!    overridden, then `build()`, exactly as `mdbook build` does it.
 //! 3. **Output** ([`check_html`], after the build): every relative `href` and `src` in every
@@ -222,38 +222,45 @@ struct SummaryLink {
     target: String,
 }
 
-/// The chapter links of `SUMMARY.md`, in order, parsed with pulldown-cmark (the parser mdBook's
-/// own summary parser is built on). A draft chapter (`[Title]()`) has no file and is left out,
-/// as mdBook leaves it out of the build.
-fn summary_links(summary: &str) -> Vec<SummaryLink> {
+/// The chapter links of `SUMMARY.md`, in order, read by mdBook's own summary parser
+/// (`mdbook-summary`, the crate `mdbook build` reads it with), so that what is checked is what
+/// the build will list, and a summary mdBook would refuse is refused here with its reason. A
+/// draft chapter (`[Title]()`) has no file and is left out, as mdBook leaves it out of the build.
+fn summary_links(summary: &str) -> anyhow::Result<Vec<SummaryLink>> {
+    let parsed = mdbook_summary::parse_summary(summary).context("mdBook cannot read it")?;
     let mut links = Vec::new();
-    // The link being read: its line, its target, and its title so far.
-    let mut open: Option<SummaryLink> = None;
-    for (event, range) in Parser::new_ext(summary, markdown_options()).into_offset_iter() {
-        match event {
-            Event::Start(Tag::Link { dest_url, .. }) => {
-                open = Some(SummaryLink {
-                    line: line_at(summary, range.start),
-                    title: String::new(),
-                    target: dest_url.trim().to_string(),
-                });
-            }
-            Event::Text(text) | Event::Code(text) => {
-                if let Some(link) = &mut open {
-                    link.title.push_str(&text);
-                }
-            }
-            Event::End(TagEnd::Link) => {
-                if let Some(link) = open.take()
-                    && !link.target.is_empty()
-                {
-                    links.push(link);
-                }
-            }
-            _ => {}
+    // mdBook's summary keeps no line numbers: find each target's line, in order, from the line
+    // of the previous one, so that a file listed twice gets both of its lines.
+    let mut from_line = 0;
+    let items = parsed
+        .prefix_chapters
+        .iter()
+        .chain(&parsed.numbered_chapters)
+        .chain(&parsed.suffix_chapters);
+    let mut stack: Vec<&mdbook_summary::SummaryItem> = items.rev().collect();
+    while let Some(item) = stack.pop() {
+        let mdbook_summary::SummaryItem::Link(link) = item else {
+            continue; // a part title or a separator
+        };
+        if let Some(location) = &link.location {
+            let target = location.to_string_lossy().into_owned();
+            let line = summary
+                .lines()
+                .enumerate()
+                .skip(from_line)
+                .find(|(_, text)| text.contains(&target))
+                .map_or(from_line, |(index, _)| index);
+            from_line = line;
+            links.push(SummaryLink {
+                line: line + 1,
+                title: link.name.clone(),
+                target,
+            });
         }
+        // Depth first, in order: the nested chapters come right after their parent.
+        stack.extend(link.nested_items.iter().rev());
     }
-    links
+    Ok(links)
 }
 
 /// A fenced code block of a Markdown file.
@@ -431,7 +438,14 @@ pub fn check_sources(book_dir: &Path, code_root: &Path) -> Vec<Problem> {
         });
     }
     let mut listed = BTreeSet::new();
-    for SummaryLink { line, target, .. } in summary_links(&summary) {
+    let links = summary_links(&summary).unwrap_or_else(|err| {
+        problems.push(Problem {
+            place: relative(&summary_path),
+            what: format!("{err:#}"),
+        });
+        Vec::new()
+    });
+    for SummaryLink { line, target, .. } in links {
         let path = normalize(&src.join(&target));
         if !path.is_file() {
             problems.push(Problem {
@@ -724,6 +738,7 @@ mod tests {
         let summary = "# Summary\n\n[Preface](./preface.md)\n\n# Part I\n\n\
                        - [The `poll` method](poll.md)\n  - [Nested](a/nested.md)\n- [Draft]()\n";
         let links: Vec<_> = summary_links(summary)
+            .unwrap()
             .into_iter()
             .map(|link| (link.line, link.title, link.target))
             .collect();
@@ -734,6 +749,16 @@ mod tests {
                 (7, "The poll method".to_string(), "poll.md".to_string()),
                 (8, "Nested".to_string(), "a/nested.md".to_string()),
             ]
+        );
+    }
+
+    #[test]
+    fn a_summary_mdbook_would_refuse_is_refused_with_its_reason() {
+        let summary = "# Summary\n\n- [One](one.md)\n\n[Suffix](suffix.md)\n\n- [Two](two.md)\n";
+        let err = summary_links(summary).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("Suffix chapters cannot be followed by a list"),
+            "{err:#}"
         );
     }
 
