@@ -4,7 +4,8 @@
 //! implements the same pipeline. This crate holds everything they share, so that a style crate
 //! contains *orchestration only*: how it waits, how it runs things concurrently, how it retries,
 //! times out, caches and hands records over. Nothing here blocks, spawns or sleeps, except
-//! [`reference::run`], the sequential run every other style is compared against.
+//! [`reference`]: [`reference::run`], the sequential run every other style is compared
+//! against, and [`reference::exchange`], the blocking TCP attempt the threads style shares.
 //!
 //! The pipeline has five steps (the same five as the seed article's section 3.2):
 //!
@@ -34,6 +35,8 @@
 //! - [`options`]: how a run waits (the time scale) and where its bytes come from
 //!   ([`transport`]: timers, or a feed server over TCP); [`outcome`]: how a fetch attempt ended,
 //!   and the summary per source a style hands to the report.
+//! - [`http`]: a feed server's response, parsed sans-I/O (bytes in, status and body out) for
+//!   every style to feed from its own reads, and what a finished exchange counts as.
 //! - [`run`]: what every style's entry point takes and returns ([`run::StyleFn`]).
 //! - [`reference`](mod@reference): the sequential reference run. Read it next: it is the whole
 //!   pipeline in about a hundred lines with no concurrency at all, under the step names every
@@ -41,11 +44,12 @@
 //!
 //! The modules import one another without a loop (`cargo xtask tidy` checks it); from the bottom:
 //! `tenths`, `transport`, `options`, `outcome`, `registry` and `partition` import nothing from the crate;
-//! then `parse`, `scenario`, `trace`, `aggregate`, `enrich`, `report`, `model`, `run`, and last
+//! then `http`, `parse`, `scenario`, `trace`, `aggregate`, `enrich`, `report`, `model`, `run`, and last
 //! `reference`, which uses them all.
 
 pub mod aggregate;
 pub mod enrich;
+pub mod http;
 pub mod model;
 pub mod options;
 pub mod outcome;

@@ -217,7 +217,7 @@ mod tests {
                 .enumerate()
                 .map(|(index, line)| (index + 1, line.strip_suffix('\r').unwrap_or(line)))
                 .filter(|(_, line)| !line.is_empty())
-                .map(|(line_no, line)| (line_no as u32, parse_line(line).map(|(s, t)| (s, t))))
+                .map(|(line_no, line)| (line_no as u32, parse_line(line)))
                 .collect();
             let by_cursor: Vec<_> = parse_lines(0, &body)
                 .map(|line| match line {

@@ -2,18 +2,21 @@
 //! against.
 //!
 //! Everything that waits gets a thread of its own, and waits by *blocking* it: a fetch thread
-//! blocks on a channel until the feed answers or the timeout passes, a lookup thread blocks until
-//! the registry answers, a worker blocks until a record arrives. There is no runtime and no
-//! scheduler but the operating system's. This is how concurrent Rust was written before
-//! `async`, and it is still the right tool for a few dozen things at a time: the code reads top
-//! to bottom, a debugger shows every thread's stack, and `std` has everything it needs.
+//! blocks in a socket's `read` until the feed server answers or the deadline passes (on the
+//! `sim` transport, on a channel until the feed answers or the timeout passes), a lookup
+//! thread blocks until the registry answers, a worker blocks until a record arrives. There is
+//! no runtime and no scheduler but the operating system's. This is how concurrent Rust was
+//! written before `async`, and it is still the right tool for a few dozen things at a time: the
+//! code reads top to bottom, a debugger shows every thread's stack, and `std` has everything it
+//! needs.
 //!
 //! # Layout
 //!
 //! - [`run`] (this file): the whole run. It starts `workers` worker threads and `concurrency`
 //!   fetch threads inside one [`std::thread::scope`], then joins them and assembles the report.
 //!   Read it first.
-//! - [`fetch`]: one attempt (a simulated network thread raced against `recv_timeout`) and
+//! - [`fetch`]: one attempt (on `tcp`, the reference's blocking exchange, a deadline on every
+//!   call; on `sim`, a simulated network thread raced against `recv_timeout`) and
 //!   fetch-with-retry. It is where the threads style has to answer "how do I cancel?".
 //! - [`cache`]: the single-flight cache, a `OnceLock` per station.
 //! - [`workers`]: what happens to a source's body once it has answered ([`workers::hand_off`]:
@@ -23,17 +26,20 @@
 //!
 //! # How this style waits
 //!
-//! By blocking an OS thread: `Receiver::recv_timeout`, `SyncSender::send` on a full channel,
-//! `OnceLock::get_or_init` while another thread runs the lookup, `JoinHandle::join`. A blocked
-//! thread costs no CPU; the kernel wakes it when the thing it waits for happens.
+//! By blocking an OS thread: `TcpStream::read` with a timeout, `Receiver::recv_timeout`,
+//! `SyncSender::send` on a full channel, `OnceLock::get_or_init` while another thread runs the
+//! lookup, `JoinHandle::join`. A blocked thread costs no CPU; the kernel wakes it when the
+//! thing it waits for happens.
 //!
 //! # What it costs
 //!
-//! One thread per thing that waits at the same time. Here that is `concurrency` fetch threads,
-//! one network thread per attempt in flight, one short-lived enrich thread per answered source,
+//! One thread per thing that waits at the same time. Here that is `concurrency` fetch threads
+//! (each with its socket, on `tcp`), one network thread per attempt in flight (on `sim` only:
+//! on `tcp` the socket waits in the kernel), one short-lived enrich thread per answered source,
 //! one lookup thread per station being looked up, and the workers: about two hundred threads
-//! alive at once at `concurrency = 100`, and over a whole run about two started per source
-//! (the trace's thread count shows the enrich threads). Each has its own stack (2 MiB of
+//! alive at once at `concurrency = 100` on `sim`, a hundred fewer on `tcp`, and over a whole
+//! run about two started per source on `sim`, one on `tcp` (the trace's thread count shows the
+//! enrich threads). Each has its own stack (2 MiB of
 //! address space by default, a few pages of memory actually touched) and costs a system call
 //! to start. That is fine for hundreds and painful for hundreds of thousands at once, which is
 //! the problem the async styles solve. And a thread cannot be cancelled, only asked to stop:
@@ -205,7 +211,7 @@ fn fetch_sources<'scope>(
             // 2. Parse, 3. Enrich, 4. Partition: on an enrich thread of its own.
             let senders = senders.clone();
             enrichers.push(spawn(scope, format!("enrich-{index}"), move || {
-                workers::hand_off(shared, index, body, &senders)
+                workers::hand_off(shared, index, &body, &senders)
             })?);
         }
         // Join the enrich threads that are done. A finished thread that nobody joins keeps its
