@@ -12,6 +12,9 @@
 //! - [`check_trace`]: the trace invariants.
 //! - [`check_style`]: the standard battery a style crate runs on itself: the built-in scenarios,
 //!   generated ones, the smallest settings, and an empty scenario.
+//! - [`tcp`]: the same battery over the `tcp` transport, against a feed server on loopback
+//!   ([`tcp::check_style_on_tcp`]), and the proof that a run leaves no socket open
+//!   ([`tcp::check_sockets_closed`]).
 //! - [`crowded_scenario`] and [`tight_scenario`]: scenarios whose timing is as tight as the
 //!   specification allows, for the tests that prove a report never changes with load or with
 //!   the time scale.
@@ -30,6 +33,8 @@ use rosetta_pipeline::{Report, RunOptions, Scenario, Trace, reference};
 use similar::TextDiff;
 
 pub use rosetta_pipeline::run::StyleFn;
+
+pub mod tcp;
 
 /// The reference's report of `scenario`, computed at time scale 0: the reference decides every
 /// attempt from the specification, so its report cannot depend on time, and it need not wait.
