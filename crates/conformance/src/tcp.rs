@@ -89,6 +89,25 @@ pub fn check_style_on_tcp(name: &str, style: StyleFn) {
     smallest.settings.workers = 1;
     smallest.settings.channel_capacity = 1;
     check_on_tcp(name, style, &smallest, TCP_SLOWDOWN * 0.2, server);
+    check_on_tcp(
+        name,
+        style,
+        &long_body_scenario(),
+        TCP_SLOWDOWN * 0.2,
+        server,
+    );
+}
+
+/// Three feeds, one of them a body of about 400 KB: far more than one read returns, so a client
+/// must put a response together from many reads, by its `Content-Length`.
+pub fn long_body_scenario() -> Scenario {
+    let mut scenario = Scenario::generate(3, 21);
+    scenario.name = "long-body".into();
+    let stations = ["Oslo", "Bergen", "Atlantis", "Rome"];
+    scenario.sources[1].body = (0..30_000)
+        .map(|line| format!("{};{}.{}\n", stations[line % 4], line % 40, line % 10))
+        .collect();
+    scenario
 }
 
 /// Asserts what the socket phases of a tcp run must show: each lies inside its attempt (after
