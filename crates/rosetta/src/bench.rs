@@ -14,21 +14,19 @@
 //!   threads. The memory per source is the figure to watch.
 //!
 //! Each run happens in a child process (`rosetta bench-one`, hidden), so that its peak memory is
-//! its own: a process's high-water mark never goes down, and the second style measured in one
-//! process would inherit the first one's.
+//! its own (see [`crate::measure`]).
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use rosetta_pipeline::model;
 use rosetta_pipeline::{RunOptions, Scenario};
 use serde::{Deserialize, Serialize};
 
+use crate::measure::{self, Status};
 use crate::styles::Style;
-use crate::table;
-use crate::view::xml_escape;
+use crate::svg::Svg;
+use crate::table::{self, Table, figure};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -57,8 +55,8 @@ pub struct BenchRow {
     pub concurrency: usize,
     /// Style name.
     pub style: String,
-    /// `ok`, `differs`, `failed` or `skipped`.
-    pub status: String,
+    /// How the measurement went.
+    pub status: Status,
     /// Why it was skipped or failed, or empty.
     pub note: String,
     /// Wall time in milliseconds.
@@ -80,18 +78,19 @@ pub struct BenchRow {
 
 impl BenchRow {
     /// The row with another status and its reason.
-    pub(crate) fn marked(mut self, status: &str, note: impl Into<String>) -> Self {
-        self.status = status.to_string();
+    pub fn marked(mut self, status: Status, note: impl Into<String>) -> Self {
+        self.status = status;
         self.note = note.into();
         self
     }
 
-    pub(crate) fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
+    /// A row with its ideal time and nothing measured yet.
+    pub fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
         BenchRow {
             sources,
             concurrency,
             style: style.to_string(),
-            status: "ok".into(),
+            status: Status::Ok,
             note: String::new(),
             wall_ms: 0.0,
             ideal_ms,
@@ -116,7 +115,7 @@ pub fn scenario(sources: usize, seed: u64, concurrency: Option<usize>) -> Scenar
 /// Only the threads style has a hard limit: it keeps about two OS threads per attempt in flight
 /// (the fetch thread and the simulated network), and the kernel caps the number of threads.
 pub fn cannot_hold(style: &Style, scenario: &Scenario) -> Option<String> {
-    cannot_hold_within(style, scenario, threads_allowed()?)
+    cannot_hold_within(style, scenario, measure::threads_allowed()?)
 }
 
 /// [`cannot_hold`], for a machine that allows `limit` threads in all. Half of it is left for
@@ -135,37 +134,8 @@ pub fn cannot_hold_within(style: &Style, scenario: &Scenario, limit: usize) -> O
     })
 }
 
-/// The smaller of the kernel's `threads-max` and this user's process limit (Linux only).
-pub fn threads_allowed() -> Option<usize> {
-    let threads_max: usize = std::fs::read_to_string("/proc/sys/kernel/threads-max")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let processes = limits
-        .lines()
-        .find(|line| line.starts_with("Max processes"))
-        .and_then(|line| line.split_whitespace().nth(2))
-        .and_then(|soft| soft.parse::<usize>().ok())
-        .unwrap_or(usize::MAX);
-    Some(threads_max.min(processes))
-}
-
-/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); `None` off Linux.
-pub fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// One measurement, in this process: what `rosetta bench-one` runs and prints. Returns the row
-/// and the report's text.
-pub fn measure(
-    style: &Style,
-    scenario: &Scenario,
-    opts: &RunOptions,
-) -> (BenchRow, Option<String>) {
+/// One measurement, in this process: what `rosetta bench-one` runs and prints.
+pub fn measure(style: &Style, scenario: &Scenario, opts: &RunOptions) -> ChildOutput {
     let ideal_ms = style.ideal_ms(&model::ideal(scenario));
     let mut row = BenchRow::new(
         scenario.sources.len(),
@@ -173,8 +143,7 @@ pub fn measure(
         style.name,
         opts.scaled(ideal_ms).as_secs_f64() * 1000.0,
     );
-    let baseline = status_kib("VmRSS");
-    let outcome = style.run_traced(scenario, opts);
+    let (outcome, memory) = measure::peak_memory(|| style.run_traced(scenario, opts));
     row.wall_ms = outcome.summary.wall.as_secs_f64() * 1000.0;
     row.ratio = if row.ideal_ms > 0.0 {
         row.wall_ms / row.ideal_ms
@@ -183,14 +152,19 @@ pub fn measure(
     };
     row.peak_in_flight = outcome.summary.peak_attempts;
     row.threads = outcome.summary.threads;
-    if let (Some(baseline), Some(peak)) = (baseline, status_kib("VmHWM")) {
-        row.peak_rss_mib = Some(peak as f64 / 1024.0);
-        row.kib_per_source =
-            Some(peak.saturating_sub(baseline) as f64 / scenario.sources.len().max(1) as f64);
+    if let Some(memory) = memory {
+        row.peak_rss_mib = Some(memory.peak_mib());
+        row.kib_per_source = Some(memory.grown_kib as f64 / scenario.sources.len().max(1) as f64);
     }
     match outcome.report {
-        Ok(report) => (row, Some(report.to_string())),
-        Err(error) => (row.marked("failed", error.to_string()), None),
+        Ok(report) => ChildOutput {
+            row,
+            report: Some(report.to_string()),
+        },
+        Err(error) => ChildOutput {
+            row: row.marked(Status::Failed, error.to_string()),
+            report: None,
+        },
     }
 }
 
@@ -203,44 +177,29 @@ pub struct ChildOutput {
     pub report: Option<String>,
 }
 
-fn measure_in_child(
-    exe: &PathBuf,
-    style: &Style,
-    spec: &BenchSpec,
-    sources: usize,
-) -> anyhow::Result<ChildOutput> {
-    let mut command = Command::new(exe);
-    command.args([
-        "bench-one",
-        style.name,
-        "--sources",
-        &sources.to_string(),
-        "--seed",
-        &spec.seed.to_string(),
-    ]);
-    command.args(["--time-scale", &spec.time_scale.to_string()]);
-    if let Some(concurrency) = spec.concurrency {
-        command.args(["--concurrency", &concurrency.to_string()]);
+impl ChildOutput {
+    /// `rosetta bench-one ARGS`, in a child process of `exe`. A child that cannot run or
+    /// report gives `unmeasured`, marked `failed` with the reason.
+    pub fn in_child(exe: &Path, args: &[String], unmeasured: BenchRow) -> Self {
+        let args: Vec<String> = ["bench-one".to_string()]
+            .into_iter()
+            .chain(args.iter().cloned())
+            .collect();
+        measure::in_child(exe, &args).unwrap_or_else(|error| ChildOutput {
+            row: unmeasured.marked(Status::Failed, format!("{error:#}")),
+            report: None,
+        })
     }
-    run_measuring_child(command)
-}
 
-/// Runs a measuring child process (`rosetta bench-one`, `bench-sleepers-one`) and reads the one
-/// JSON value it prints. Every kind of bench measures this way, so that a process's peak memory
-/// is its own run's.
-pub fn run_measuring_child<T: serde::de::DeserializeOwned>(
-    mut command: Command,
-) -> anyhow::Result<T> {
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {}", command.get_program().to_string_lossy()))?;
-    if !output.status.success() {
-        bail!(
-            "the measuring process failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    /// The row, marked `differs` (saying `why`) if it was measured but its report is not
+    /// `expected`, the reference's.
+    pub fn checked(self, expected: &str, why: impl FnOnce() -> String) -> BenchRow {
+        if self.row.status == Status::Ok && self.report.as_deref() != Some(expected) {
+            self.row.marked(Status::Differs, why())
+        } else {
+            self.row
+        }
     }
-    serde_json::from_slice(&output.stdout).context("the measuring process printed no result")
 }
 
 /// The command that shows why `style`'s report differed on `scenario` (one size of `spec`):
@@ -278,7 +237,7 @@ pub fn run(
         let scenario = scenario(size, spec.seed, spec.concurrency);
         let ideal = model::ideal(&scenario);
         // The expected report, computed without waiting (the reference at time scale 0).
-        let expected = Some(rosetta_conformance::expected_report(&scenario).to_string());
+        let expected = rosetta_conformance::expected_report(&scenario).to_string();
         for style in styles {
             let ideal_wall = opts.scaled(style.ideal_ms(&ideal));
             let unmeasured = BenchRow::new(
@@ -297,24 +256,25 @@ pub fn run(
                 cannot_hold(style, &scenario)
             };
             let row = if let Some(reason) = skip {
-                unmeasured.marked("skipped", reason)
+                unmeasured.marked(Status::Skipped, reason)
             } else {
-                let (row, report) = match &spec.child {
-                    Some(exe) => match measure_in_child(exe, style, spec, size) {
-                        Ok(child) => (child.row, child.report),
-                        Err(error) => (unmeasured.marked("failed", format!("{error:#}")), None),
-                    },
+                let measured = match &spec.child {
+                    Some(exe) => {
+                        let mut args = vec![style.name.to_string()];
+                        args.extend(["--sources".into(), size.to_string()]);
+                        args.extend(["--seed".into(), spec.seed.to_string()]);
+                        args.extend(["--time-scale".into(), spec.time_scale.to_string()]);
+                        if let Some(concurrency) = spec.concurrency {
+                            args.extend(["--concurrency".into(), concurrency.to_string()]);
+                        }
+                        ChildOutput::in_child(exe, &args, unmeasured)
+                    }
                     None => measure(style, &scenario, &opts),
                 };
-                if row.status == "ok" && report != expected {
+                measured.checked(&expected, || {
                     let command = reproduce_command(style, &scenario, spec);
-                    row.marked(
-                        "differs",
-                        format!("report differs from the reference; see the diff: {command}"),
-                    )
-                } else {
-                    row
-                }
+                    format!("report differs from the reference; see the diff: {command}")
+                })
             };
             progress(&row);
             rows.push(row);
@@ -323,68 +283,53 @@ pub fn run(
     rows
 }
 
-/// The table's columns; the status after them takes what room it needs.
-const COLUMNS: [table::Column; 10] = [
-    table::right(7),
-    table::right(7),
-    table::left(14),
-    table::right(9),
-    table::right(9),
-    table::right(6),
-    table::right(9),
-    table::right(7),
-    table::right(8),
-    table::right(8),
-];
+impl Table for BenchRow {
+    const COLUMNS: &'static [table::Column] = &[
+        table::right(7),
+        table::right(7),
+        table::left(14),
+        table::right(9),
+        table::right(9),
+        table::right(6),
+        table::right(9),
+        table::right(7),
+        table::right(8),
+        table::right(8),
+    ];
+    const HEADER: &'static [&'static str] = &[
+        "sources",
+        "conc.",
+        "style",
+        "wall ms",
+        "ideal ms",
+        "ratio",
+        "in flight",
+        "threads",
+        "peak MiB",
+        "KiB/src",
+        "status",
+    ];
 
-/// The header of the table.
-pub fn render_header() -> String {
-    table::line(
-        &COLUMNS,
-        &[
-            "sources",
-            "conc.",
-            "style",
-            "wall ms",
-            "ideal ms",
-            "ratio",
-            "in flight",
-            "threads",
-            "peak MiB",
-            "KiB/src",
-            "status",
-        ],
-    )
-}
-
-/// One row of the table.
-pub fn render_row(row: &BenchRow) -> String {
-    let status = if row.note.is_empty() {
-        row.status.clone()
-    } else {
-        format!("{}: {}", row.status, row.note)
-    };
-    let optional =
-        |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.1}"));
-    // A skipped row has only its ideal time; every measured figure shows as `-`.
-    let measured = row.status != "skipped";
-    let figure = |text: String| if measured { text } else { "-".to_string() };
-    table::line(
-        &COLUMNS,
-        &[
-            row.sources.to_string(),
-            row.concurrency.to_string(),
-            row.style.to_string(),
-            figure(format!("{:.1}", row.wall_ms)),
-            format!("{:.1}", row.ideal_ms),
-            figure(format!("{:.3}", row.ratio)),
-            figure(row.peak_in_flight.to_string()),
-            figure(row.threads.to_string()),
-            optional(row.peak_rss_mib),
-            optional(row.kib_per_source),
-            status,
-        ],
-    )
+    fn cells(&self) -> Vec<String> {
+        // A skipped row has only its ideal time; every measured figure shows as `-`.
+        let measured = |text: String| match self.status {
+            Status::Skipped => "-".to_string(),
+            _ => text,
+        };
+        vec![
+            self.sources.to_string(),
+            self.concurrency.to_string(),
+            self.style.to_string(),
+            measured(format!("{:.1}", self.wall_ms)),
+            format!("{:.1}", self.ideal_ms),
+            measured(format!("{:.3}", self.ratio)),
+            measured(self.peak_in_flight.to_string()),
+            measured(self.threads.to_string()),
+            figure(self.peak_rss_mib, 1),
+            figure(self.kib_per_source, 1),
+            self.status.with_note(&self.note),
+        ]
+    }
 }
 
 /// The rows as CSV, with a header line.
@@ -415,10 +360,9 @@ pub fn render_csv(rows: &[BenchRow]) -> String {
 
 /// Ratio to the ideal against the number of sources, one line per style, as a standalone SVG.
 pub fn render_svg(rows: &[BenchRow], caption: &str) -> String {
-    use std::fmt::Write as _;
     let measured: Vec<&BenchRow> = rows
         .iter()
-        .filter(|row| row.status == "ok" && row.ratio > 0.0)
+        .filter(|row| row.status == Status::Ok && row.ratio > 0.0)
         .collect();
     let mut styles: Vec<&str> = Vec::new();
     for row in &measured {
@@ -448,29 +392,28 @@ pub fn render_svg(rows: &[BenchRow], caption: &str) -> String {
     const COLOURS: [&str; 8] = [
         "#444", "#c62828", "#2e7d32", "#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#8d6e63",
     ];
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="800" height="400" viewBox="0 0 800 400" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{left}" y="18" font-size="14">Wall time / ideal time, by number of sources</text>"#
+    let mut svg = Svg::new(800, 400, "sans-serif", 12);
+    svg.text(
+        format_args!(r#"x="{left}" y="18" font-size="14""#),
+        "Wall time / ideal time, by number of sources",
     );
     for step in 0..=4 {
         let ratio = 1.0 + (max_ratio - 1.0) * f64::from(step) / 4.0;
         let y = y_of(ratio);
-        let _ = writeln!(
-            out,
-            r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##,
-            left + width
+        svg.shape(
+            "line",
+            format_args!(
+                r##"x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd""##,
+                left + width
+            ),
         );
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{ratio:.2}</text>"#,
-            left - 6.0,
-            y + 4.0
+        svg.text(
+            format_args!(
+                r#"x="{:.1}" y="{:.1}" text-anchor="end""#,
+                left - 6.0,
+                y + 4.0
+            ),
+            format_args!("{ratio:.2}"),
         );
     }
     let mut seen = Vec::new();
@@ -478,153 +421,53 @@ pub fn render_svg(rows: &[BenchRow], caption: &str) -> String {
         if !seen.contains(&row.sources) {
             seen.push(row.sources);
             let x = x_of(row.sources as f64);
-            let _ = writeln!(
-                out,
-                r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                top + height + 18.0,
-                row.sources
+            let y = top + height + 18.0;
+            svg.text(
+                format_args!(r#"x="{x:.1}" y="{y:.1}" text-anchor="middle""#),
+                row.sources,
             );
         }
     }
     for (index, style) in styles.iter().enumerate() {
         let colour = COLOURS[index % COLOURS.len()];
-        let points: Vec<String> = measured
+        let points: Vec<(f64, f64)> = measured
             .iter()
             .filter(|row| row.style == *style)
-            .map(|row| format!("{:.1},{:.1}", x_of(row.sources as f64), y_of(row.ratio)))
+            .map(|row| (x_of(row.sources as f64), y_of(row.ratio)))
             .collect();
-        let _ = writeln!(
-            out,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            points.join(" ")
+        let line: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        svg.shape(
+            "polyline",
+            format_args!(
+                r#"points="{}" fill="none" stroke="{colour}" stroke-width="2""#,
+                line.join(" ")
+            ),
         );
-        for point in &points {
-            let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
-            let _ = writeln!(out, r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#);
-        }
-        let legend_y = top + 14.0 + 16.0 * index as f64;
-        let _ = writeln!(
-            out,
-            r#"<rect x="{:.1}" y="{:.1}" width="12" height="4" fill="{colour}"/>"#,
-            left + width + 16.0,
-            legend_y - 4.0
-        );
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{legend_y:.1}">{style}</text>"#,
-            left + width + 34.0
-        );
-    }
-    let _ = writeln!(
-        out,
-        r##"<text x="{left}" y="{:.1}" fill="#333">{}</text>"##,
-        top + height + 40.0,
-        xml_escape(caption)
-    );
-    out.push_str("</svg>\n");
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::styles;
-
-    #[test]
-    fn only_the_threads_style_is_limited_by_the_thread_limit() {
-        let scenario = scenario(500, 1, None); // every source in flight at once
-        let threads = styles::find("threads").unwrap();
-        let reason = cannot_hold_within(threads, &scenario, 1_000).expect("1,100 threads > 500");
-        assert!(
-            reason.contains("about 1104 OS threads") && reason.contains("allows 1000"),
-            "{reason}"
-        );
-        assert_eq!(cannot_hold_within(threads, &scenario, 100_000), None);
-        for style in styles::ALL.iter().filter(|style| style.name != "threads") {
-            assert_eq!(
-                cannot_hold_within(style, &scenario, 1_000),
-                None,
-                "{}",
-                style.name
+        for (x, y) in &points {
+            svg.shape(
+                "circle",
+                format_args!(r#"cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}""#),
             );
         }
-    }
-
-    /// A style that is wrong on purpose: it runs the reference without the last source.
-    fn forgets_the_last_source(
-        scenario: &Scenario,
-        opts: &RunOptions,
-        trace: &rosetta_pipeline::Trace,
-    ) -> Result<rosetta_pipeline::Report, rosetta_pipeline::RunError> {
-        let mut fewer = scenario.clone();
-        fewer.sources.pop();
-        rosetta_pipeline::reference::run(&fewer, opts, trace)
-    }
-
-    static FORGETFUL: Style = Style {
-        name: "forgetful",
-        model: "broken on purpose",
-        runtime: "none",
-        run: forgets_the_last_source,
-    };
-
-    #[test]
-    fn a_differing_row_says_which_command_shows_the_difference() {
-        // Logical time is enough for the broken style (the reference waits for nothing).
-        let spec = |concurrency| BenchSpec {
-            sizes: vec![20],
-            seed: 7,
-            concurrency,
-            time_scale: 0.001,
-            budget: Duration::from_secs(60),
-            child: None,
-        };
-        let rows = run(&spec(Some(100)), &[&FORGETFUL, styles::reference()], |_| {});
-        assert_eq!(rows[0].status, "differs");
-        assert_eq!(rows[1].status, "ok", "the reference agrees with itself");
-        // The generated scenario already has concurrency 100: `compare` gets the very same one,
-        // runs only the style at the bench's time scale, and the reference at time scale 0.
-        assert!(
-            rows[0].note.contains(
-                "rosetta compare --sources 20 --seed 7 --time-scale 0.001 --style forgetful"
+        let (legend_x, legend_y) = (left + width + 16.0, top + 14.0 + 16.0 * index as f64);
+        svg.shape(
+            "rect",
+            format_args!(
+                r#"x="{legend_x:.1}" y="{:.1}" width="12" height="4" fill="{colour}""#,
+                legend_y - 4.0
             ),
-            "{}",
-            rows[0].note
         );
-        assert!(!rows[0].note.contains("--concurrency"), "{}", rows[0].note);
-        // A task-scale run (every source in flight) needs the concurrency said.
-        let rows = run(&spec(None), &[&FORGETFUL], |_| {});
-        assert!(
-            rows[0].note.contains(
-                "rosetta compare --sources 20 --seed 7 --concurrency 20 --time-scale 0.001 \
-                 --style forgetful"
-            ),
-            "{}",
-            rows[0].note
+        svg.text(
+            format_args!(r#"x="{:.1}" y="{legend_y:.1}""#, legend_x + 18.0),
+            style,
         );
     }
-
-    #[test]
-    fn csv_and_svg_carry_every_measured_row() {
-        let mut row = BenchRow::new(100, 100, "smol", 120.0);
-        row.wall_ms = 126.0;
-        row.ratio = 1.05;
-        row.note = "a \"quoted\" note".into();
-        let mut other = row.clone();
-        other.sources = 1000;
-        let csv = render_csv(&[row.clone(), other.clone()]);
-        assert_eq!(csv.lines().count(), 3);
-        assert!(
-            csv.lines()
-                .nth(1)
-                .unwrap()
-                .starts_with("100,100,smol,ok,126.0,120.0,1.0500,")
-        );
-        assert!(csv.contains("\"a \"\"quoted\"\" note\""), "{csv}");
-        let svg = render_svg(&[row, other], "made by a test");
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        assert_eq!(svg.matches("<polyline").count(), 1);
-        assert_eq!(svg.matches("<circle").count(), 2);
-        assert!(svg.contains("made by a test"));
-    }
+    svg.text(
+        format_args!(r##"x="{left}" y="{:.1}" fill="#333""##, top + height + 40.0),
+        caption,
+    );
+    svg.finish()
 }

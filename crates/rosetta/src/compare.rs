@@ -13,7 +13,7 @@ use rosetta_pipeline::model::{self, Ideal};
 use rosetta_pipeline::{RunOptions, Scenario};
 
 use crate::styles::{Outcome, Style};
-use crate::table::{self, Align};
+use crate::table::{self, Column, left, right};
 
 /// How one style's report relates to the reference's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +161,21 @@ fn ms(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }
 
+/// The table's header: the style, its runtime, five figures and its model of concurrency.
+const HEADER: [&str; 8] = [
+    "style",
+    "runtime",
+    "wall ms",
+    "ideal ms",
+    "ratio",
+    "in flight",
+    "threads",
+    "model",
+];
+
+/// The five figures' columns, wide enough for their headers.
+const FIGURES: [Column; 5] = [right(9), right(9), right(6), right(9), right(7)];
+
 /// The comparison table, one row per style, fitted to `width` columns if given.
 ///
 /// A row is the style, its runtime, five figures and its model of concurrency. When that is
@@ -168,45 +183,25 @@ fn ms(duration: Duration) -> String {
 /// indented line under the figures, so no figure is ever cut; only that second line is
 /// shortened (with `…`) if it is still too wide.
 pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
-    let rows: Vec<TableRow> = comparison
+    let ideal = comparison.ideal_wall();
+    let rows: Vec<(&str, [String; 8])> = comparison
         .rows
         .iter()
-        .map(|row| TableRow::of(row, comparison.ideal_wall()))
+        .map(|row| (mark(&row.verdict), cells(row, ideal)))
         .collect();
-    let style_width = rows
-        .iter()
-        .map(|row| row.style.width())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let runtime_width = rows
-        .iter()
-        .map(|row| row.runtime.width())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    let figures_header = format!(
-        "{:>9}  {:>9}  {:>6}  {:>9}  {:>7}",
-        "wall ms", "ideal ms", "ratio", "in flight", "threads"
-    );
-    // Names are padded by display width (`table::pad`), not by `{:width$}`, which counts
-    // `char`s: a wide or combining character would push the figures out of line.
-    let name = |text: &str, width: usize| table::pad(text, width, Align::Left);
-    let mut wide = format!(
-        "  {}  {}  {figures_header}  model\n",
-        name("style", style_width),
-        name("runtime", runtime_width)
-    );
-    for row in &rows {
-        let _ = writeln!(
-            wide,
-            "{} {}  {}  {}  {}",
-            row.mark,
-            name(row.style, style_width),
-            name(row.runtime, runtime_width),
-            row.figures,
-            row.model
-        );
+    // A name's column is as wide as its widest name or header, in display columns (as
+    // `table::line` pads), so that a wide character cannot push the figures out of line.
+    let widest = |index: usize| {
+        rows.iter()
+            .map(|(_, cells)| cells[index].width())
+            .fold(HEADER[index].width(), usize::max)
+    };
+    let (style, runtime) = (left(widest(0)), left(widest(1)));
+    // Every line starts with its check mark and a space; the header with two spaces.
+    let columns: Vec<Column> = [style, runtime].into_iter().chain(FIGURES).collect();
+    let mut wide = format!("  {}\n", table::line(&columns, &HEADER));
+    for (mark, cells) in &rows {
+        let _ = writeln!(wide, "{mark} {}", table::line(&columns, cells));
     }
     let Some(width) = width else {
         return wide;
@@ -214,71 +209,64 @@ pub fn render_table(comparison: &Comparison, width: Option<usize>) -> String {
     if wide.lines().all(|line| line.width() <= width) {
         return wide;
     }
-    let mut narrow = format!("  {}  {figures_header}\n", name("style", style_width));
+    let columns: Vec<Column> = [style].into_iter().chain(FIGURES).collect();
+    let mut narrow = format!("  {}\n", table::line(&columns, &figures_only(&HEADER)));
     let _ = writeln!(narrow, "    runtime; model");
-    for row in &rows {
+    for (mark, cells) in &rows {
         let _ = writeln!(
             narrow,
-            "{} {}  {}",
-            row.mark,
-            name(row.style, style_width),
-            row.figures
+            "{mark} {}",
+            table::line(&columns, &figures_only(cells))
         );
-        let details = format!("    {}; {}", row.runtime, row.model);
+        let details = format!("    {}; {}", cells[1], cells[7]);
         let _ = writeln!(narrow, "{}", shorten(&details, width));
     }
     // Narrower than the figures themselves (not a real terminal): cut, as a last resort.
     narrow
         .lines()
-        .map(|line| line.chars().take(width).collect::<String>() + "\n")
+        .map(|line| format!("{}\n", table::cut(line, width)))
         .collect()
 }
 
-/// One row of the table, as text.
-struct TableRow {
-    mark: &'static str,
-    style: &'static str,
-    runtime: &'static str,
-    model: &'static str,
-    /// Wall ms, ideal ms, ratio, in flight, threads: aligned under their headers.
-    figures: String,
+/// A row's cells without the runtime and the model, for the narrow table.
+fn figures_only<S: AsRef<str>>(cells: &[S; 8]) -> [&str; 6] {
+    [0, 2, 3, 4, 5, 6].map(|index| cells[index].as_ref())
 }
 
-impl TableRow {
-    fn of(row: &Row, ideal: Duration) -> Self {
-        let summary = &row.outcome.summary;
-        let ratio = if ideal.is_zero() {
-            "-".to_string()
-        } else {
-            format!("{:.2}", summary.wall.as_secs_f64() / ideal.as_secs_f64())
-        };
-        TableRow {
-            mark: match row.verdict {
-                Verdict::Agrees => "✓",
-                Verdict::Differs { .. } | Verdict::Failed { .. } => "✗",
-            },
-            style: row.style.name,
-            runtime: row.style.runtime,
-            model: row.style.model,
-            figures: format!(
-                "{:>9}  {:>9}  {:>6}  {:>9}  {:>7}",
-                ms(summary.wall),
-                ms(ideal),
-                ratio,
-                summary.peak_attempts,
-                summary.threads,
-            ),
-        }
+/// A row's mark: whether the style's report is the reference's.
+fn mark(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Agrees => "✓",
+        Verdict::Differs { .. } | Verdict::Failed { .. } => "✗",
     }
 }
 
-/// `text` cut to `width` characters, ending in `…` if it was cut.
+/// A row's cells, in the order of [`HEADER`].
+fn cells(row: &Row, ideal: Duration) -> [String; 8] {
+    let summary = &row.outcome.summary;
+    let ratio = if ideal.is_zero() {
+        "-".to_string()
+    } else {
+        format!("{:.2}", summary.wall.as_secs_f64() / ideal.as_secs_f64())
+    };
+    [
+        row.style.name.to_string(),
+        row.style.runtime.to_string(),
+        ms(summary.wall),
+        ms(ideal),
+        ratio,
+        summary.peak_attempts.to_string(),
+        summary.threads.to_string(),
+        row.style.model.to_string(),
+    ]
+}
+
+/// `text` cut to `width` display columns, ending in `…` if it was cut.
 fn shorten(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if text.width() <= width {
         text.to_string()
     } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        kept + "…"
+        format!("{}…", table::cut(text, width.saturating_sub(1)))
     }
 }
 
@@ -402,67 +390,6 @@ pub fn render_disagreements(comparison: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::styles;
-    use rosetta_pipeline::Scenario;
-
-    /// The reference's code under another name: a style that always agrees, at any time scale,
-    /// without waiting at time scale 0.
-    static COPYCAT: Style = Style {
-        name: "copycat",
-        model: "the reference under another name",
-        runtime: "none",
-        run: rosetta_pipeline::reference::run,
-    };
-
-    fn classroom() -> Scenario {
-        Scenario::builtin("classroom").unwrap()
-    }
-
-    #[test]
-    fn without_a_reference_row_the_notes_say_what_the_check_marks_compare_with() {
-        let scenario = classroom();
-        let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &[&COPYCAT]);
-        assert!(comparison.all_agree());
-        assert_eq!(comparison.rows.len(), 1);
-        let notes = render_notes(&comparison, None);
-        // No footnote about a row that is not there...
-        assert!(!notes.contains("The reference is sequential"), "{notes}");
-        // ...but the baseline is named, and how to time it.
-        assert!(notes.contains("time scale 0"), "{notes}");
-        assert!(notes.contains("--style reference"), "{notes}");
-    }
-
-    #[test]
-    fn the_reference_footnote_gives_its_expected_ratio_and_why() {
-        let scenario = classroom();
-        let comparison = compare(
-            &scenario,
-            &RunOptions::with_time_scale(0.0),
-            &[styles::reference(), &COPYCAT],
-        );
-        let notes = render_notes(&comparison, Some(80));
-        assert!(
-            notes.lines().all(|line| line.chars().count() <= 80),
-            "{notes}"
-        );
-        let notes = notes.split_whitespace().collect::<Vec<_>>().join(" ");
-        let ideal = model::ideal(&scenario);
-        let expected = ideal.sequential_ms as f64 / ideal.total_ms as f64;
-        // On classroom the ratio is about 3, not the concurrency 4: the note must say so.
-        assert!(
-            (expected - 4.0).abs() > 0.5,
-            "classroom changed: {expected}"
-        );
-        assert!(notes.contains(&format!("{expected:.2}")), "{notes}");
-        assert!(
-            notes.contains(&format!(
-                "{} ms / {} ms = {expected:.2}",
-                ideal.sequential_ms, ideal.total_ms
-            )),
-            "{notes}"
-        );
-        assert!(notes.contains("below the concurrency (4)"), "{notes}");
-    }
 
     #[test]
     fn the_reference_footnote_holds_on_any_scenario() {
@@ -491,38 +418,5 @@ mod tests {
         // A slow tail: less.
         assert!(note(300, 200, 4).contains("below the concurrency (4)"));
         assert!(note(0, 0, 4).contains("no ratio"));
-    }
-
-    #[test]
-    fn the_table_fits_80_columns_without_cutting_a_figure() {
-        let scenario = classroom();
-        let chosen: Vec<&'static Style> = styles::ALL.iter().take(1).chain([&COPYCAT]).collect();
-        let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &chosen);
-        let table = render_table(&comparison, Some(80));
-        for line in table.lines() {
-            assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
-        }
-        // Every figure of every row is still there, and so is every style's runtime.
-        for row in &comparison.rows {
-            let summary = &row.outcome.summary;
-            let line = table
-                .lines()
-                .find(|line| line.starts_with(&format!("✓ {} ", row.style.name)))
-                .unwrap_or_else(|| panic!("no row for {}:\n{table}", row.style.name));
-            let words: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(
-                words[words.len() - 2..],
-                [
-                    summary.peak_attempts.to_string(),
-                    summary.threads.to_string()
-                ],
-                "{line}"
-            );
-            assert!(table.contains(row.style.runtime), "{table}");
-        }
-        // A wide terminal keeps one line per style.
-        let wide = render_table(&comparison, Some(200));
-        assert_eq!(wide.lines().count(), 1 + comparison.rows.len(), "{wide}");
-        assert_eq!(render_table(&comparison, None), wide);
     }
 }

@@ -10,22 +10,27 @@
 //! - [`select`]: turns `--scenario NAME|FILE` or `--sources N --seed S` into a scenario.
 //! - [`compare`]: runs styles side by side, checks their reports against the reference, and
 //!   renders the comparison table.
-//! - [`bench`]: scale runs of the generated scenario against the model's ideal time.
+//! - [`bench`](mod@bench): scale runs of the generated scenario against the model's ideal time.
+//! - [`measure`]: what every kind of bench shares: a measurement in a child process, its peak
+//!   memory, and its [`measure::Status`].
 //! - [`memory`]: `bench --scenario FILE`, each style's peak memory on one scenario against its
 //!   size.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
 //! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
-//! - [`table`]: the bench tables' one line layout, padded by display width.
+//! - [`table`]: the one line layout of the tables, padded by display width.
 //! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
+//! - [`svg`]: the one SVG writer, for the timeline and the bench chart.
 //!
 //! Read next: [`styles`].
 
 pub mod bench;
 pub mod compare;
 pub mod live;
+pub mod measure;
 pub mod memory;
 pub mod select;
 pub mod sleepers;
 pub mod styles;
+pub mod svg;
 pub mod table;
 pub mod view;

@@ -47,7 +47,7 @@ pub fn terminal_size() -> (usize, usize) {
 pub struct LiveOptions {
     /// Columns and rows of the terminal.
     pub size: (usize, usize),
-    /// Use ANSI colours.
+    /// Colour the bars (see [`TimelineOptions::colour`]).
     pub colour: bool,
     /// Time between frames.
     pub frame: Duration,
@@ -109,6 +109,9 @@ fn run_drawing(
     let mut drawn_lines = 0;
     // Each frame is drawn over the previous one of the same style.
     let mut draw = |frame: &str| {
+        // Cursor movement, not colour, so written raw whatever the colour choice: an `anstream`
+        // stream that strips colour would strip these too, and the frames would pile up. Only
+        // a terminal gets here (see `decide`).
         if drawn_lines > 0 {
             let _ = write!(out, "\x1b[{drawn_lines}A\x1b[J");
         }
@@ -181,9 +184,9 @@ fn frame(
         },
     );
     let wall = format!(
-        "{:.1} ms, {threads} thread{}",
+        "{:.1} ms, {}",
         wall.as_secs_f64() * 1000.0,
-        if threads == 1 { "" } else { "s" }
+        view::threads_phrase(threads)
     );
     // The timeline's own title measures from the first to the last event it was given; the
     // header says the figure the table will say.
@@ -196,24 +199,16 @@ fn frame(
 /// sources"); and, if there are more than `thread_lanes` threads, one lane with all their busy
 /// marks, labelled with their number.
 pub fn fit_lanes(mut spans: Spans, sources: usize, thread_lanes: usize) -> Spans {
-    let (lookups, attempts): (Vec<Span>, Vec<Span>) = std::mem::take(&mut spans.spans)
+    let (lookups, mut attempts): (Vec<Span>, Vec<Span>) = std::mem::take(&mut spans.spans)
         .into_iter()
         .partition(|span| matches!(span.kind, SpanKind::Lookup(_)));
     // Attempts come grouped by source: the first `sources` groups are the lanes shown.
-    let mut shown_lanes = 0;
-    let mut previous: Option<String> = None;
-    let split = attempts
-        .iter()
-        .position(|span| {
-            if previous.as_deref() != Some(span.lane.as_str()) {
-                previous = Some(span.lane.clone());
-                shown_lanes += 1;
-            }
-            shown_lanes > sources
-        })
-        .unwrap_or(attempts.len());
-    let mut attempts = attempts;
-    let rest = attempts.split_off(split);
+    let shown: usize = attempts
+        .chunk_by(|a, b| a.lane == b.lane)
+        .take(sources)
+        .map(<[Span]>::len)
+        .sum();
+    let rest = attempts.split_off(shown);
     spans.spans = attempts
         .into_iter()
         .chain(lookups.into_iter().map(|span| Span {
@@ -232,63 +227,4 @@ pub fn fit_lanes(mut spans: Spans, sources: usize, thread_lanes: usize) -> Spans
         spans.threads.insert(0, (format!("{count} threads"), times));
     }
     spans
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rosetta_pipeline::run::AttemptOutcome;
-
-    #[test]
-    fn without_a_terminal_live_mode_says_it_falls_back() {
-        assert_eq!(decide(true, true), (true, None));
-        assert_eq!(decide(false, true), (false, None));
-        assert_eq!(decide(false, false), (false, None));
-        let (draw, notice) = decide(true, false);
-        assert!(!draw);
-        let notice = notice.expect("the fallback is said");
-        assert!(
-            notice.starts_with("rosetta: --live") && !notice.contains('\n'),
-            "{notice}"
-        );
-    }
-
-    fn span(lane: &str, kind: SpanKind, start_ms: u64) -> Span {
-        Span {
-            lane: lane.to_string(),
-            kind,
-            start: Duration::from_millis(start_ms),
-            end: Duration::from_millis(start_ms + 5),
-            thread: 1,
-        }
-    }
-
-    #[test]
-    fn lookups_share_one_lane_after_the_sources_shown() {
-        let answered = SpanKind::Attempt(1, Some(AttemptOutcome::Answered));
-        let mut spans = Spans {
-            spans: vec![
-                span("a", answered, 0),
-                span("a", SpanKind::Attempt(2, None), 6),
-                span("b", answered, 0),
-                span("c", answered, 0),
-                span("lookup Oslo", SpanKind::Lookup(true), 10),
-                span("lookup Atlantis", SpanKind::Lookup(false), 12),
-            ],
-            ..Spans::default()
-        };
-        for thread in 1..=6 {
-            spans.threads.insert(
-                thread,
-                (format!("t{thread}"), vec![Duration::from_millis(thread)]),
-            );
-        }
-        let fitted = fit_lanes(spans, 2, 4);
-        let lanes: Vec<&str> = fitted.spans.iter().map(|span| span.lane.as_str()).collect();
-        assert_eq!(lanes, ["a", "a", "b", "lookups", "lookups", "c"]);
-        // Six threads do not fit four lanes: one lane has every thread's marks.
-        assert_eq!(fitted.threads.len(), 1);
-        let (label, times) = &fitted.threads[&0];
-        assert_eq!((label.as_str(), times.len()), ("6 threads", 6));
-    }
 }

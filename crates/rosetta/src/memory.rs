@@ -7,19 +7,19 @@
 //! enriches in two passes (`rosetta_pipeline::enrich`) needs a queue's worth. The figure is the
 //! peak resident memory over the scenario file's size.
 //!
-//! Every run happens in a process of its own (`rosetta bench-one --scenario FILE`), and the
-//! first row is a process that only loads the scenario and computes its model: the floor every
-//! style stands on, measured in the same run.
+//! Every run happens in a process of its own (`rosetta bench-one --scenario FILE`, see
+//! [`crate::measure`]), and the first row is a process that only loads the scenario and computes
+//! its model: the floor every style stands on, measured in the same run.
 
 use std::path::Path;
-use std::process::Command;
 
 use rosetta_pipeline::model;
 
-use crate::bench::{BenchRow, ChildOutput, measure, run_measuring_child, status_kib};
+use crate::bench::{BenchRow, ChildOutput};
+use crate::measure::{self, Status};
 use crate::select;
 use crate::styles::Style;
-use crate::table;
+use crate::table::{self, Table, figure};
 
 /// The name the loading-only row goes by.
 pub const LOAD_ONLY: &str = "(loading only)";
@@ -46,150 +46,87 @@ pub fn input_bytes(name: &str) -> Option<u64> {
 /// What `rosetta bench-one --scenario NAME --load-only` measures: the scenario loaded and its
 /// model computed, and nothing run.
 pub fn measure_loading(name: &str) -> anyhow::Result<BenchRow> {
-    let scenario = select::scenario(Some(name), None, 0)?;
-    let ideal = model::ideal(&scenario);
+    let (loaded, memory) = measure::peak_memory(|| {
+        let scenario = select::scenario(Some(name), None, 0)?;
+        let ideal = model::ideal(&scenario);
+        anyhow::Ok((scenario, ideal))
+    });
+    let (scenario, ideal) = loaded?;
     let mut row = BenchRow::new(
         scenario.sources.len(),
         scenario.settings.concurrency,
         LOAD_ONLY,
         ideal.total_ms as f64,
     );
-    row.peak_rss_mib = status_kib("VmHWM").map(|kib| kib as f64 / 1024.0);
+    row.peak_rss_mib = memory.map(|memory| memory.peak_mib());
     Ok(row)
 }
 
-/// Runs `rosetta bench-one` for `style` (or the loading-only process when `None`) on the
-/// scenario `name`, in a child process of `exe`.
-fn measure_in_child(
-    exe: &Path,
-    style: Option<&Style>,
-    name: &str,
-    time_scale: f64,
-) -> anyhow::Result<ChildOutput> {
-    let mut command = Command::new(exe);
-    command.arg("bench-one");
-    match style {
-        Some(style) => command.arg(style.name),
-        None => command.arg("--load-only"),
-    };
-    command.args(["--scenario", name, "--time-scale", &time_scale.to_string()]);
-    run_measuring_child(command)
-}
-
 /// Measures loading `name`, then every style in `styles` on it, each in a child process of
-/// `exe` (or in this process when `exe` is `None`, which gives no honest memory figures and is
-/// for tests); checks every report against the reference's. Calls `progress` after each row.
+/// `exe`; checks every report against the reference's. Calls `progress` after each row.
 pub fn run(
-    exe: Option<&Path>,
+    exe: &Path,
     name: &str,
     styles: &[&'static Style],
     time_scale: f64,
     mut progress: impl FnMut(&MemoryRow),
 ) -> anyhow::Result<Vec<MemoryRow>> {
     let scenario = select::scenario(Some(name), None, 0)?;
-    let opts = rosetta_pipeline::RunOptions::with_time_scale(time_scale);
     scenario.check_time_scale(time_scale, &select::origin(Some(name), None, 0))?;
     let expected = rosetta_conformance::expected_report(&scenario).to_string();
     let input = input_bytes(name);
-    let times_input = |row: &BenchRow| match (row.peak_rss_mib, input) {
-        (Some(peak), Some(bytes)) if bytes > 0 => Some(peak * 1024.0 * 1024.0 / bytes as f64),
-        _ => None,
-    };
     let mut rows = Vec::new();
-    let mut keep = |row: BenchRow| {
-        let row = MemoryRow {
-            times_input: times_input(&row),
-            row,
+    // The floor first: a process that loads the scenario and runs no style.
+    for style in std::iter::once(None).chain(styles.iter().map(Some)) {
+        let (first_arg, label) = style.map_or(("--load-only", LOAD_ONLY), |s| (s.name, s.name));
+        let args = [
+            first_arg,
+            "--scenario",
+            name,
+            "--time-scale",
+            &time_scale.to_string(),
+        ]
+        .map(String::from);
+        let child = ChildOutput::in_child(exe, &args, BenchRow::new(0, 0, label, 0.0));
+        let row = match style {
+            None => child.row,
+            Some(_) => child.checked(&expected, || "report differs from the reference's".into()),
         };
+        let times_input = match (row.peak_rss_mib, input) {
+            (Some(peak), Some(bytes)) if bytes > 0 => Some(peak * 1024.0 * 1024.0 / bytes as f64),
+            _ => None,
+        };
+        let row = MemoryRow { row, times_input };
         progress(&row);
         rows.push(row);
-    };
-    let loading = match exe {
-        Some(exe) => measure_in_child(exe, None, name, time_scale).map(|child| child.row),
-        None => measure_loading(name),
-    };
-    keep(loading.unwrap_or_else(|error| {
-        BenchRow::new(0, 0, LOAD_ONLY, 0.0).marked("failed", format!("{error:#}"))
-    }));
-    for style in styles {
-        let (row, report) = match exe {
-            Some(exe) => match measure_in_child(exe, Some(style), name, time_scale) {
-                Ok(child) => (child.row, child.report),
-                Err(error) => (
-                    BenchRow::new(0, 0, style.name, 0.0).marked("failed", format!("{error:#}")),
-                    None,
-                ),
-            },
-            None => measure(style, &scenario, &opts),
-        };
-        let row = if row.status == "ok" && report.as_deref() != Some(expected.as_str()) {
-            row.marked("differs", "report differs from the reference's")
-        } else {
-            row
-        };
-        keep(row);
     }
     Ok(rows)
 }
 
-/// The table's columns; the status after them takes what room it needs.
-const COLUMNS: [table::Column; 4] = [
-    table::left(16),
-    table::right(9),
-    table::right(9),
-    table::right(9),
-];
+impl Table for MemoryRow {
+    const COLUMNS: &'static [table::Column] = &[
+        table::left(16),
+        table::right(9),
+        table::right(9),
+        table::right(9),
+    ];
+    const HEADER: &'static [&'static str] = &["style", "wall ms", "peak MiB", "× input", "status"];
 
-/// The table's header.
-pub fn render_header() -> String {
-    table::line(
-        &COLUMNS,
-        &["style", "wall ms", "peak MiB", "× input", "status"],
-    )
-}
-
-/// One line of the table.
-pub fn render_row(row: &MemoryRow) -> String {
-    let figure = |value: Option<f64>, decimals: usize| {
-        value.map_or_else(|| "-".to_string(), |value| format!("{value:.decimals$}"))
-    };
-    let measured = row.row.status == "ok" || row.row.status == "differs";
-    let wall = (measured && row.row.style != LOAD_ONLY).then_some(row.row.wall_ms);
-    let mut line = table::line(
-        &COLUMNS,
-        &[
-            row.row.style.to_string(),
-            figure(wall, 1),
-            figure(row.row.peak_rss_mib, 1),
-            figure(row.times_input, 1),
-            row.row.status.to_string(),
-        ],
-    );
-    if !row.row.note.is_empty() {
-        line.push_str(&format!(" ({})", row.row.note));
-    }
-    line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_show_dashes_for_what_was_not_measured() {
-        let failed = MemoryRow {
-            row: BenchRow::new(1, 1, "tokio", 0.0).marked("failed", "no luck"),
-            times_input: None,
+    fn cells(&self) -> Vec<String> {
+        let row = &self.row;
+        let measured = matches!(row.status, Status::Ok | Status::Differs);
+        let wall = (measured && row.style != LOAD_ONLY).then_some(row.wall_ms);
+        let status = if row.note.is_empty() {
+            row.status.to_string()
+        } else {
+            format!("{} ({})", row.status, row.note)
         };
-        let line = render_row(&failed);
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(words[..5], ["tokio", "-", "-", "-", "failed"], "{line}");
-        assert!(line.ends_with("failed (no luck)"), "{line}");
-    }
-
-    #[test]
-    fn the_built_in_scenarios_have_a_size() {
-        assert!(input_bytes("classroom").is_some_and(|bytes| bytes > 100));
-        assert_eq!(input_bytes("/no/such/file.toml"), None);
+        vec![
+            row.style.to_string(),
+            figure(wall, 1),
+            figure(row.peak_rss_mib, 1),
+            figure(self.times_input, 1),
+            status,
+        ]
     }
 }

@@ -13,10 +13,10 @@
 //! - an OS thread in `std::thread::sleep` (`threads`), where the machine allows that many.
 //!
 //! Each measurement runs in a process of its own (`rosetta bench-sleepers-one`, hidden) so that
-//! its peak memory is its own.
+//! its peak memory is its own (see [`crate::measure`]).
 
 use std::cell::Cell;
-use std::process::Command;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -24,8 +24,8 @@ use anyhow::{Context, bail};
 use rosetta_async_await::runtime::{AsyncStd, Runtime, Smol, Tokio};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::status_kib;
-use crate::table;
+use crate::measure::{self, Status};
+use crate::table::{self, Table, figure};
 
 /// The kinds of sleeper, by name.
 pub const KINDS: &[&str] = &[
@@ -47,9 +47,9 @@ pub struct SleeperRow {
     pub kind: String,
     /// How many slept at once.
     pub count: usize,
-    /// `ok` or `skipped`.
-    pub status: String,
-    /// Why it was skipped, or empty.
+    /// `ok`, or why there are no figures: `skipped` or `failed`.
+    pub status: Status,
+    /// Why it was skipped or failed, or empty.
     pub note: String,
     /// From the first spawn to the last wake-up, in milliseconds (the ideal is [`WAIT`]).
     pub wall_ms: f64,
@@ -61,11 +61,11 @@ pub struct SleeperRow {
 
 impl SleeperRow {
     /// A row with no figures: skipped or failed, and why.
-    fn unmeasured(kind: &str, count: usize, status: &str, note: String) -> Self {
+    pub fn unmeasured(kind: &str, count: usize, status: Status, note: String) -> Self {
         SleeperRow {
             kind: kind.to_string(),
             count,
-            status: status.to_string(),
+            status,
             note,
             wall_ms: 0.0,
             peak_rss_mib: None,
@@ -134,40 +134,39 @@ fn on_threads(count: usize) -> anyhow::Result<()> {
 
 /// Measures `count` sleepers of `kind` in this process: what `bench-sleepers-one` prints.
 pub fn measure(kind: &str, count: usize) -> anyhow::Result<SleeperRow> {
-    let baseline = status_kib("VmRSS");
-    let start = Instant::now();
-    match kind {
-        "tokio" => on_runtime::<Tokio>(count)?,
-        "async-std" => on_runtime::<AsyncStd>(count)?,
-        "smol" => on_runtime::<Smol>(count)?,
-        "state-machines" => on_our_executor(count),
-        "callbacks" => on_our_event_loop(count)?,
-        "threads" => on_threads(count)?,
-        other => bail!("no sleeper kind `{other}` (kinds: {})", KINDS.join(", ")),
-    }
-    let wall = start.elapsed();
-    let peak = status_kib("VmHWM");
+    let ((slept, wall), memory) = measure::peak_memory(|| {
+        let start = Instant::now();
+        let slept = match kind {
+            "tokio" => on_runtime::<Tokio>(count),
+            "async-std" => on_runtime::<AsyncStd>(count),
+            "smol" => on_runtime::<Smol>(count),
+            "state-machines" => {
+                on_our_executor(count);
+                Ok(())
+            }
+            "callbacks" => on_our_event_loop(count),
+            "threads" => on_threads(count),
+            other => Err(anyhow::anyhow!(
+                "no sleeper kind `{other}` (kinds: {})",
+                KINDS.join(", ")
+            )),
+        };
+        (slept, start.elapsed())
+    });
+    slept?;
     Ok(SleeperRow {
-        kind: kind.to_string(),
-        count,
-        status: "ok".into(),
-        note: String::new(),
         wall_ms: wall.as_secs_f64() * 1000.0,
-        peak_rss_mib: peak.map(|kib| kib as f64 / 1024.0),
-        bytes_per_sleeper: baseline
-            .zip(peak)
-            .map(|(base, peak)| peak.saturating_sub(base) as f64 * 1024.0 / count.max(1) as f64),
+        peak_rss_mib: memory.map(|memory| memory.peak_mib()),
+        bytes_per_sleeper: memory
+            .map(|memory| memory.grown_kib as f64 * 1024.0 / count.max(1) as f64),
+        ..SleeperRow::unmeasured(kind, count, Status::Ok, String::new())
     })
 }
 
 /// Measures every kind at every size, each in a child process of `exe`, calling `progress`
 /// after each.
-pub fn run(
-    exe: &std::path::Path,
-    sizes: &[usize],
-    mut progress: impl FnMut(&SleeperRow),
-) -> Vec<SleeperRow> {
-    let threads_allowed = crate::bench::threads_allowed();
+pub fn run(exe: &Path, sizes: &[usize], mut progress: impl FnMut(&SleeperRow)) -> Vec<SleeperRow> {
+    let threads_allowed = measure::threads_allowed();
     let mut rows = Vec::new();
     for &count in sizes {
         for kind in KINDS {
@@ -175,15 +174,22 @@ pub fn run(
                 Some(limit) if *kind == "threads" && count > limit / 2 => SleeperRow::unmeasured(
                     kind,
                     count,
-                    "skipped",
+                    Status::Skipped,
                     format!(
                         "{count} OS threads at once is more than half of what this machine \
                          allows ({limit})"
                     ),
                 ),
-                _ => measure_in_child(exe, kind, count).unwrap_or_else(|error| {
-                    SleeperRow::unmeasured(kind, count, "failed", format!("{error:#}"))
-                }),
+                _ => {
+                    let args = [
+                        "bench-sleepers-one".to_string(),
+                        kind.to_string(),
+                        count.to_string(),
+                    ];
+                    measure::in_child(exe, &args).unwrap_or_else(|error| {
+                        SleeperRow::unmeasured(kind, count, Status::Failed, format!("{error:#}"))
+                    })
+                }
             };
             progress(&row);
             rows.push(row);
@@ -192,96 +198,34 @@ pub fn run(
     rows
 }
 
-fn measure_in_child(exe: &std::path::Path, kind: &str, count: usize) -> anyhow::Result<SleeperRow> {
-    let mut command = Command::new(exe);
-    command.args(["bench-sleepers-one", kind, &count.to_string()]);
-    crate::bench::run_measuring_child(command)
-}
+impl Table for SleeperRow {
+    const COLUMNS: &'static [table::Column] = &[
+        table::right(8),
+        table::left(14),
+        table::right(9),
+        table::right(8),
+        table::right(10),
+    ];
+    const HEADER: &'static [&'static str] = &[
+        "count",
+        "sleeper",
+        "wall ms",
+        "peak MiB",
+        "bytes each",
+        "status",
+    ];
 
-/// The table's columns; the status after them takes what room it needs.
-const COLUMNS: [table::Column; 5] = [
-    table::right(8),
-    table::left(14),
-    table::right(9),
-    table::right(8),
-    table::right(10),
-];
-
-/// The header of the table.
-pub fn render_header() -> String {
-    table::line(
-        &COLUMNS,
-        &[
-            "count",
-            "sleeper",
-            "wall ms",
-            "peak MiB",
-            "bytes each",
-            "status",
-        ],
-    )
-}
-
-/// One row of the table.
-pub fn render_row(row: &SleeperRow) -> String {
-    let optional =
-        |value: Option<f64>| value.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
-    let status = if row.note.is_empty() {
-        row.status.clone()
-    } else {
-        format!("{}: {}", row.status, row.note)
-    };
-    // A skipped or failed row has no figures: each shows as `-`, as in the other tables, so
-    // that nobody reads a 0.0 ms wall time as a measurement.
-    let wall = if row.status == "ok" {
-        format!("{:.1}", row.wall_ms)
-    } else {
-        "-".to_string()
-    };
-    table::line(
-        &COLUMNS,
-        &[
-            row.count.to_string(),
-            row.kind.to_string(),
-            wall,
-            row.peak_rss_mib
-                .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),
-            optional(row.bytes_per_sleeper),
-            status,
-        ],
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_wakes_every_sleeper() {
-        for kind in KINDS {
-            let row = measure(kind, 50).unwrap();
-            assert_eq!(row.status, "ok", "{kind}");
-            // Every sleeper waited its turn: the run cannot end before the wait is over.
-            assert!(
-                row.wall_ms >= WAIT.as_secs_f64() * 1000.0,
-                "{kind}: {row:?}"
-            );
-        }
-        assert!(measure("fibers", 1).is_err());
-    }
-
-    #[test]
-    fn an_unmeasured_row_shows_dashes_not_zeros() {
-        // Like every other table of the tool: a figure that was not measured is `-`, never 0.
-        for status in ["skipped", "failed"] {
-            let row = SleeperRow::unmeasured("threads", 1_000_000, status, "why".into());
-            let line = render_row(&row);
-            let figures: Vec<&str> = line.split_whitespace().skip(2).take(3).collect();
-            assert_eq!(figures, ["-", "-", "-"], "{line}");
-            assert!(line.ends_with(&format!("{status}: why")), "{line}");
-        }
-        let mut measured = SleeperRow::unmeasured("smol", 10, "ok", String::new());
-        measured.wall_ms = 501.25;
-        assert!(render_row(&measured).contains("501.2"));
+    fn cells(&self) -> Vec<String> {
+        // A skipped or failed row has no figures: each shows as `-`, as in the other tables, so
+        // that nobody reads a 0.0 ms wall time as a measurement.
+        let wall = (self.status == Status::Ok).then_some(self.wall_ms);
+        vec![
+            self.count.to_string(),
+            self.kind.to_string(),
+            figure(wall, 1),
+            figure(self.peak_rss_mib, 1),
+            figure(self.bytes_per_sleeper, 0),
+            self.status.with_note(&self.note),
+        ]
     }
 }

@@ -1,13 +1,15 @@
-//! The one way the `bench` tables (scale runs, `--scenario`, `--sleepers`) lay out a line:
-//! fixed-width columns two spaces apart, names to the left and figures to the right, and a last
-//! free-width cell (the status) that is never padded.
+//! The one way the tables lay out a line (the `compare` table, and the `bench` tables of scale
+//! runs, `--scenario` and `--sleepers`): fixed-width columns two spaces apart, names to the left
+//! and figures to the right, and a last free-width cell (the status, the model) that is never
+//! padded. The terminal timeline pads and cuts its lane names with the same [`pad`] and [`cut`].
 //!
-//! The tables are printed a row at a time as the runs finish (a bench can take minutes), so the
-//! widths are fixed in advance rather than measured from the rows. Widths are display columns
-//! ([`UnicodeWidthStr::width`]), not bytes or `char`s, so that a name such as "Bodø" or "×
-//! input" takes the room it shows.
+//! The bench tables are printed a row at a time as the runs finish (a bench can take minutes),
+//! so their widths are fixed in advance ([`Table`]) rather than measured from the rows; the
+//! `compare` table, printed once every style has run, sizes its name columns to the widest
+//! name. Widths are display columns ([`UnicodeWidthStr::width`]), not bytes or `char`s, so that
+//! a name such as "Bodø" or "× input" takes the room it shows.
 
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Which side of its column a cell keeps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,18 @@ pub fn pad(text: &str, width: usize, align: Align) -> String {
     }
 }
 
+/// The longest start of `text` that fits in `width` display columns.
+pub fn cut(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (index, c) in text.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            return &text[..index];
+        }
+    }
+    text
+}
+
 /// One line of a table: each cell padded to its column, two spaces between columns; cells after
 /// the last column (the status) are written as they are.
 pub fn line<S: AsRef<str>>(columns: &[Column], cells: &[S]) -> String {
@@ -66,27 +80,29 @@ pub fn line<S: AsRef<str>>(columns: &[Column], cells: &[S]) -> String {
     parts.join("  ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A figure with `decimals` decimals, or `-` when it was not measured: a table never shows a
+/// figure nobody measured as 0.
+pub fn figure(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "-".to_string(), |value| format!("{value:.decimals$}"))
+}
 
-    #[test]
-    fn columns_line_up_by_display_width_not_bytes() {
-        let columns = [left(6), right(5)];
-        let ascii = line(&columns, &["Oslo", "1.0", "ok"]);
-        let accented = line(&columns, &["Bodø", "12.5", "ok"]);
-        let wide = line(&columns, &["東京", "3.0", "ok"]);
-        // "Bodø" is five bytes in four columns, "東京" two `char`s in four columns: both must be
-        // padded like "Oslo" (`{:6}` pads by `char`s and would give "東京" four spaces).
-        assert_eq!(ascii, "Oslo      1.0  ok");
-        assert_eq!(accented, "Bodø     12.5  ok");
-        assert_eq!(wide, "東京      3.0  ok");
-        assert_eq!(ascii.width(), wide.width());
-        assert_eq!(ascii.width(), accented.width());
+/// A table printed a row at a time: its layout, written once for the header and every row.
+pub trait Table {
+    /// The fixed-width columns; the cells after them (the status) take what room they need.
+    const COLUMNS: &'static [Column];
+    /// The header's cells.
+    const HEADER: &'static [&'static str];
+
+    /// This row's cells, in the header's order.
+    fn cells(&self) -> Vec<String>;
+
+    /// The header, laid out.
+    fn header() -> String {
+        line(Self::COLUMNS, Self::HEADER)
     }
 
-    #[test]
-    fn a_cell_wider_than_its_column_is_kept_whole() {
-        assert_eq!(line(&[left(2), right(2)], &["abc", "1234"]), "abc  1234");
+    /// This row, laid out.
+    fn line(&self) -> String {
+        line(Self::COLUMNS, &self.cells())
     }
 }

@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use rosetta_pipeline::Scenario;
 use rosetta_pipeline::run::AttemptOutcome;
 use rosetta_pipeline::trace::{Event, EventKind};
 use serde_json::json;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
+use crate::svg::Svg;
 use crate::table::{self, Align};
 
 /// What a bar stands for.
@@ -209,16 +211,21 @@ fn outcome_word(outcome: AttemptOutcome) -> &'static str {
     }
 }
 
-/// The character (and ANSI colour) of each kind of bar. The characters alone tell them apart, so
-/// the timeline reads without colour.
-fn glyph(kind: SpanKind) -> (char, &'static str) {
+/// The character and colour of each kind of bar. The characters alone tell them apart, so the
+/// timeline reads without colour (in a pipe, in a file, or with `NO_COLOR` set).
+fn glyph(kind: SpanKind) -> (char, Style) {
     match kind {
-        SpanKind::Attempt(_, Some(AttemptOutcome::Answered)) => ('=', "32"), // green
-        SpanKind::Attempt(_, Some(AttemptOutcome::Error)) => ('x', "31"),    // red
-        SpanKind::Attempt(_, Some(AttemptOutcome::Timeout)) => ('~', "33"),  // yellow
-        SpanKind::Attempt(_, None) => ('>', "35"),                           // still in flight
-        SpanKind::Lookup(true) => ('-', "36"),
-        SpanKind::Lookup(false) => ('.', "36"),
+        SpanKind::Attempt(_, Some(AttemptOutcome::Answered)) => {
+            ('=', AnsiColor::Green.on_default())
+        }
+        SpanKind::Attempt(_, Some(AttemptOutcome::Error)) => ('x', AnsiColor::Red.on_default()),
+        SpanKind::Attempt(_, Some(AttemptOutcome::Timeout)) => {
+            ('~', AnsiColor::Yellow.on_default())
+        }
+        // Still in flight.
+        SpanKind::Attempt(_, None) => ('>', AnsiColor::Magenta.on_default()),
+        SpanKind::Lookup(true) => ('-', AnsiColor::Cyan.on_default()),
+        SpanKind::Lookup(false) => ('.', AnsiColor::Cyan.on_default()),
     }
 }
 
@@ -231,7 +238,8 @@ pub const MAX_WIDTH: usize = 1_000;
 pub struct TimelineOptions {
     /// Total width in columns (at most [`MAX_WIDTH`] are used).
     pub width: usize,
-    /// Use ANSI colours.
+    /// Colour the bars. The caller decides, as the ecosystem does: `anstream` says whether the
+    /// output takes colour (a terminal, no `NO_COLOR`); see `rosetta trace`.
     pub colour: bool,
     /// The time the width stands for; `None`: the trace's own length. The live view fixes it,
     /// so that bars grow from left to right as time passes.
@@ -299,9 +307,11 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         let fraction = at.saturating_sub(spans.start).as_secs_f64() / total.as_secs_f64();
         ((fraction * columns as f64) as usize).min(columns - 1)
     };
-    let paint = |c: char, code: &str| {
+    // `{style}` writes the colour's escape code and `{style:#}` the reset after it (nothing at
+    // all for the plain style of a retry mark).
+    let paint = |c: char, style: Style| {
         if options.colour {
-            format!("\x1b[{code}m{c}\x1b[0m")
+            format!("{style}{c}{style:#}")
         } else {
             c.to_string()
         }
@@ -310,17 +320,7 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     // and panics beyond it ("Formatting argument out of range"), and here widths come from the
     // input (lane names, `--width`). Widths are display columns (`table::pad`), so that a
     // source named "Bodø" or "東京" keeps its lane's marks in line with the others.
-    let label = |text: &str| {
-        let mut used = 0;
-        let cut: String = text
-            .chars()
-            .take_while(|c| {
-                used += c.width().unwrap_or(0);
-                used <= label_width
-            })
-            .collect();
-        table::pad(&cut, label_width, Align::Left)
-    };
+    let label = |text: &str| table::pad(table::cut(text, label_width), label_width, Align::Left);
 
     let mut out = String::new();
     let _ = writeln!(
@@ -330,24 +330,24 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
         threads_phrase(spans.threads.len())
     );
     for (lane, list) in &lanes {
-        let mut row: Vec<Option<(char, &str)>> = vec![None; columns];
+        let mut row: Vec<Option<(char, Style)>> = vec![None; columns];
         for span in list {
-            let (c, code) = glyph(span.kind);
+            let (c, style) = glyph(span.kind);
             let (from, to) = (
                 column_of(span.start),
                 column_of(span.end).max(column_of(span.start)),
             );
             for cell in &mut row[from..=to] {
-                *cell = Some((c, code));
+                *cell = Some((c, style));
             }
             // A retry starts where the previous attempt ended: mark the boundary.
             if matches!(span.kind, SpanKind::Attempt(n, _) if n > 1) {
-                row[from] = Some(('|', "0"));
+                row[from] = Some(('|', Style::new()));
             }
         }
         let bar: String = row
             .into_iter()
-            .map(|cell| cell.map_or(" ".to_string(), |(c, code)| paint(c, code)))
+            .map(|cell| cell.map_or(" ".to_string(), |(c, style)| paint(c, style)))
             .collect();
         let _ = writeln!(out, "{} │{bar}│", label(lane));
     }
@@ -395,162 +395,81 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         SpanKind::Lookup(true) => "#0277bd",
         SpanKind::Lookup(false) => "#90a4ae",
     };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">"#
-    );
-    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="8" y="20" font-size="13">{}: {:.1} ms, {}</text>"#,
-        xml_escape(style),
-        total * 1000.0,
-        threads_phrase(threads.len())
+    let mut svg = Svg::new(width, height, "monospace", 11);
+    svg.text(
+        format_args!(r#"x="8" y="20" font-size="13""#),
+        format_args!(
+            "{style}: {:.1} ms, {}",
+            total * 1000.0,
+            threads_phrase(threads.len())
+        ),
     );
     for (row, (lane, list)) in lanes.iter().enumerate() {
         let y = top + row_h * row as f64;
-        let _ = writeln!(
-            out,
-            r#"<text x="8" y="{:.1}">{}</text>"#,
-            y + 12.0,
-            xml_escape(lane)
-        );
+        svg.text(format_args!(r#"x="8" y="{:.1}""#, y + 12.0), lane);
         for span in list {
             let (x0, x1) = (x_of(span.start), x_of(span.end));
-            let _ = writeln!(
-                out,
-                r#"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}" stroke="white" stroke-width="0.5"/>"#,
-                y + 2.0,
-                (x1 - x0).max(1.0),
-                row_h - 4.0,
-                colour(span.kind)
+            svg.shape(
+                "rect",
+                format_args!(
+                    r#"x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}" stroke="white" stroke-width="0.5""#,
+                    y + 2.0,
+                    (x1 - x0).max(1.0),
+                    row_h - 4.0,
+                    colour(span.kind)
+                ),
             );
         }
     }
     for (index, (name, times)) in spans.threads.values().enumerate() {
         let y = top + row_h * (lanes.len() + index) as f64;
-        let _ = writeln!(
-            out,
-            r##"<text x="8" y="{:.1}" fill="#555">{}</text>"##,
-            y + 12.0,
-            xml_escape(name)
+        svg.text(
+            format_args!(r##"x="8" y="{:.1}" fill="#555""##, y + 12.0),
+            name,
         );
         for at in times {
-            let _ = writeln!(
-                out,
-                r##"<rect x="{:.1}" y="{:.1}" width="1.5" height="{:.1}" fill="#555"/>"##,
-                x_of(*at),
-                y + 4.0,
-                row_h - 8.0
+            svg.shape(
+                "rect",
+                format_args!(
+                    r##"x="{:.1}" y="{:.1}" width="1.5" height="{:.1}" fill="#555""##,
+                    x_of(*at),
+                    y + 4.0,
+                    row_h - 8.0
+                ),
             );
         }
     }
     let axis_y = top + row_h * rows as f64 + 14.0;
-    let _ = writeln!(
-        out,
-        r##"<line x1="{label_w}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333"/>"##,
-        axis_y - 10.0,
-        label_w + plot_w,
-        axis_y - 10.0
+    svg.shape(
+        "line",
+        format_args!(
+            r##"x1="{label_w}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333""##,
+            axis_y - 10.0,
+            label_w + plot_w,
+            axis_y - 10.0
+        ),
     );
-    let _ = writeln!(out, r#"<text x="{label_w}" y="{axis_y:.1}">0 ms</text>"#);
-    let _ = writeln!(
-        out,
-        r#"<text x="{:.1}" y="{axis_y:.1}" text-anchor="end">{:.0} ms</text>"#,
-        label_w + plot_w,
-        total * 1000.0
+    svg.text(format_args!(r#"x="{label_w}" y="{axis_y:.1}""#), "0 ms");
+    svg.text(
+        format_args!(
+            r#"x="{:.1}" y="{axis_y:.1}" text-anchor="end""#,
+            label_w + plot_w
+        ),
+        format_args!("{:.0} ms", total * 1000.0),
     );
-    let _ = writeln!(
-        out,
-        r##"<text x="8" y="{:.1}" fill="#333">green answered, red error, yellow timed out, blue lookup, grey unknown station; grey ticks: thread active</text>"##,
-        axis_y + 16.0
+    svg.text(
+        format_args!(r##"x="8" y="{:.1}" fill="#333""##, axis_y + 16.0),
+        "green answered, red error, yellow timed out, blue lookup, grey unknown station; grey \
+         ticks: thread active",
     );
-    out.push_str("</svg>\n");
-    out
+    svg.finish()
 }
 
-fn threads_phrase(count: usize) -> String {
+/// "1 thread", "4 threads": the count in a timeline's title.
+pub fn threads_phrase(count: usize) -> String {
     if count == 1 {
         "1 thread".to_string()
     } else {
         format!("{count} threads")
-    }
-}
-
-/// `text` made safe inside XML (an SVG's text or attribute): the five characters XML reserves,
-/// quotes included. The one escaper of the crate: the timelines and the bench chart use it.
-pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn svg_text_escapes_every_reserved_character() {
-        // The bench chart once had an escaper of its own that left quotes alone, so a caption
-        // with a `"` broke its SVG.
-        assert_eq!(
-            xml_escape(r#"a<b>&"c"'d"#),
-            "a&lt;b&gt;&amp;&quot;c&quot;&apos;d"
-        );
-    }
-
-    fn one_span() -> Spans {
-        Spans {
-            spans: vec![Span {
-                lane: "feed".into(),
-                kind: SpanKind::Attempt(1, Some(AttemptOutcome::Answered)),
-                start: Duration::ZERO,
-                end: Duration::from_millis(10),
-                thread: 0,
-            }],
-            end: Duration::from_millis(10),
-            ..Spans::default()
-        }
-    }
-
-    #[test]
-    fn any_width_is_drawn_at_most_max_width_wide() {
-        // 65,600 overflowed a format width (a u16) and panicked; usize::MAX asked for a row of
-        // usize::MAX cells. Both are now drawn MAX_WIDTH wide.
-        for width in [65_600, usize::MAX] {
-            let text = timeline("s", &one_span(), TimelineOptions::full(width, false));
-            let widest = text.lines().map(|line| line.chars().count()).max().unwrap();
-            assert!(widest <= MAX_WIDTH + 4, "{width}: {widest}");
-            assert!(text.lines().any(|line| line.ends_with(" ms")), "{text}");
-        }
-    }
-
-    #[test]
-    fn lanes_with_wide_names_line_up_with_the_others() {
-        // "東京" is two `char`s in four columns: padded by `char`s, its lane's marks started two
-        // columns to the right of the Oslo lane's.
-        let lane = |name: &str| Span {
-            lane: name.into(),
-            ..one_span().spans[0].clone()
-        };
-        let spans = Spans {
-            spans: vec![lane("Oslo feed"), lane("東京 feed")],
-            ..one_span()
-        };
-        let text = timeline("s", &spans, TimelineOptions::full(60, false));
-        let rows: Vec<&str> = ["Oslo feed", "東京 feed"]
-            .iter()
-            .map(|name| text.lines().find(|line| line.starts_with(name)).unwrap())
-            .collect();
-        let marks_at = |row: &str| {
-            let label_end = row.find(" feed").unwrap() + " feed".len();
-            let rest = &row[label_end..];
-            let blank = rest.len() - rest.trim_start().len();
-            row[..label_end].width() + blank
-        };
-        assert_eq!(marks_at(rows[0]), marks_at(rows[1]), "{text}");
     }
 }

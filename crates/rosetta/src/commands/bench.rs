@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rosetta::{bench, select, styles};
+use rosetta::measure::Status;
+use rosetta::table::Table;
+use rosetta::{bench, memory, select, sleepers, styles};
 use rosetta_pipeline::scenario::MAX_CONCURRENCY;
 use rosetta_pipeline::{RunOptions, model};
+use serde::Serialize;
 
 use crate::cli::{BenchArgs, BenchFormat, BenchOneArgs, chosen};
 
@@ -49,7 +52,6 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
             &select::origin(None, Some(size), spec.seed),
         )?;
     }
-    let chosen = chosen(&args.styles);
     let table = args.format == BenchFormat::Table;
     let concurrency = match spec.concurrency {
         Some(concurrency) => format!("concurrency {concurrency}"),
@@ -65,21 +67,14 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
             "Bench: {description}. Each run in a process of its own; ideal = the model's limit \
              (the sequential time for the reference).\n"
         )?;
-        writeln!(out, "{}", bench::render_header())?;
-        out.flush()?;
     }
-    // The table is printed row by row as runs finish; JSON and CSV in one piece at the end. A
-    // row that cannot be written (stdout closed) is kept as the error to end with.
-    let mut written: io::Result<()> = Ok(());
-    let rows = bench::run(&spec, &chosen, |row| {
-        if table && written.is_ok() {
-            written = writeln!(out, "{}", bench::render_row(row)).and_then(|()| out.flush());
-        }
-    });
-    written?;
+    let chosen = chosen(&args.styles);
+    let rows = print_rows(out, table, |progress| {
+        Ok(bench::run(&spec, &chosen, progress))
+    })?;
     match args.format {
         BenchFormat::Table => {}
-        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        BenchFormat::Json => print_json(out, &rows)?,
         BenchFormat::Csv => write!(out, "{}", bench::render_csv(&rows))?,
     }
     if let Some(path) = &args.svg {
@@ -90,14 +85,7 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
             writeln!(out, "\nwrote {}", path.display())?;
         }
     }
-    let broken = rows
-        .iter()
-        .any(|row| matches!(row.status.as_str(), "differs" | "failed"));
-    Ok(if broken {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(rows.iter().map(|row| row.status)))
 }
 
 /// `bench --scenario FILE`: peak memory per style on one scenario (see `rosetta::memory`).
@@ -106,7 +94,7 @@ fn run_memory(name: &str, args: &BenchArgs, out: &mut impl Write) -> anyhow::Res
         bail!("--scenario prints a table (--format table)");
     }
     let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
-    let input = rosetta::memory::input_bytes(name).map_or_else(
+    let input = memory::input_bytes(name).map_or_else(
         || "size unknown".to_string(),
         |bytes| format!("{:.1} MiB", bytes as f64 / 1048576.0),
     );
@@ -116,32 +104,22 @@ fn run_memory(name: &str, args: &BenchArgs, out: &mut impl Write) -> anyhow::Res
          × input = peak resident memory / scenario size.\n",
         args.time_scale
     )?;
-    writeln!(out, "{}", rosetta::memory::render_header())?;
-    out.flush()?;
-    let mut written: io::Result<()> = Ok(());
     let chosen = chosen(&args.styles);
-    let rows = rosetta::memory::run(Some(&exe), name, &chosen, args.time_scale, |row| {
-        if written.is_ok() {
-            written =
-                writeln!(out, "{}", rosetta::memory::render_row(row)).and_then(|()| out.flush());
-        }
+    let rows = print_rows(out, true, |progress| {
+        memory::run(&exe, name, &chosen, args.time_scale, progress)
     })?;
-    written?;
-    let broken = rows
-        .iter()
-        .any(|row| matches!(row.row.status.as_str(), "differs" | "failed"));
-    Ok(if broken {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(rows.iter().map(|row| row.row.status)))
 }
 
+/// `bench --sleepers`: N bare sleeping tasks per runtime (see `rosetta::sleepers`).
 fn run_sleepers(
     sizes: &[usize],
     format: BenchFormat,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
+    if format == BenchFormat::Csv {
+        bail!("--sleepers prints a table or JSON (--format table|json)");
+    }
     let exe = std::env::current_exe().context("cannot find the rosetta executable")?;
     let table = format == BenchFormat::Table;
     if table {
@@ -149,29 +127,57 @@ fn run_sleepers(
             out,
             "Bare sleepers: each waits {} ms and does nothing else; each count in a process of \
              its own.\n",
-            rosetta::sleepers::WAIT.as_millis()
+            sleepers::WAIT.as_millis()
         )?;
-        writeln!(out, "{}", rosetta::sleepers::render_header())?;
+    }
+    let rows = print_rows(out, table, |progress| {
+        Ok(sleepers::run(&exe, sizes, progress))
+    })?;
+    if format == BenchFormat::Json {
+        print_json(out, &rows)?;
+    }
+    Ok(exit_code(rows.iter().map(|row| row.status)))
+}
+
+/// Runs `measure`, printing its table (when `table` is true) a row at a time as each
+/// measurement ends: a bench can take minutes, and each row is worth seeing as soon as it is
+/// known. Returns the rows, for JSON, CSV or the exit code.
+///
+/// A row that cannot be written (stdout closed) is kept as the error to end with once the
+/// measurements are done: the progress callback cannot stop them.
+fn print_rows<R: Table>(
+    out: &mut impl Write,
+    table: bool,
+    measure: impl FnOnce(&mut dyn FnMut(&R)) -> anyhow::Result<Vec<R>>,
+) -> anyhow::Result<Vec<R>> {
+    if table {
+        writeln!(out, "{}", R::header())?;
+        out.flush()?;
     }
     let mut written: io::Result<()> = Ok(());
-    let rows = rosetta::sleepers::run(&exe, sizes, |row| {
+    let rows = measure(&mut |row| {
         if table && written.is_ok() {
-            written =
-                writeln!(out, "{}", rosetta::sleepers::render_row(row)).and_then(|()| out.flush());
+            written = writeln!(out, "{}", row.line()).and_then(|()| out.flush());
         }
-    });
+    })?;
     written?;
-    match format {
-        BenchFormat::Table => {}
-        BenchFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
-        BenchFormat::Csv => bail!("--sleepers prints a table or JSON (--format table|json)"),
-    }
-    let failed = rows.iter().any(|row| row.status == "failed");
-    Ok(if failed {
+    Ok(rows)
+}
+
+/// The rows as indented JSON, the form scripts read.
+fn print_json(out: &mut impl Write, rows: &impl Serialize) -> anyhow::Result<()> {
+    writeln!(out, "{}", serde_json::to_string_pretty(rows)?)?;
+    Ok(())
+}
+
+/// Failure if any measurement broke (a report that differs, a run that failed); a skipped run
+/// was a decision, not a failure.
+fn exit_code(statuses: impl IntoIterator<Item = Status>) -> ExitCode {
+    if statuses.into_iter().any(Status::is_broken) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 pub(crate) fn run_sleepers_one(
@@ -179,39 +185,34 @@ pub(crate) fn run_sleepers_one(
     count: usize,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let row = rosetta::sleepers::measure(kind, count)?;
+    let row = sleepers::measure(kind, count)?;
     writeln!(out, "{}", serde_json::to_string(&row)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    if let (true, Some(name)) = (args.load_only, &args.scenario) {
-        let row = rosetta::memory::measure_loading(name)?;
-        let child = bench::ChildOutput { row, report: None };
-        writeln!(out, "{}", serde_json::to_string(&child)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let name = args
-        .style
-        .as_deref()
-        .context("clap requires a style here")?;
-    let style = styles::find(name).context("the style name was checked by the parser")?;
-    let scenario = match (&args.scenario, args.sources) {
-        (Some(name), _) => select::scenario(Some(name), None, 0)?,
-        (None, Some(sources)) => bench::scenario(sources, args.seed, args.concurrency),
-        (None, None) => bail!("clap requires --sources or --scenario"),
+    let child = match (&args.style, &args.scenario) {
+        (None, Some(name)) if args.load_only => bench::ChildOutput {
+            row: memory::measure_loading(name)?,
+            report: None,
+        },
+        (Some(name), _) => {
+            let style = styles::find(name).context("the style name was checked by the parser")?;
+            let scenario = match (&args.scenario, args.sources) {
+                (Some(name), _) => select::scenario(Some(name), None, 0)?,
+                (None, Some(sources)) => bench::scenario(sources, args.seed, args.concurrency),
+                (None, None) => bail!("clap requires --sources or --scenario"),
+            };
+            let origin = select::origin(args.scenario.as_deref(), args.sources, args.seed);
+            scenario.check_time_scale(args.time_scale, &origin)?;
+            bench::measure(
+                style,
+                &scenario,
+                &RunOptions::with_time_scale(args.time_scale),
+            )
+        }
+        (None, _) => bail!("clap requires a style here"),
     };
-    let origin = select::origin(args.scenario.as_deref(), args.sources, args.seed);
-    scenario.check_time_scale(args.time_scale, &origin)?;
-    let (row, report) = bench::measure(
-        style,
-        &scenario,
-        &RunOptions::with_time_scale(args.time_scale),
-    );
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string(&bench::ChildOutput { row, report })?
-    )?;
+    writeln!(out, "{}", serde_json::to_string(&child)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
     let comparison = if live {
         let options = live::LiveOptions {
             size: live::terminal_size(),
-            colour: std::env::var_os("NO_COLOR").is_none(),
+            colour: super::stdout_takes_colour(),
             frame: Duration::from_millis(100),
         };
         live::compare_live(&scenario, &opts, &chosen, options, out)

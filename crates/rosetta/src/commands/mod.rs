@@ -7,3 +7,11 @@ pub(crate) mod compare;
 pub(crate) mod run;
 pub(crate) mod scenario;
 pub(crate) mod trace;
+
+/// Whether what goes to stdout may be coloured, decided as the ecosystem decides it (by
+/// `anstream`, which clap's own help uses): not when stdout is not a terminal, nor when
+/// `NO_COLOR` is set or `CLICOLOR=0` or `TERM=dumb` say the terminal takes none; always when
+/// `CLICOLOR_FORCE` is set.
+pub(crate) fn stdout_takes_colour() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}

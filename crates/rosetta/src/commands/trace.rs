@@ -1,7 +1,6 @@
 //! `rosetta trace STYLE`: what one style did, as a terminal timeline, a Chrome trace or an SVG.
 
-use std::io::Write;
-use std::io::{self, IsTerminal};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -50,7 +49,7 @@ pub(crate) fn run_trace(args: &TraceArgs, out: &mut impl Write) -> anyhow::Resul
             .unwrap_or(100)
             .clamp(*TIMELINE_WIDTHS.start(), *TIMELINE_WIDTHS.end());
         let width = usize::try_from(width).unwrap_or(100);
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = super::stdout_takes_colour();
         write!(
             out,
             "{}",

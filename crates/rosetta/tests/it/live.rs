@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use rosetta::live::{self, LiveOptions};
+use rosetta::live::{self, LiveOptions, decide, fit_lanes};
 use rosetta::styles;
+use rosetta::view::{Span, SpanKind, Spans};
+use rosetta_pipeline::run::AttemptOutcome;
 use rosetta_pipeline::{RunOptions, Scenario};
 
 /// Removes the cursor movements and clears (`ESC [ n A`, `ESC [ J`) that redraw a frame.
@@ -115,4 +117,57 @@ fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
         "{:?}",
         frame_lengths.collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn without_a_terminal_live_mode_says_it_falls_back() {
+    assert_eq!(decide(true, true), (true, None));
+    assert_eq!(decide(false, true), (false, None));
+    assert_eq!(decide(false, false), (false, None));
+    let (draw, notice) = decide(true, false);
+    assert!(!draw);
+    let notice = notice.expect("the fallback is said");
+    assert!(
+        notice.starts_with("rosetta: --live") && !notice.contains('\n'),
+        "{notice}"
+    );
+}
+
+fn span(lane: &str, kind: SpanKind, start_ms: u64) -> Span {
+    Span {
+        lane: lane.to_string(),
+        kind,
+        start: Duration::from_millis(start_ms),
+        end: Duration::from_millis(start_ms + 5),
+        thread: 1,
+    }
+}
+
+#[test]
+fn lookups_share_one_lane_after_the_sources_shown() {
+    let answered = SpanKind::Attempt(1, Some(AttemptOutcome::Answered));
+    let mut spans = Spans {
+        spans: vec![
+            span("a", answered, 0),
+            span("a", SpanKind::Attempt(2, None), 6),
+            span("b", answered, 0),
+            span("c", answered, 0),
+            span("lookup Oslo", SpanKind::Lookup(true), 10),
+            span("lookup Atlantis", SpanKind::Lookup(false), 12),
+        ],
+        ..Spans::default()
+    };
+    for thread in 1..=6 {
+        spans.threads.insert(
+            thread,
+            (format!("t{thread}"), vec![Duration::from_millis(thread)]),
+        );
+    }
+    let fitted = fit_lanes(spans, 2, 4);
+    let lanes: Vec<&str> = fitted.spans.iter().map(|span| span.lane.as_str()).collect();
+    assert_eq!(lanes, ["a", "a", "b", "lookups", "lookups", "c"]);
+    // Six threads do not fit four lanes: one lane has every thread's marks.
+    assert_eq!(fitted.threads.len(), 1);
+    let (label, times) = &fitted.threads[&0];
+    assert_eq!((label.as_str(), times.len()), ("6 threads", 6));
 }

@@ -4,13 +4,21 @@
 //!   report (insta snapshots under `allow_duplicates!`, plus plain equality), and a broken style
 //!   is caught and named.
 //! - `differential`: the same, on randomly generated scenarios (proptest).
+//! - `bench`: the bench's measurements, in this process (the `cli` tests run them in children).
+//! - `compare`: the comparison table and the notes under it.
+//! - `layout`: the shared helpers: table columns by display width, the SVG writer's escaping.
 //! - `live`: the classroom mode (`compare --live`).
 //! - `trace`: the trace views (timeline, Chrome trace, SVG) of every style.
+//! - `memory`: every style's peak memory on a long feed, against the file's size.
+//! - `timing`: reports under load and at every time scale.
 //! - `cli`: the `rosetta` binary as a user runs it: output, JSON keys, exit codes, bad input.
 
+mod bench;
 mod cli;
+mod compare;
 mod conformance;
 mod differential;
+mod layout;
 mod live;
 mod memory;
 mod timing;

@@ -2,8 +2,12 @@
 //! the timeline and the SVG show every source and every thread.
 
 use rosetta::styles;
-use rosetta::view::{self, TimelineOptions};
+use std::time::Duration;
+
+use rosetta::view::{self, MAX_WIDTH, Span, SpanKind, Spans, TimelineOptions, timeline};
+use rosetta_pipeline::run::AttemptOutcome;
 use rosetta_pipeline::{RunOptions, Scenario};
+use unicode_width::UnicodeWidthStr;
 
 #[test]
 fn chrome_traces_have_the_required_structure() {
@@ -97,4 +101,56 @@ fn timeline_and_svg_show_every_source_and_thread() {
             );
         }
     }
+}
+
+fn one_span() -> Spans {
+    Spans {
+        spans: vec![Span {
+            lane: "feed".into(),
+            kind: SpanKind::Attempt(1, Some(AttemptOutcome::Answered)),
+            start: Duration::ZERO,
+            end: Duration::from_millis(10),
+            thread: 0,
+        }],
+        end: Duration::from_millis(10),
+        ..Spans::default()
+    }
+}
+
+#[test]
+fn any_width_is_drawn_at_most_max_width_wide() {
+    // 65,600 overflowed a format width (a u16) and panicked; usize::MAX asked for a row of
+    // usize::MAX cells. Both are now drawn MAX_WIDTH wide.
+    for width in [65_600, usize::MAX] {
+        let text = timeline("s", &one_span(), TimelineOptions::full(width, false));
+        let widest = text.lines().map(|line| line.chars().count()).max().unwrap();
+        assert!(widest <= MAX_WIDTH + 4, "{width}: {widest}");
+        assert!(text.lines().any(|line| line.ends_with(" ms")), "{text}");
+    }
+}
+
+#[test]
+fn lanes_with_wide_names_line_up_with_the_others() {
+    // "東京" is two `char`s in four columns: padded by `char`s, its lane's marks started two
+    // columns to the right of the Oslo lane's.
+    let lane = |name: &str| Span {
+        lane: name.into(),
+        ..one_span().spans[0].clone()
+    };
+    let spans = Spans {
+        spans: vec![lane("Oslo feed"), lane("東京 feed")],
+        ..one_span()
+    };
+    let text = timeline("s", &spans, TimelineOptions::full(60, false));
+    let rows: Vec<&str> = ["Oslo feed", "東京 feed"]
+        .iter()
+        .map(|name| text.lines().find(|line| line.starts_with(name)).unwrap())
+        .collect();
+    let marks_at = |row: &str| {
+        let label_end = row.find(" feed").unwrap() + " feed".len();
+        let rest = &row[label_end..];
+        let blank = rest.len() - rest.trim_start().len();
+        row[..label_end].width() + blank
+    };
+    assert_eq!(marks_at(rows[0]), marks_at(rows[1]), "{text}");
 }
