@@ -2,10 +2,10 @@
 //!
 //! This is the style most Rust code is written in today: `async fn` and `.await`, on a runtime
 //! that runs the resulting futures as tasks. The pipeline is written once, generic over a small
-//! [`runtime::Runtime`] trait, and each runtime gets an adapter of about sixty lines. Diff the
-//! three adapters to see what changes between runtimes, and compare this crate with the other
-//! styles' crates to see what `async`/`.await` buys: it reads like the sequential reference,
-//! with the waiting rearranged.
+//! [`runtime::Runtime`] trait, and each runtime gets a short adapter (under a hundred lines).
+//! Diff the three adapters to see what changes between runtimes, and compare this crate with
+//! the other styles' crates to see what `async`/`.await` buys: it reads like the sequential
+//! reference, with the waiting rearranged.
 //!
 //! Three styles are registered, one per runtime, each with the shape every style has
 //! (`NAME`, `MODEL`, `run`):
@@ -46,6 +46,12 @@
 //!   *dropped*: that is how async Rust cancels. The feed is a timer too, and a race between two
 //!   timers is decided by their deadlines ([`fetch::with_deadline`]), not by the order in which a
 //!   late poll finds them ready.
+//! - **The runtime's own sockets** ([`Runtime::connect`]) on the `tcp` transport: each runtime's
+//!   non-blocking `TcpStream`, registered with its reactor, read and written through the
+//!   `futures::io` traits (tokio's through `tokio-util`'s `compat` layer), so that
+//!   [`fetch::tcp_attempt`] is one function for all three. It is the reference's blocking
+//!   exchange with `.await` where that blocked, raced against the same deadline; when the
+//!   deadline wins, the exchange is dropped, and the socket it owned is closed with it.
 //! - **A single-flight cache** ([`cache::SingleFlightCache`]): one `async_lock::OnceCell` per
 //!   station, asked once per distinct station of a body, all at once with
 //!   `futures::future::join_all`, between the two passes over the body that
@@ -56,7 +62,8 @@
 //! # Layout
 //!
 //! - This file: the three styles, and [`run`], the five steps for any runtime.
-//! - [`fetch`]: step 1, fetch with retries, each attempt raced against its timeout.
+//! - [`fetch`]: step 1, fetch with retries, each attempt raced against its timeout: a timer on
+//!   `sim`, an HTTP exchange over the runtime's `TcpStream` on `tcp`.
 //! - [`cache`]: the single-flight cache of step 3.
 //! - [`workers`]: steps 2 to 4 of one answered source ([`workers::hand_off`]: parse, enrich,
 //!   partition to the workers' bounded queues) and the workers themselves.
@@ -66,8 +73,9 @@
 //! - [`pitfalls`]: four mistakes async Rust makes easy (blocking the executor, a lock held
 //!   across `.await`, a future never awaited, cancellation by `select`), each tested.
 //!
-//! `tests/it/` checks every runtime against the reference run; `examples/scale.rs` times them
-//! on 1,000 and 10,000 sources against the ideal time.
+//! `tests/it/` checks every runtime against the reference run, on both transports, and that a
+//! run leaves no socket open; `examples/scale.rs` times them on 1,000 and 10,000 sources
+//! against the ideal time.
 
 pub mod cache;
 pub mod fetch;
@@ -193,7 +201,7 @@ pub fn main_future_size<R: Runtime>() -> std::io::Result<usize> {
 /// [`workers::hand_off`] take it; its fields are this crate's.
 #[derive(Debug)]
 pub struct RunContext<R> {
-    /// Where to spawn tasks and get timers.
+    /// Where to spawn tasks, and get timers and sockets.
     runtime: R,
     /// The scenario: sources, registry and settings.
     scenario: Arc<Scenario>,
@@ -373,7 +381,9 @@ mod tests {
     use std::collections::BTreeMap;
     use std::time::Duration;
 
+    use rosetta_feeds::{Config, FeedServer};
     use rosetta_pipeline::trace::EventKind;
+    use rosetta_pipeline::transport::Transport;
 
     use super::*;
     use crate::runtime::{AsyncStd, Smol, Tokio};
@@ -385,11 +395,19 @@ mod tests {
         panic!("a deliberate worker failure");
     }
 
-    /// Runs the scenario `toml` on `R` at time scale 1 with failing workers. Returns the run's
-    /// error, the trace, and how many events the trace held when the run returned.
+    /// Runs the scenario `toml` on `R` at time scale 1 on `sim` with failing workers. Returns
+    /// the run's error, the trace, and how many events the trace held when the run returned.
     fn run_with_a_failing_worker<R: Runtime>(toml: &str) -> (RunError, Trace, usize) {
         let scenario = Arc::new(Scenario::from_toml(toml, "test.toml").unwrap());
-        let (opts, trace) = (RunOptions::with_time_scale(1.0), Trace::new());
+        run_with_a_failing_worker_on::<R>(scenario, RunOptions::with_time_scale(1.0))
+    }
+
+    /// [`run_with_a_failing_worker`] with `opts`: its time scale and transport.
+    fn run_with_a_failing_worker_on<R: Runtime>(
+        scenario: Arc<Scenario>,
+        opts: RunOptions,
+    ) -> (RunError, Trace, usize) {
+        let trace = Trace::new();
         let result = R::block_on(|runtime| {
             run_async(runtime, scenario, opts, trace.clone(), failing_worker)
         });
@@ -454,15 +472,39 @@ mod tests {
     /// Runs [`FAILS_WHILE_OTHERS_WAIT`] on `R` and checks that the run left nothing behind.
     fn no_task_outlives_a_failed_run<R: Runtime>() {
         let (error, trace, at_return) = run_with_a_failing_worker::<R>(FAILS_WHILE_OTHERS_WAIT);
+        nothing_outlived_the_run::<R>(&error, &trace, at_return);
+    }
+
+    /// Checks what a failed run (`error`, `trace`, and the events it held when the run
+    /// returned) leaves behind: no event after its return, every attempt and lookup that
+    /// started also finished, and the worker's panic as the error.
+    fn nothing_outlived_the_run<R: Runtime>(error: &RunError, trace: &Trace, at_return: usize) {
         // The slow feeds answer 200 and 250 ms after the start. A task that outlived `run` would
         // record its attempt's end during this pause, in the caller's trace.
         std::thread::sleep(Duration::from_millis(500));
         let after = trace.events().len();
         assert_eq!(after, at_return, "{}: events after `run` returned", R::NAME);
-        assert_eq!(unmatched(&trace), Vec::<String>::new(), "{}", R::NAME);
+        assert_eq!(unmatched(trace), Vec::<String>::new(), "{}", R::NAME);
         // The worker's panic is the cause; the failed hand-offs are its consequence.
         let panicked = matches!(error, RunError::Panicked { what: "worker", .. });
         assert!(panicked, "{}: {error}", R::NAME);
+    }
+
+    /// [`no_task_outlives_a_failed_run`] over tcp, against a feed server of its own: the same
+    /// guarantee, and no socket left open to the server when the run returns (the slow feeds'
+    /// attempts are on their sockets when the run fails).
+    fn no_task_outlives_a_failed_run_over_tcp<R: Runtime>() {
+        let scenario = Arc::new(Scenario::from_toml(FAILS_WHILE_OTHERS_WAIT, "test.toml").unwrap());
+        let server = FeedServer::start(Config::default()).unwrap();
+        let feeds = server.host(Arc::clone(&scenario), 1.0);
+        let opts = RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
+        let (error, trace, at_return) = run_with_a_failing_worker_on::<R>(scenario, opts);
+        #[cfg(target_os = "linux")]
+        {
+            let open = rosetta_conformance::tcp::sockets_to(feeds.addr.port());
+            assert_eq!(open, 0, "{}: sockets open after `run` returned", R::NAME);
+        }
+        nothing_outlived_the_run::<R>(&error, &trace, at_return);
     }
 
     #[test]
@@ -478,6 +520,21 @@ mod tests {
     #[test]
     fn no_task_outlives_a_failed_run_on_smol() {
         no_task_outlives_a_failed_run::<Smol>();
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_over_tcp_on_tokio() {
+        no_task_outlives_a_failed_run_over_tcp::<Tokio>();
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_over_tcp_on_async_std() {
+        no_task_outlives_a_failed_run_over_tcp::<AsyncStd>();
+    }
+
+    #[test]
+    fn no_task_outlives_a_failed_run_over_tcp_on_smol() {
+        no_task_outlives_a_failed_run_over_tcp::<Smol>();
     }
 
     #[test]

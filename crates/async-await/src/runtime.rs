@@ -1,4 +1,4 @@
-//! The [`Runtime`] trait: the three things the pipeline needs from an async runtime, and no more.
+//! The [`Runtime`] trait: the four things the pipeline needs from an async runtime, and no more.
 //!
 //! `async fn` and `.await` are part of the language, but nothing in the language *runs* a future:
 //! that is the job of a runtime (an executor that polls tasks, plus a reactor that owns timers
@@ -6,11 +6,13 @@
 //! meet: [tokio](https://tokio.rs), [smol](https://github.com/smol-rs/smol) and async-std.
 //!
 //! The pipeline needs surprisingly little from a runtime: a way to run the main future
-//! ([`Runtime::block_on`]), a way to start a task ([`Runtime::spawn`]), and a timer
-//! ([`Runtime::sleep`]). Everything else (channels, a semaphore, a once-cell, racing two futures)
-//! comes from runtime-agnostic crates (`async-channel`, `async-lock`, `futures`), so the pipeline
-//! ([`crate::run`](crate::run()) and its steps in `fetch.rs`, `cache.rs` and `workers.rs`) is
-//! one piece of code for all three. Each adapter is about sixty lines:
+//! ([`Runtime::block_on`]), a way to start a task ([`Runtime::spawn`]), a timer
+//! ([`Runtime::sleep`]) and, on the `tcp` transport, a socket ([`Runtime::connect`]).
+//! Everything else (channels, a semaphore, a once-cell, racing two futures, reading and writing
+//! a socket) comes from runtime-agnostic crates (`async-channel`, `async-lock`, `futures`), so
+//! the pipeline ([`crate::run`](crate::run()) and its steps in `fetch.rs`, `cache.rs` and
+//! `workers.rs`) is one piece of code for all three. Each adapter is short, comments included
+//! (seventy to a hundred lines; tokio's, which translates its socket traits, is the longest):
 //!
 //! - [`Tokio`] (`runtime/tokio.rs`): tokio's multi-threaded, work-stealing runtime;
 //! - [`Smol`] (`runtime/smol.rs`): a `smol::Executor` run by a few threads of our own;
@@ -28,7 +30,17 @@
 //!   thread-local; outside one they panic with "there is no reactor running, must be called from
 //!   the context of a Tokio 1.x runtime". smol and async-std start a global executor lazily, so
 //!   the same call "works" anywhere, on a runtime you never configured. The [`Tokio`] adapter
-//!   holds a `Handle` and spawns through it, so it works from any thread.
+//!   holds a `Handle` and spawns, sleeps and connects through it, so it works from any thread.
+//! - **Sockets belong to their runtime's reactor too, and speak its dialect.** A socket is
+//!   registered with the reactor that created it, which watches it (epoll on Linux, kqueue on
+//!   macOS) and wakes the task that waits on it: a `tokio::net::TcpStream` needs a tokio
+//!   runtime with its I/O driver enabled (`Builder::enable_io`), and is read through tokio's
+//!   own `tokio::io::{AsyncRead, AsyncWrite}`, with a `ReadBuf`. smol's and async-std's
+//!   `TcpStream` are `async-io`'s `Async<std::net::TcpStream>` underneath, driven by
+//!   `async-io`'s reactor thread under any executor, and speak the `futures::io` traits. The
+//!   two pairs of traits do the same job and are not interchangeable; `tokio-util`'s `compat`
+//!   layer translates one into the other, which is how the generic code reads every runtime's
+//!   [`Runtime::Stream`] with the same calls (`runtime/tokio.rs`).
 //! - **Timers belong to their runtime's reactor.** `tokio::time::sleep` must be *created* inside
 //!   a tokio runtime with the time driver enabled (it panics otherwise), and it fires only while
 //!   that runtime runs. smol's and async-std's timers (`async-io`) are driven by a reactor of
@@ -60,7 +72,10 @@
 use std::any::Any;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use futures::io::{AsyncRead, AsyncWrite};
 
 mod async_std;
 mod smol;
@@ -109,5 +124,21 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// A future that completes once `duration` has passed, on this runtime's timer. Dropping it
     /// before then cancels the timer.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+
+    /// A TCP connection of this runtime, read and written through the `futures::io` traits
+    /// (`AsyncReadExt::read`, `AsyncWriteExt::write_all`), whatever the runtime's own traits
+    /// are. Dropping it closes the socket (after deregistering it from the reactor). smol's and
+    /// async-std's streams are `Clone`, clones sharing one socket (an `Arc` inside), which
+    /// closes with the last of them: the pipeline never clones one.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// A future that connects to `addr` on this runtime's reactor. It waits for the connection
+    /// without blocking a thread: the socket is non-blocking, and the task is woken when the
+    /// reactor sees it writable (connected) or in error (refused). Dropping the future before
+    /// then abandons the connection and closes its socket.
+    fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static;
 }
 // ANCHOR_END: runtime_trait

@@ -7,6 +7,8 @@
 //!
 //! Read next: [`crate::pitfalls`], the mistakes this code avoids.
 
+use std::borrow::Cow;
+
 use async_channel::Receiver;
 use futures::future;
 use rosetta_pipeline::RunError;
@@ -20,12 +22,13 @@ use crate::cache::lookup;
 use crate::runtime::Runtime;
 
 // ANCHOR: hand_off
-/// Hands the records of source `index`, whose feed answered `body`, to their workers, and
-/// returns its rejected lines and records (in any order). Fails if a worker is gone.
+/// Hands the records of source `index`, whose feed answered `body` (borrowed from the scenario
+/// on `sim`, read from a socket on `tcp`), to their workers, and returns its rejected lines and
+/// records (in any order). Fails if a worker is gone.
 pub async fn hand_off<R: Runtime>(
     run: &RunContext<R>,
     index: usize,
-    body: &str,
+    body: Cow<'_, str>,
 ) -> Result<Vec<Rejection>, RunError> {
     // 2 and 3. Parse and enrich in two passes over the body, so that only a *station* ever
     // waits, never a record (`rosetta_pipeline::enrich` explains why). Pass 1: the body's
@@ -148,7 +151,11 @@ mod tests {
                 cache: SingleFlightCache::default(),
                 queues,
             });
-            let source = pin!(hand_off(&run, 0, &run.scenario.sources[0].body));
+            let source = pin!(hand_off(
+                &run,
+                0,
+                Cow::Borrowed(&run.scenario.sources[0].body)
+            ));
             let counter = pin!(async {
                 let started = |run: &RunContext<R>| {
                     let events = run.trace.events().into_iter();

@@ -8,16 +8,20 @@
 //!
 //! # Layout
 //!
-//! The four files are the pipeline, in the order of its steps; the style has no machinery of its
-//! own, because futures-rs and futures-timer provide it (see below).
+//! The four files are the pipeline, in the order of its steps. The style has almost no machinery
+//! of its own, because futures-rs, futures-timer and async-io provide it (see below); what it has
+//! is [`owned_io`], socket steps that take the socket by value, as futures 0.1's did.
 //!
 //! - [`run`] (this file): the pipeline as one chain, from sources to tallies. Start here.
-//! - [`fetch`]: [`fetch::attempt`] is a race between two timers (`select`), and
+//! - [`fetch`]: [`fetch::attempt`] is a race against the timeout (`select`): of two timers on
+//!   `sim`, of a chain over a real socket on `tcp` ([`fetch::tcp_attempt`]); and
 //!   [`fetch::fetch_with_retry`] chains attempts by recursion.
 //! - [`cache`]: [`cache::SingleFlightCache`], a map of `Shared` futures: a cache of promises.
 //! - [`workers`]: [`workers::hand_off`] takes an answered source through parse, enrich and
 //!   partition into the bounded queues (`mpsc::channel`); each [`workers::worker`] is a fold
 //!   over its queue.
+//! - [`owned_io`]: `write_all(socket, buf)` and `read(socket, buf)`, which hand the socket back
+//!   with their result, and `reads`, a stream of reads: the machinery of the `tcp` attempt.
 //!
 //! # The executor: `block_on`, one future, one thread
 //!
@@ -38,10 +42,22 @@
 //! any executor, including `block_on`. The helper thread only wakes; every future of the
 //! pipeline is still polled, and every trace event recorded, on the thread that called [`run`].
 //!
+//! # The reactor: `async-io`
+//!
+//! Sockets need the same service as timers: something that waits for many of them at once and
+//! wakes the future whose socket became ready. On the `tcp` transport that is the reactor of
+//! [`async_io`] (the one under smol): an [`async_io::Async`]`<TcpStream>` is a non-blocking
+//! socket registered with it. When nothing else drives it (no `async_io::block_on` is running,
+//! and ours is `futures::executor::block_on`), `async-io` starts a thread of its own that waits
+//! in `epoll_wait` (`kqueue` on macOS) and wakes the wakers of ready sockets. Like the timer's
+//! thread, it only wakes: the reads and writes happen when `block_on` polls, on the calling
+//! thread.
+//!
 #![doc = include_str!("promise_table.md")]
 
 pub mod cache;
 pub mod fetch;
+pub mod owned_io;
 pub mod workers;
 
 use std::cell::RefCell;
@@ -83,7 +99,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
                 latency: opts.scaled(source.latency_ms),
                 timeout,
             };
-            fetch_with_retry(index, source, settings, times, trace)
+            fetch_with_retry(index, source, settings, times, &opts.transport, trace)
                 .map(move |fetched| Ok((index, fetched)))
         })
         // ...at most `concurrency` of them in flight. `buffer_unordered` pulls the next source

@@ -20,9 +20,10 @@
 //!   pointing into itself, which only compiler-generated futures may be). So the one sender
 //!   lives in a [`Mutex`] (an async one, which waits without blocking the thread),
 //!   [`WorkerQueue::send`] calls queue for it, and the holder of the lock sends through a small
-//!   [`future::poll_fn`]. That `poll_fn` is the one place in this crate where combinators run
-//!   out and we write a poll by hand; the next style, hand-written state machines, is all about
-//!   that.
+//!   [`future::poll_fn`]. That `poll_fn` is one of the two places in this crate where
+//!   combinators run out and we write a poll by hand (the other is the socket steps of
+//!   [`crate::owned_io`], which meet the same wall with a socket); the next style, hand-written
+//!   state machines, is all about that.
 //!
 //! The mutex is `async_lock::Mutex`, not `futures::lock::Mutex`: both wait without blocking,
 //! but futures' keeps its waiters in a slab and, on each unlock, scans it from the start for a
@@ -33,6 +34,7 @@
 //!
 //! Read next: [`crate::run`], which puts the stages together.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::task::Poll;
 
@@ -53,7 +55,8 @@ use crate::cache::SingleFlightCache;
 
 // ANCHOR: hand_off
 /// Parses and enriches the body of an answered source (`None`: the source failed) and hands each
-/// record to its worker.
+/// record to its worker. The body is borrowed from the scenario on `sim` and owned on `tcp`,
+/// where it was read from a socket; the survey keeps it either way.
 ///
 /// It reads the body twice, as [`rosetta_pipeline::enrich`] explains: a future per record
 /// would hold every record of a 50 MB body at once, while only its few stations need to wait.
@@ -64,7 +67,7 @@ use crate::cache::SingleFlightCache;
 /// the queues and the list of rejections live in [`crate::run`]'s stack frame).
 pub fn hand_off<'r, 's: 'r>(
     index: usize,
-    body: Option<&'s str>,
+    body: Option<Cow<'s, str>>,
     cache: &'r SingleFlightCache<'s>,
     queues: &'r [WorkerQueue],
     rejected: &'r RefCell<Vec<Rejection>>,
@@ -299,7 +302,14 @@ mod tests {
         let cache = SingleFlightCache::new(&registry, Duration::from_secs(3600), &trace);
         let (queues, _workers) = start_workers(1, 1);
         let rejected = RefCell::new(Vec::new());
-        let mut enrich = Box::pin(hand_off(0, Some(&body), &cache, &queues, &rejected, &trace));
+        let mut enrich = Box::pin(hand_off(
+            0,
+            Some(Cow::Borrowed(&body)),
+            &cache,
+            &queues,
+            &rejected,
+            &trace,
+        ));
         let waker = noop_waker();
         assert!(
             enrich
@@ -329,7 +339,14 @@ mod tests {
         // One worker with room for one record, and the worker is never polled.
         let (queues, _workers) = start_workers(1, 1);
         let rejected = RefCell::new(Vec::new());
-        let mut enrich = Box::pin(hand_off(0, Some(&body), &cache, &queues, &rejected, &trace));
+        let mut enrich = Box::pin(hand_off(
+            0,
+            Some(Cow::Borrowed(&body)),
+            &cache,
+            &queues,
+            &rejected,
+            &trace,
+        ));
         let waker = noop_waker();
         assert!(
             enrich

@@ -3,6 +3,7 @@
 //! on these arguments are in `commands/`.
 
 use clap::{Args, Subcommand, ValueEnum};
+use rosetta::network::Network;
 use rosetta::{select, styles, view};
 use rosetta_pipeline::run::MAX_TIME_SCALE;
 use rosetta_pipeline::scenario::MAX_CONCURRENCY;
@@ -40,21 +41,55 @@ pub(crate) struct ScenarioArgs {
     /// disagreement.
     #[arg(long, value_name = "C", value_parser = concurrency)]
     pub(crate) concurrency: Option<usize>,
+    /// Where attempts get their answers: `tcp`, a real connection per attempt to a feed server
+    /// on loopback (started in this process), or `sim`, a timer per attempt.
+    #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
+    pub(crate) transport: TransportArg,
+    /// Fetch from the feed server already running at URL (`rosetta feeds serve`), with the
+    /// scenario and time scale it serves.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with_all = ["scenario", "sources", "time_scale", "transport"]
+    )]
+    pub(crate) feeds: Option<String>,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TransportArg {
+    /// Real TCP connections to a feed server on loopback.
+    Tcp,
+    /// Timers: no sockets, deterministic.
+    Sim,
 }
 
 impl ScenarioArgs {
-    /// The scenario to run and the options to run it with, checked together: the time scale
-    /// must keep every latency far enough from the timeout in real time (5 ms), so that no
-    /// timer race decides an outcome. Every command that runs styles goes through here.
-    pub(crate) fn prepare(&self, default_scale: f64) -> anyhow::Result<(Scenario, RunOptions)> {
+    /// The scenario to run and where its runs get their feeds, checked together: the time
+    /// scale must keep every latency far enough from the timeout in real time (5 ms), so that
+    /// no timer race decides an outcome. Every command that runs styles goes through here.
+    pub(crate) fn prepare(&self, default_scale: f64) -> anyhow::Result<(Scenario, Network)> {
+        if let Some(url) = &self.feeds {
+            let (mut scenario, network) = Network::remote(url)?;
+            if let Some(concurrency) = self.concurrency {
+                scenario.settings.concurrency = concurrency;
+            }
+            scenario.check_time_scale(network.time_scale(), url)?;
+            return Ok((scenario, network));
+        }
         let mut scenario = select::scenario(self.scenario.as_deref(), self.sources, self.seed)?;
         if let Some(concurrency) = self.concurrency {
             scenario.settings.concurrency = concurrency;
         }
-        let opts = RunOptions::with_time_scale(self.time_scale.unwrap_or(default_scale));
+        let time_scale = self.time_scale.unwrap_or(default_scale);
         let origin = select::origin(self.scenario.as_deref(), self.sources, self.seed);
-        scenario.check_time_scale(opts.time_scale, &origin)?;
-        Ok((scenario, opts))
+        scenario.check_time_scale(time_scale, &origin)?;
+        let network = match self.transport {
+            TransportArg::Sim => Network::sim(time_scale),
+            TransportArg::Tcp => Network::local(&scenario, time_scale)
+                .map_err(|error| anyhow::anyhow!("cannot start a feed server: {error}"))?,
+        };
+        Ok((scenario, network))
     }
 }
 
@@ -192,6 +227,29 @@ pub(crate) struct BenchOneArgs {
     pub(crate) concurrency: Option<usize>,
     #[arg(long, value_parser = positive_scale, allow_hyphen_values = true)]
     pub(crate) time_scale: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FeedsCommand {
+    /// Serve a scenario's feeds over HTTP on loopback until Ctrl-C (explore them with curl, or
+    /// point `compare --feeds URL` at it).
+    Serve {
+        /// A built-in scenario (`classroom`, `faults`) or a scenario file [default: classroom].
+        #[arg(long, value_name = "NAME|FILE")]
+        scenario: Option<String>,
+        /// Where to listen: loopback only (127.0.0.1 or [::1]); port 0 picks a free one.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7878")]
+        addr: std::net::SocketAddr,
+        /// Multiply every latency by this (at most 1000).
+        #[arg(
+            long,
+            value_name = "X",
+            default_value_t = 1.0,
+            value_parser = positive_scale,
+            allow_hyphen_values = true
+        )]
+        time_scale: f64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

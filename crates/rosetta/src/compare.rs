@@ -12,6 +12,8 @@ use unicode_width::UnicodeWidthStr;
 use rosetta_pipeline::model::{self, Ideal};
 use rosetta_pipeline::{RunOptions, Scenario};
 
+use crate::network::Network;
+
 use crate::styles::{Outcome, Style};
 use crate::table::{self, Column, left, right};
 
@@ -109,9 +111,13 @@ pub fn verdict(reference: Option<&str>, style: &Style, outcome: &Outcome) -> Ver
 /// The reference always runs first (it is the gold master), whether or not `styles` lists it.
 /// Listed, it runs like the others and has its row; otherwise it runs only as the baseline, at
 /// time scale 0, and [`render_notes`] says so under the table.
-pub fn compare(scenario: &Scenario, opts: &RunOptions, styles: &[&'static Style]) -> Comparison {
-    compare_with(scenario, opts, styles, |style| {
-        style.run_traced(scenario, opts)
+///
+/// Each style runs with options of its own from `network` (on `tcp`, a run of its own on the
+/// feed server).
+pub fn compare(scenario: &Scenario, network: &Network, styles: &[&'static Style]) -> Comparison {
+    let shown = RunOptions::with_time_scale(network.time_scale());
+    compare_with(scenario, &shown, styles, |style| {
+        style.run_traced(scenario, &network.options())
     })
 }
 

@@ -15,6 +15,8 @@
 //!   memory, and its [`measure::Status`].
 //! - [`memory`]: `bench --scenario FILE`, each style's peak memory on one scenario against its
 //!   size.
+//! - [`network`]: where runs get their feeds: timers, a feed server in this process, or one
+//!   already running (`--feeds URL`); a run of its own on the server for every style run.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
 //! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
 //! - [`table`]: the one line layout of the tables, padded by display width.
@@ -28,6 +30,7 @@ pub mod compare;
 pub mod live;
 pub mod measure;
 pub mod memory;
+pub mod network;
 pub mod select;
 pub mod sleepers;
 pub mod styles;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use rosetta_pipeline::{RunError, RunOptions, Scenario, Trace, model};
 
 use crate::compare::{self, Comparison};
+use crate::network::Network;
 use crate::styles::{Outcome, Style};
 use crate::view::{self, Span, SpanKind, Spans, TimelineOptions};
 
@@ -71,21 +72,23 @@ pub fn decide(live_requested: bool, stdout_is_terminal: bool) -> (bool, Option<&
 }
 
 /// Runs `styles` one after another, drawing each one's timeline to `out` as it runs.
+/// Each style runs with options of its own from `network`, as in [`compare::compare`].
 pub fn compare_live(
     scenario: &Scenario,
-    opts: &RunOptions,
+    network: &Network,
     styles: &[&'static Style],
     options: LiveOptions,
     out: &mut impl Write,
 ) -> Comparison {
     let ideal = model::ideal(scenario);
-    compare::compare_with(scenario, opts, styles, |style| {
+    let shown = RunOptions::with_time_scale(network.time_scale());
+    compare::compare_with(scenario, &shown, styles, |style| {
         // A little room on the right, so that a style slower than its ideal still fits.
-        let axis = opts
+        let axis = shown
             .scaled(style.ideal_ms(&ideal))
             .mul_f64(1.15)
             .max(Duration::from_millis(1));
-        run_drawing(style, scenario, opts, axis, options, out)
+        run_drawing(style, scenario, &network.options(), axis, options, out)
     })
 }
 

@@ -17,8 +17,10 @@ use rosetta_pipeline::scenario::one_line;
 mod cli;
 mod commands;
 
-use cli::{BenchArgs, BenchOneArgs, CompareArgs, RunArgs, ScenarioCommand, TraceArgs};
-use commands::{bench, compare, run, scenario, trace};
+use cli::{
+    BenchArgs, BenchOneArgs, CompareArgs, FeedsCommand, RunArgs, ScenarioCommand, TraceArgs,
+};
+use commands::{bench, compare, feeds, run, scenario, trace};
 
 /// The exit code of a command whose stdout was closed before it finished: 128 + SIGPIPE (13),
 /// what a shell reports for a C program that the signal ended (`yes | head -1`).
@@ -69,6 +71,9 @@ enum Command {
     /// List, show or check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// The feed server of the tcp transport, on its own.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace::run_trace(&args, &mut out),
         Command::Learn(args) => rosetta_learn::run(&args, &mut out),
         Command::Scenario(command) => scenario::run_scenario(&command, &mut out),
+        Command::Feeds(command) => feeds::run_feeds(&command, &mut out),
     };
     let result = result.and_then(|code| {
         out.flush()?;

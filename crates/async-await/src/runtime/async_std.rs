@@ -11,10 +11,12 @@
 //! async-std has one global executor, started on first use with one thread per core (all named
 //! `async-std/runtime`; `ASYNC_STD_THREAD_COUNT` changes the count), so there is nothing to
 //! build or shut down: `block_on` just runs the main future, and a trace shows the executor's
-//! threads. Read next: `runtime/tokio.rs`.
+//! threads. Its `TcpStream` is `async-io`'s `Async<std::net::TcpStream>` underneath, like
+//! smol's, and speaks the `futures::io` traits as it is. Read next: `runtime/tokio.rs`.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
@@ -52,5 +54,14 @@ impl Runtime for AsyncStd {
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         async_std::task::sleep(duration)
+    }
+
+    type Stream = async_std::net::TcpStream;
+
+    fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static {
+        async_std::net::TcpStream::connect(addr)
     }
 }

@@ -4,11 +4,15 @@
 //! and sockets, and you choose the threads. (`smol::spawn` uses a global executor with one
 //! thread, or `SMOL_THREADS`.) Each run here gets its own [`Executor`], run by one thread per
 //! core: the calling thread, which also runs the main future, and `smol-N` helpers. A trace
-//! shows events on several of them. Read next: `runtime/async_std.rs`, the same executor
-//! behind a global.
+//! shows events on several of them. Its sockets (`smol::net`, the `async-net` crate) are
+//! `async-io`'s `Async<std::net::TcpStream>`: a non-blocking std socket registered with
+//! `async-io`'s reactor, which a thread of its own (`async-io`) drives when no executor thread
+//! is parked on it. They already speak the `futures::io` traits, so the adapter hands them over
+//! as they are. Read next: `runtime/async_std.rs`, the same executor behind a global.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,5 +67,14 @@ impl Runtime for Smol {
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
         Timer::after(duration).map(drop) // A `Timer` yields the `Instant` it fired at; drop it.
+    }
+
+    type Stream = smol::net::TcpStream;
+
+    fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static {
+        smol::net::TcpStream::connect(addr)
     }
 }

@@ -4,15 +4,28 @@
 //! each other, so a trace shows events on several `tokio-rt-worker` threads (the thread
 //! that calls `block_on` runs only the main future). Its timer has a resolution of 1 ms and
 //! rounds deadlines up: each sleep lasts up to about a millisecond longer than asked, which
-//! shows at small time scales. The adapter spawns and sleeps through a [`Handle`], not the free
-//! functions `tokio::spawn` and `tokio::time::sleep`, which panic outside a runtime context.
-//! Read next: `runtime/smol.rs`.
+//! shows at small time scales. The adapter spawns, sleeps and connects through a [`Handle`],
+//! not the free functions `tokio::spawn`, `tokio::time::sleep` and a bare
+//! `TcpStream::connect`, which panic outside a runtime context.
+//!
+//! Its sockets are the one place where tokio speaks a dialect of its own: a
+//! `tokio::net::TcpStream` implements `tokio::io::{AsyncRead, AsyncWrite}` (reads fill a
+//! `ReadBuf`, which can track memory not yet initialised), not the `futures::io` traits that
+//! smol, async-std and the rest of the ecosystem share. `tokio-util`'s `compat()` wraps the
+//! stream in an adapter that translates each `poll_read`/`poll_write` call, so the pipeline
+//! reads every runtime's socket with the same `AsyncReadExt::read`. Read next:
+//! `runtime/smol.rs`.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Duration;
 
+use futures::future;
+use tokio::net::TcpStream;
 use tokio::runtime::{Builder, Handle};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt as _};
 
 use super::{Panic, Runtime};
 
@@ -32,8 +45,12 @@ impl Runtime for Tokio {
         Main: FnOnce(Self) -> Fut,
         Fut: Future,
     {
-        // The time driver only: the pipeline does no I/O (`enable_all()` would add it).
-        let runtime = Builder::new_multi_thread().enable_time().build()?;
+        // The time driver (timers) and the I/O driver (sockets, on the `tcp` transport): a
+        // runtime has only the drivers it is built with (`enable_all()` would add them all).
+        let runtime = Builder::new_multi_thread()
+            .enable_time()
+            .enable_io()
+            .build()?;
         let handle = runtime.handle().clone();
         Ok(runtime.block_on(main(Tokio { handle })))
     }
@@ -58,5 +75,26 @@ impl Runtime for Tokio {
         // A tokio timer belongs to the runtime that is current when it is *created*.
         let _inside = self.handle.enter();
         tokio::time::sleep(duration)
+    }
+
+    type Stream = Compat<TcpStream>;
+
+    fn connect(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + 'static {
+        let handle = self.handle.clone();
+        async move {
+            // The socket is registered with the I/O driver of the runtime that is current when
+            // the connect is *polled*, so every poll enters ours (the guard is not `Send`, so
+            // it lives inside one poll, never across an `.await`).
+            let mut connecting = pin!(TcpStream::connect(addr));
+            let stream = future::poll_fn(|cx| {
+                let _inside = handle.enter();
+                connecting.as_mut().poll(cx)
+            })
+            .await?;
+            Ok(stream.compat()) // tokio's I/O traits, translated to `futures::io`'s
+        }
     }
 }

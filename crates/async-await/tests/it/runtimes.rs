@@ -55,3 +55,50 @@ fn tokio_spawn_outside_a_runtime_panics() {
     // `Tokio` adapter spawns through a `Handle` instead, which works from any thread.
     drop(tokio::spawn(async {}));
 }
+
+/// Connects through `R`'s adapter on a thread that is none of the runtime's (polled by
+/// `futures::executor::block_on`), then writes and reads through the stream back inside the
+/// runtime. Returns what an echo server sent back.
+fn connects_from_a_thread_outside_the_runtime<R: Runtime>() -> Vec<u8> {
+    use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use std::io::{Read as _, Write as _};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = std::thread::spawn(move || {
+        let mut stream = crate::sockets::accept_within_watchdog(&listener);
+        let mut word = [0; 4];
+        stream.read_exact(&mut word).unwrap();
+        stream.write_all(&word).unwrap();
+    });
+    let echoed = R::block_on(|runtime| async move {
+        let connect = runtime.connect(addr);
+        let outside = std::thread::spawn(move || futures::executor::block_on(connect));
+        let mut stream = outside.join().unwrap().unwrap();
+        stream.write_all(b"ping").await.unwrap();
+        let mut word = vec![0; 4];
+        stream.read_exact(&mut word).await.unwrap();
+        word
+    })
+    .unwrap();
+    echo.join().unwrap();
+    echoed
+}
+
+#[test]
+fn the_adapters_connect_from_any_thread() {
+    // A bare `tokio::net::TcpStream::connect` polled here would panic: no tokio runtime is
+    // current on that thread. The adapter enters its runtime around each poll.
+    assert_eq!(
+        connects_from_a_thread_outside_the_runtime::<Tokio>(),
+        b"ping"
+    );
+    assert_eq!(
+        connects_from_a_thread_outside_the_runtime::<AsyncStd>(),
+        b"ping"
+    );
+    assert_eq!(
+        connects_from_a_thread_outside_the_runtime::<Smol>(),
+        b"ping"
+    );
+}

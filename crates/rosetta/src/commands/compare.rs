@@ -14,16 +14,18 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
     if let Some(notice) = fallback {
         eprintln!("{notice}");
     }
-    let (scenario, opts) = args.scenario.prepare(if live { 3.0 } else { 1.0 })?;
+    let (scenario, network) = args.scenario.prepare(if live { 3.0 } else { 1.0 })?;
     let chosen = chosen(&args.styles);
     writeln!(
         out,
-        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}):\n",
+        "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}),\n\
+         transport {}:\n",
         chosen.len(),
         scenario.name,
         scenario.sources.len(),
         scenario.settings.concurrency,
-        opts.time_scale
+        network.time_scale(),
+        network.describe()
     )?;
     let comparison = if live {
         let options = live::LiveOptions {
@@ -31,9 +33,9 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
             colour: super::stdout_takes_colour(),
             frame: Duration::from_millis(100),
         };
-        live::compare_live(&scenario, &opts, &chosen, options, out)
+        live::compare_live(&scenario, &network, &chosen, options, out)
     } else {
-        compare::compare(&scenario, &opts, &chosen)
+        compare::compare(&scenario, &network, &chosen)
     };
     let width = std::io::stdout()
         .is_terminal()

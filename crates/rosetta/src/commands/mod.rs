@@ -4,6 +4,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod compare;
+pub(crate) mod feeds;
 pub(crate) mod run;
 pub(crate) mod scenario;
 pub(crate) mod trace;

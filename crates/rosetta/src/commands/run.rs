@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use crate::cli::{Format, RunArgs};
 
 pub(crate) fn run_one(args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let (scenario, opts) = args.scenario.prepare(1.0)?;
+    let (scenario, network) = args.scenario.prepare(1.0)?;
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
-    let outcome = style.run_traced(&scenario, &opts);
+    let outcome = style.run_traced(&scenario, &network.options());
     let report = outcome
         .report
         .with_context(|| format!("the {} style could not finish", style.name))?;

@@ -10,9 +10,9 @@ use rosetta_pipeline::scenario::one_line;
 use crate::cli::{TIMELINE_WIDTHS, TraceArgs};
 
 pub(crate) fn run_trace(args: &TraceArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let (scenario, opts) = args.scenario.prepare(1.0)?;
+    let (scenario, network) = args.scenario.prepare(1.0)?;
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
-    let outcome = style.run_traced(&scenario, &opts);
+    let outcome = style.run_traced(&scenario, &network.options());
     if let Err(error) = &outcome.report {
         let _ = writeln!(
             io::stderr(),

@@ -3,18 +3,18 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn rosetta(args: &[&str]) -> Output {
+pub(crate) fn rosetta(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rosetta"))
         .args(args)
         .output()
         .expect("rosetta runs")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("utf-8 output")
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).expect("utf-8 output")
 }
 
@@ -373,7 +373,7 @@ fn every_command_has_help() {
 /// Bad input of any kind: exit code 2, exactly one line on stderr, `rosetta: ...`, containing
 /// every `expected` piece, nothing on stdout, no panic. The run is bounded by a watchdog, so
 /// that input which would hang (a FIFO) fails the test instead of hanging it.
-fn assert_one_line_exit_2(args: &[&str], expected: &[&str]) -> String {
+pub(crate) fn assert_one_line_exit_2(args: &[&str], expected: &[&str]) -> String {
     let output = rosetta_with_watchdog(args);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");

@@ -2,8 +2,9 @@
 //! figure, and the notes under it say what the check marks and the reference's ratio mean.
 
 use rosetta::compare::{compare, render_notes, render_table};
+use rosetta::network::Network;
 use rosetta::styles::{self, Style};
-use rosetta_pipeline::{RunOptions, Scenario, model};
+use rosetta_pipeline::{Scenario, model};
 
 /// The reference's code under another name: a style that always agrees, at any time scale,
 /// without waiting at time scale 0.
@@ -21,7 +22,7 @@ fn classroom() -> Scenario {
 #[test]
 fn without_a_reference_row_the_notes_say_what_the_check_marks_compare_with() {
     let scenario = classroom();
-    let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &[&COPYCAT]);
+    let comparison = compare(&scenario, &Network::sim(0.0), &[&COPYCAT]);
     assert!(comparison.all_agree());
     assert_eq!(comparison.rows.len(), 1);
     let notes = render_notes(&comparison, None);
@@ -37,7 +38,7 @@ fn the_reference_footnote_gives_its_expected_ratio_and_why() {
     let scenario = classroom();
     let comparison = compare(
         &scenario,
-        &RunOptions::with_time_scale(0.0),
+        &Network::sim(0.0),
         &[styles::reference(), &COPYCAT],
     );
     let notes = render_notes(&comparison, Some(80));
@@ -68,7 +69,7 @@ fn the_reference_footnote_gives_its_expected_ratio_and_why() {
 fn the_table_fits_80_columns_without_cutting_a_figure() {
     let scenario = classroom();
     let chosen: Vec<&'static Style> = styles::ALL.iter().take(1).chain([&COPYCAT]).collect();
-    let comparison = compare(&scenario, &RunOptions::with_time_scale(0.0), &chosen);
+    let comparison = compare(&scenario, &Network::sim(0.0), &chosen);
     let table = render_table(&comparison, Some(80));
     for line in table.lines() {
         assert!(line.chars().count() <= 80, "wider than 80: {line:?}");

@@ -6,6 +6,7 @@
 //! style even when the snapshot itself has to change.
 
 use rosetta::compare::{self, Verdict};
+use rosetta::network::Network;
 use rosetta::styles::{self, Style};
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
 use rosetta_pipeline::parse::{Reason, Rejection, parse_body};
@@ -135,8 +136,11 @@ fn a_style_that_differs_is_named_with_a_diff() {
         run: uncached,
     };
     let scenario = Scenario::builtin("classroom").unwrap();
-    let opts = RunOptions::with_time_scale(0.0);
-    let comparison = compare::compare(&scenario, &opts, &[styles::reference(), &BROKEN]);
+    let comparison = compare::compare(
+        &scenario,
+        &Network::sim(0.0),
+        &[styles::reference(), &BROKEN],
+    );
     assert!(!comparison.all_agree());
     assert_eq!(comparison.rows[0].verdict, Verdict::Agrees);
     let Verdict::Differs { diff } = &comparison.rows[1].verdict else {

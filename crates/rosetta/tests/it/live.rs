@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use rosetta::live::{self, LiveOptions, decide, fit_lanes};
+use rosetta::network::Network;
 use rosetta::styles;
 use rosetta::view::{Span, SpanKind, Spans};
+use rosetta_pipeline::Scenario;
 use rosetta_pipeline::run::AttemptOutcome;
-use rosetta_pipeline::{RunOptions, Scenario};
 
 /// Removes the cursor movements and clears (`ESC [ n A`, `ESC [ J`) that redraw a frame.
 fn without_escapes(text: &str) -> String {
@@ -41,13 +42,7 @@ fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
         frame: Duration::from_millis(20),
     };
     let mut out = Vec::new();
-    let comparison = live::compare_live(
-        &scenario,
-        &RunOptions::with_time_scale(0.25),
-        &chosen,
-        options,
-        &mut out,
-    );
+    let comparison = live::compare_live(&scenario, &Network::sim(0.25), &chosen, options, &mut out);
     assert!(
         comparison.all_agree(),
         "{}",

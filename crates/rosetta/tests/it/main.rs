@@ -12,6 +12,8 @@
 //! - `memory`: every style's peak memory on a long feed, against the file's size.
 //! - `timing`: reports under load and at every time scale.
 //! - `cli`: the `rosetta` binary as a user runs it: output, JSON keys, exit codes, bad input.
+//! - `transport`: `--transport tcp|sim`, `--feeds URL` and `rosetta feeds serve`, as a user runs
+//!   them.
 
 mod bench;
 mod cli;
@@ -23,6 +25,7 @@ mod live;
 mod memory;
 mod timing;
 mod trace;
+mod transport;
 
 use rosetta::styles::{self, Style};
 
