@@ -1,4 +1,4 @@
-//! Chapter 9: what a bounded queue does to a producer that is faster than its consumer.
+//! Chapter 10: what a bounded queue does to a producer that is faster than its consumer.
 //!
 //! [`producer_and_consumer`] runs a producer and a consumer on one thread, joined (so the order
 //! of events is deterministic), over an `async_channel::bounded` queue. The producer sends as

@@ -1,4 +1,4 @@
-//! Chapter 10: why a plain cache looks the same key up many times under concurrency, and the
+//! Chapter 11: why a plain cache looks the same key up many times under concurrency, and the
 //! single-flight fix with a shared future.
 //!
 //! Both caches below answer "the region of this station" through a slow lookup (one that has to

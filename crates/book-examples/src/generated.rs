@@ -11,6 +11,8 @@
 //! [`future_sizes`] sets the two futures' sizes side by side; the test checks that both fetch
 //! every source of `classroom` the same way.
 
+use std::borrow::Cow;
+
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary, RunOptions};
 use rosetta_pipeline::scenario::{Fault, Settings, Source};
 use rosetta_pipeline::trace::{EventKind, Trace};
@@ -44,7 +46,7 @@ pub async fn fetch_with_retry<'a>(
         let answer = feed_answer(reactor, source, attempt, latency);
         // The one suspension point: the hand-written `FetchState::Waiting`.
         let (outcome, body) = match timeout(reactor, limit, answer).await {
-            Ok(Ok(body)) => (AttemptOutcome::Answered, Some(body)),
+            Ok(Ok(body)) => (AttemptOutcome::Answered, Some(Cow::Borrowed(body))),
             Ok(Err(FeedError)) => (AttemptOutcome::Error, None),
             Err(Elapsed) => (AttemptOutcome::Timeout, None),
         };

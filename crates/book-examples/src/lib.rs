@@ -15,14 +15,14 @@
 //!   around them, and why a self-referential future must be pinned.
 //! - [`generated`] (chapter 7): the hand-written `FetchWithRetry` of `rosetta-state-machines`
 //!   written again as an `async fn` on the same executor, and the sizes of both futures.
-//! - [`backpressure`] (chapter 9): what a bounded queue does to a fast producer.
-//! - [`caching`] (chapter 10): why a plain cache looks the same key up many times under
+//! - [`backpressure`] (chapter 10): what a bounded queue does to a fast producer.
+//! - [`caching`] (chapter 11): why a plain cache looks the same key up many times under
 //!   concurrency, and how a shared future makes it single-flight.
-//! - [`model`] (chapter 11): the performance model, with units checked, and the seed article's
+//! - [`model`] (chapter 12): the performance model, with units checked, and the seed article's
 //!   formula shown to come out in seconds per megabyte.
-//! - [`runtime_errors`] (chapter 12): the messages of a missing runtime and a nested one.
+//! - [`runtime_errors`] (chapter 13): the messages of a missing runtime and a nested one.
 //!
-//! `tests/listings.rs` runs the book's JavaScript and Python listings (chapter 13) with `node`
+//! `tests/listings.rs` runs the book's JavaScript and Python listings (chapter 14) with `node`
 //! and `python3` and checks what they print.
 
 pub mod backpressure;

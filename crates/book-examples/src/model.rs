@@ -1,4 +1,4 @@
-//! Chapter 11: the performance model, with its units checked by the code.
+//! Chapter 12: the performance model, with its units checked by the code.
 //!
 //! The seed article models the time to process `N` megabytes in batches of `B` megabytes at
 //! speed `v` with parallelism `P` as `T = N / (B v P)`, and works an example to "1.25 ms, 800

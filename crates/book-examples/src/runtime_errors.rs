@@ -1,4 +1,4 @@
-//! Chapter 12: a runtime missing, a runtime nested, and a future that is not `Send`, with the
+//! Chapter 13: a runtime missing, a runtime nested, and a future that is not `Send`, with the
 //! exact messages you will see.
 //!
 //! The first two are run-time panics of tokio; the functions below provoke them on purpose and

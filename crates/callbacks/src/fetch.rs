@@ -1,17 +1,31 @@
-//! Fetching one source with callbacks: two timers race, and retries become recursion.
+//! Fetching one source with callbacks: a race against a timeout timer, and retries become
+//! recursion.
 //!
-//! An attempt sets two timers. The *answer* timer stands for the network: after `latency_ms`
-//! it asks [`Source::respond`] what the feed says. The *timeout* timer fires after
-//! `timeout_ms`. Whichever fires first clears the other with `clear_timeout` and calls the
-//! attempt's continuation; the loser never runs. Clearing matters twice over: a late answer
-//! must not be delivered after the timeout, and a pending timer keeps the event loop alive, so
-//! a too-slow feed's answer timer, due long after its timeout, would otherwise hold the whole
-//! run open until it fired, for nothing. (A hanging feed's answer timer never decides anything:
-//! when it fires, it finds [`Response::Never`] and returns, and the timeout ends the attempt.)
+//! An attempt races its *timeout* timer, set when the attempt starts, against the feed's answer.
+//! Whichever comes first clears the other (`clear_timeout`, or closing the socket) and calls the
+//! attempt's continuation; the loser never runs. Where the answer comes from depends on the
+//! transport:
+//!
+//! - **`sim`**: a second timer, the *answer* timer, stands for the network: after `latency_ms`
+//!   it asks [`Source::respond`] what the feed says. Clearing the loser matters twice over: a
+//!   late answer must not be delivered after the timeout, and a pending timer keeps the event
+//!   loop alive, so a too-slow feed's answer timer, due long after its timeout, would otherwise
+//!   hold the whole run open until it fired, for nothing. (A hanging feed's answer timer never
+//!   decides anything: when it fires, it finds [`Response::Never`] and returns, and the timeout
+//!   ends the attempt.)
+//! - **`tcp`**: a socket. The attempt connects without blocking, registers the socket with the
+//!   event loop, and from then on is a chain of readiness callbacks: *writable* (the connect
+//!   has finished: did it succeed?), *writable* again for as long as the request does not fit
+//!   in the send buffer, then *readable* until the response parser has a whole response or
+//!   the server closes. Each callback does what the socket allows without blocking, and when a
+//!   call says [`WouldBlock`](std::io::ErrorKind::WouldBlock), "not now", it arms the next
+//!   callback and returns. What the bytes mean is decided by the pipeline's sans-I/O
+//!   [`ResponseParser`], written once for every style. The timeout closes the socket; an answer
+//!   clears the timeout.
 //!
 //! Continuations are Node-style *error-first*: a callback gets a `Result`, and must look at the
 //! error before it may use the value. Rust makes the check impossible to skip, which Node's
-//! `(err, body)` convention cannot.
+//! `(err, body)` convention cannot. The loop's readiness callbacks are error-first too.
 //!
 //! The module shows fetch-with-retry twice, side by side: nested, the way it first comes to
 //! mind ("callback hell"), and flattened into a named recursive function. A test checks that
@@ -21,20 +35,28 @@
 //!
 //! [`Source::respond`]: rosetta_pipeline::scenario::Source::respond
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::rc::Rc;
+use std::time::Duration;
 
+use rosetta_pipeline::http::{self, ResponseParser};
 use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
 use rosetta_pipeline::scenario::{Response, Source};
-use rosetta_pipeline::trace::EventKind;
+use rosetta_pipeline::trace::{EventKind, SocketPhase};
+use rosetta_pipeline::transport::{Feeds, Transport, connect_in_progress};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::Pipeline;
-use crate::event_loop::TimerId;
+use crate::event_loop::{SocketId, TimerId};
 
 /// Why an attempt failed: the `err` of a Node-style `(err, body)` callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptError {
-    /// The feed answered with an error.
+    /// The feed answered with an error (on `tcp`: a non-2xx status, a malformed or short
+    /// response, a refused or reset connection).
     Error,
     /// The timeout fired first.
     Timeout,
@@ -50,25 +72,30 @@ impl AttemptError {
     }
 }
 
-/// What an attempt's two timers share.
+/// An answered feed's body: lent by the scenario on `sim` (it outlives the loop, so nothing is
+/// copied), owned on `tcp`, where it was read from a socket.
+pub type Body<'a> = Cow<'a, str>;
+
+/// What an attempt's racers share.
 struct Race<F> {
-    /// The attempt's continuation. The timer that fires first takes it; a `FnOnce` shared by
-    /// two closures has to live in an `Option` that one of them empties.
+    /// The attempt's continuation. The racer that finishes first takes it; a `FnOnce` shared by
+    /// several closures has to live in an `Option` that one of them empties.
     done: Option<F>,
-    /// The answer timer, which the timeout clears if it wins.
+    /// The answer timer (on `sim`, the network; on `tcp`, an error found before the socket was
+    /// registered, delivered on a later turn), which the timeout clears if it wins.
     answer: Option<TimerId>,
     /// The timeout timer, which the answer clears if it wins.
     timeout: Option<TimerId>,
+    /// On `tcp`, the attempt's socket, which whoever finishes closes.
+    socket: Option<SocketId>,
 }
 
 // ANCHOR: attempt
 /// One attempt at source `index`: calls `done` with the body, or with why there is none.
 pub fn attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
 where
-    F: FnOnce(Result<&'a str, AttemptError>) + 'a,
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
-    // The scenario outlives the loop, so the body is lent to `done`, not copied.
-    let source: &'a Source = &pipeline.scenario.sources[index];
     pipeline.trace.record(EventKind::AttemptStarted {
         source: index,
         attempt: number,
@@ -77,16 +104,37 @@ where
         done: Some(done),
         answer: None,
         timeout: None,
+        socket: None,
     }));
+    match pipeline.opts.transport {
+        Transport::Sim => simulated_attempt(pipeline, index, number, &race),
+        Transport::Tcp(feeds) => {
+            // Both clocks start now: the timeout first, then the connect.
+            set_attempt_timeout(pipeline, index, number, &race);
+            tcp_attempt(pipeline, index, number, feeds, &race);
+        }
+    }
+}
 
-    // The network: after the latency, the feed answers (or, if it hangs, stays silent).
+/// On `sim`, the network is a timer: after the latency, the feed answers (or, if it hangs,
+/// stays silent). Then the timeout.
+fn simulated_attempt<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    race: &Rc<RefCell<Race<F>>>,
+) where
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
+{
+    // The scenario outlives the loop, so the body is lent to `done`, not copied.
+    let source: &'a Source = &pipeline.scenario.sources[index];
     let answer = pipeline
         .event_loop
         .set_timeout(pipeline.opts.scaled(source.latency_ms), {
-            let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(&race));
+            let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
             move || {
                 let result = match source.respond(number) {
-                    Response::Body(body) => Ok(body),
+                    Response::Body(body) => Ok(Cow::Borrowed(body)),
                     Response::Error => Err(AttemptError::Error),
                     // Silence: the timeout timer will end this attempt.
                     Response::Never => return,
@@ -94,38 +142,60 @@ where
                 finish(&pipeline, index, number, &race, result);
             }
         });
-    // The timeout.
+    race.borrow_mut().answer = Some(answer);
+    set_attempt_timeout(pipeline, index, number, race);
+}
+
+/// Sets the attempt's timeout timer: `timeout_ms` (scaled) from now.
+fn set_attempt_timeout<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    race: &Rc<RefCell<Race<F>>>,
+) where
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
+{
     let timeout_ms = pipeline.scenario.settings.timeout_ms;
     let timeout = pipeline
         .event_loop
         .set_timeout(pipeline.opts.scaled(timeout_ms), {
-            let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(&race));
+            let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
             move || finish(&pipeline, index, number, &race, Err(AttemptError::Timeout))
         });
-    let mut race = race.borrow_mut();
-    race.answer = Some(answer);
-    race.timeout = Some(timeout);
+    race.borrow_mut().timeout = Some(timeout);
 }
 
-/// The winner of the race: clear the loser's timer, record the outcome, continue.
+/// The winner of the race: clear the losers' timers, close the socket, record the outcome,
+/// continue.
 fn finish<'a, F>(
     pipeline: &Pipeline<'a>,
     index: usize,
     number: u32,
     race: &RefCell<Race<F>>,
-    result: Result<&'a str, AttemptError>,
+    result: Result<Body<'a>, AttemptError>,
 ) where
-    F: FnOnce(Result<&'a str, AttemptError>),
+    F: FnOnce(Result<Body<'a>, AttemptError>),
 {
-    let (done, timers) = {
+    let (done, timers, socket) = {
         let mut race = race.borrow_mut();
-        let done = race.done.take();
-        (done, [race.answer, race.timeout])
+        (
+            race.done.take(),
+            [race.answer, race.timeout],
+            race.socket.take(),
+        )
     };
-    let done = done.expect("the winner clears the loser's timer, so only one of them runs");
+    // The winner clears the losers, so a loser normally never runs. One can still come late:
+    // an error the loop delivers on a later turn, for a socket it could not arm, after the
+    // timeout has closed that socket. The race is decided; it is dropped.
+    let Some(done) = done else { return };
     // Clearing the winner's own timer too is harmless: it has fired, so it is already gone.
     for timer in timers.into_iter().flatten() {
         pipeline.event_loop.clear_timeout(timer);
+    }
+    // On `tcp`, the socket closes here, on every path (answer, error or timeout):
+    // deregistered from the poller, then closed, and a callback still waiting on it dropped.
+    if let Some(socket) = socket {
+        pipeline.event_loop.close(socket);
     }
     let outcome = match &result {
         Ok(_) => AttemptOutcome::Answered,
@@ -139,6 +209,240 @@ fn finish<'a, F>(
     done(result);
 }
 // ANCHOR_END: attempt
+
+// ANCHOR: tcp_attempt
+/// How many reads one readable callback makes at most before it lets the loop turn: a fast
+/// server must not keep the loop's only thread reading its socket while other attempts'
+/// sockets, and their timeouts, wait. What is left is still there on the next turn: interest
+/// is level-triggered, so the re-armed socket is reported ready at once.
+const READS_PER_CALLBACK: usize = 16;
+
+/// The size of a read: what the reference reads at a time, too.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
+/// On `tcp`: starts the connect and registers the socket with the loop, then waits for the
+/// socket to be writable, which it becomes when the connect has finished, one way or the other.
+fn tcp_attempt<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    feeds: Feeds,
+    race: &Rc<RefCell<Race<F>>>,
+) where
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
+{
+    let started = start_connect(feeds.addr).and_then(|stream| pipeline.event_loop.register(stream));
+    let socket = match started {
+        Ok(socket) => socket,
+        // Refused at once, or out of descriptors (the socket, if there was one, is closed
+        // already: never registered, it was dropped).
+        Err(_) => return fail_on_a_later_turn(pipeline, index, number, race),
+    };
+    race.borrow_mut().socket = Some(socket);
+    let name = &pipeline.scenario.sources[index].name;
+    let exchange = Exchange {
+        pipeline: Rc::clone(pipeline),
+        index,
+        number,
+        race: Rc::clone(race),
+        socket,
+        request: feeds.request(name),
+        sent: 0,
+        parser: ResponseParser::new(),
+        first_byte_seen: false,
+    };
+    pipeline
+        .event_loop
+        .on_writable(socket, move |ready| exchange.connected(ready));
+}
+
+/// Ends the attempt as an error found before there was a socket to wait on, the way an answer
+/// would end it: on a later turn, from a timer that the timeout clears if it wins. A
+/// continuation called before `attempt` returns would run `fetch_with_retry`'s next attempt
+/// inside this one, and `start_sources` inside itself (see "Zalgo" in `cache.rs`).
+fn fail_on_a_later_turn<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    race: &Rc<RefCell<Race<F>>>,
+) where
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
+{
+    let answer = pipeline.event_loop.set_timeout(Duration::ZERO, {
+        let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
+        move || finish(&pipeline, index, number, &race, Err(AttemptError::Error))
+    });
+    race.borrow_mut().answer = Some(answer);
+}
+
+/// One attempt's HTTP exchange, passed by value from each readiness callback to the next: the
+/// state a blocking exchange keeps in its local variables, here moved into the closure that
+/// waits. Whoever holds it is the only step of the exchange that can run.
+struct Exchange<'a, F> {
+    /// The pipeline, for the loop and the trace.
+    pipeline: Rc<Pipeline<'a>>,
+    /// The source.
+    index: usize,
+    /// The attempt number.
+    number: u32,
+    /// What this exchange races against: the timeout.
+    race: Rc<RefCell<Race<F>>>,
+    /// The socket, registered with the loop.
+    socket: SocketId,
+    /// The request, and how much of it has been written.
+    request: Vec<u8>,
+    sent: usize,
+    /// The response so far, parsed sans-I/O.
+    parser: ResponseParser,
+    /// Whether the response's first byte has arrived (the trace's `FirstByte`).
+    first_byte_seen: bool,
+}
+
+impl<'a, F> Exchange<'a, F>
+where
+    F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
+{
+    /// The socket is writable: the connect has finished. Connected, then write the request;
+    /// refused or reset, then the attempt is an error.
+    fn connected(self, ready: io::Result<&TcpStream>) {
+        match ready.and_then(connection_established) {
+            Ok(stream) => {
+                self.reached(SocketPhase::Connected);
+                self.write(stream);
+            }
+            Err(_) => self.end(Err(AttemptError::Error)),
+        }
+    }
+
+    // ANCHOR: tcp_write
+    /// Writes as much of the request as the socket takes now. A partial write is normal (the
+    /// send buffer had room for part of it); `WouldBlock` means the buffer is full: the rest
+    /// goes on the next writable callback. Once it is all written, wait for the response.
+    fn write(mut self, mut stream: &TcpStream) {
+        while self.sent < self.request.len() {
+            match stream.write(&self.request[self.sent..]) {
+                Ok(0) => return self.end(Err(AttemptError::Error)),
+                Ok(written) => self.sent += written,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    let (pipeline, socket) = (Rc::clone(&self.pipeline), self.socket);
+                    pipeline
+                        .event_loop
+                        .on_writable(socket, move |ready| match ready {
+                            Ok(stream) => self.write(stream),
+                            Err(_) => self.end(Err(AttemptError::Error)),
+                        });
+                    return;
+                }
+                // A signal cut the call short: call again.
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.end(Err(AttemptError::Error)),
+            }
+        }
+        self.reached(SocketPhase::RequestSent);
+        self.wait_for_response();
+    }
+
+    // ANCHOR_END: tcp_write
+    /// Arms the readable callback: the rest of the response, when it comes.
+    fn wait_for_response(self) {
+        let (pipeline, socket) = (Rc::clone(&self.pipeline), self.socket);
+        pipeline
+            .event_loop
+            .on_readable(socket, move |ready| self.read(ready));
+    }
+
+    // ANCHOR: tcp_read
+    /// The socket is readable: read what has arrived and feed it to the parser, until the
+    /// response is complete, the server closes, or a read says `WouldBlock` (nothing more for
+    /// now: wait for readable again).
+    fn read(mut self, ready: io::Result<&TcpStream>) {
+        let mut stream = match ready {
+            Ok(stream) => stream,
+            Err(_) => return self.end(Err(AttemptError::Error)),
+        };
+        // On the stack, for this callback only: what the exchange keeps between callbacks is
+        // in the parser. (One callback runs at a time, so one buffer would do for every socket.)
+        let mut buffer = [0; READ_BUFFER_BYTES];
+        for _ in 0..READS_PER_CALLBACK {
+            match stream.read(&mut buffer) {
+                // The server closed: the end of the response, or a short one.
+                Ok(0) => {
+                    let finished = self.parser.eof();
+                    return self.answered(finished);
+                }
+                Ok(read) => {
+                    if !std::mem::replace(&mut self.first_byte_seen, true) {
+                        self.reached(SocketPhase::FirstByte);
+                    }
+                    // `Some` once the response is complete, or malformed.
+                    if let Some(finished) = self.parser.feed(&buffer[..read]).transpose() {
+                        return self.answered(finished);
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.end(Err(AttemptError::Error)),
+            }
+        }
+        self.wait_for_response();
+    }
+
+    // ANCHOR_END: tcp_read
+    /// A finished exchange, in the specification's terms ([`http::outcome`]): a 2xx is the
+    /// body, anything else an error.
+    fn answered<E>(self, finished: Result<http::Response, E>) {
+        let result = match http::outcome(finished) {
+            (AttemptOutcome::Answered, Some(body)) => Ok(Cow::Owned(body)),
+            _ => Err(AttemptError::Error),
+        };
+        self.end(result);
+    }
+
+    /// Records a socket phase in the trace.
+    fn reached(&self, phase: SocketPhase) {
+        self.pipeline.trace.record(EventKind::Socket {
+            source: self.index,
+            attempt: self.number,
+            phase,
+        });
+    }
+
+    /// Ends the attempt: `finish` clears the timeout and closes the socket.
+    fn end(self, result: Result<Body<'a>, AttemptError>) {
+        finish(&self.pipeline, self.index, self.number, &self.race, result);
+    }
+}
+
+// ANCHOR: tcp_connect
+/// Starts a connect to `addr` without waiting for it: a non-blocking socket's `connect`
+/// returns at once, connected (rarely), refused (sometimes, on loopback), or in progress (the
+/// handshake goes on in the kernel). std's `TcpStream::connect` would block until the
+/// handshake is over, which can be long when the server's accept queue is full; socket2 makes
+/// the socket non-blocking before connecting.
+fn start_connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(error) if connect_in_progress(&error) => {}
+        // Refused at once: `socket` is dropped, so closed, here.
+        Err(error) => return Err(error),
+    }
+    Ok(socket.into())
+}
+
+/// Whether a connect that has finished (its socket is writable) succeeded. A failure is kept
+/// in the socket's pending error (`SO_ERROR`), which `take_error` reads; with none, the socket
+/// is connected if it has a peer.
+fn connection_established(stream: &TcpStream) -> io::Result<&TcpStream> {
+    if let Some(failure) = stream.take_error()? {
+        return Err(failure);
+    }
+    stream.peer_addr()?;
+    Ok(stream)
+}
+// ANCHOR_END: tcp_connect
+// ANCHOR_END: tcp_attempt
 
 // ANCHOR: fetch_nested
 /// Fetch-with-retry as it first comes to mind: the retry written inside the first attempt's
@@ -155,7 +459,7 @@ fn finish<'a, F>(
 )]
 pub(crate) fn fetch_with_retry_nested<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
 where
-    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
+    F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     let max_attempts = pipeline.scenario.settings.max_attempts();
     assert!(
@@ -180,7 +484,7 @@ where
 /// `fetch_with_retry` returns that pair; here it is passed to the continuation instead.
 pub fn fetch_with_retry<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
 where
-    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
+    F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     fetch_from_attempt(pipeline, index, 1, done);
 }
@@ -192,7 +496,7 @@ where
 /// from a timer callback, on a fresh stack.)
 fn fetch_from_attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
 where
-    F: FnOnce(FetchSummary, Option<&'a str>) + 'a,
+    F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     let shared = Rc::clone(pipeline);
     attempt(pipeline, index, number, move |result| match result {
@@ -217,7 +521,7 @@ mod tests {
 
     type Fetched = Vec<Option<(FetchSummary, Option<String>)>>;
     /// A fetch-with-retry's continuation, boxed so that both forms take the same type.
-    type Done<'a> = Box<dyn FnOnce(FetchSummary, Option<&'a str>) + 'a>;
+    type Done<'a> = Box<dyn FnOnce(FetchSummary, Option<Body<'a>>) + 'a>;
 
     /// Fetches every source of `scenario` at once with `form`, on one event loop.
     fn fetch_all(
@@ -234,8 +538,8 @@ mod tests {
             form(
                 &pipeline,
                 index,
-                Box::new(move |summary, body: Option<&str>| {
-                    fetched.borrow_mut()[index] = Some((summary, body.map(str::to_string)));
+                Box::new(move |summary, body: Option<Body<'_>>| {
+                    fetched.borrow_mut()[index] = Some((summary, body.map(Cow::into_owned)));
                 }),
             );
         }
@@ -301,6 +605,75 @@ mod tests {
         assert_eq!(fetched, [Some((timed_out, None))]);
     }
 
+    /// A race of one attempt at the only source of a one-source scenario, with its timeout
+    /// set, and where its continuation's results go.
+    fn with_a_race(
+        test: impl for<'a> FnOnce(
+            &Rc<Pipeline<'a>>,
+            &Rc<RefCell<Race<Box<dyn FnOnce(Result<Body<'a>, AttemptError>) + 'a>>>>,
+            &Rc<RefCell<Vec<Result<String, AttemptError>>>>,
+        ),
+    ) {
+        let scenario = Scenario::from_toml(
+            "name = \"r\"\n[[sources]]\nname = \"Oslo\"\nlatency_ms = 1\n",
+            "r.toml",
+        )
+        .unwrap();
+        let (opts, trace) = (RunOptions::with_time_scale(1.0), Trace::new());
+        let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
+        let results = Rc::new(RefCell::new(Vec::new()));
+        let done = {
+            let results = Rc::clone(&results);
+            Box::new(move |result: Result<Body<'_>, AttemptError>| {
+                results.borrow_mut().push(result.map(Cow::into_owned));
+            }) as Box<dyn FnOnce(_)>
+        };
+        let race = Rc::new(RefCell::new(Race {
+            done: Some(done),
+            answer: None,
+            timeout: None,
+            socket: None,
+        }));
+        set_attempt_timeout(&pipeline, 0, 1, &race);
+        test(&pipeline, &race, &results);
+        let finished = trace
+            .events()
+            .into_iter()
+            .filter(|event| matches!(event.kind, EventKind::AttemptFinished { .. }))
+            .count();
+        assert_eq!(
+            finished,
+            results.borrow().len(),
+            "one `AttemptFinished` per result delivered"
+        );
+    }
+
+    #[test]
+    fn an_error_found_before_the_socket_reaches_the_continuation_on_a_later_turn() {
+        with_a_race(|pipeline, race, results| {
+            fail_on_a_later_turn(pipeline, 0, 1, race);
+            assert!(results.borrow().is_empty(), "not before the call returns");
+            pipeline.event_loop.run();
+            assert_eq!(*results.borrow(), [Err(AttemptError::Error)]);
+            assert_eq!(
+                pipeline.event_loop.live_timers(),
+                0,
+                "the timeout was cleared"
+            );
+        });
+    }
+
+    #[test]
+    fn a_result_after_the_race_is_decided_is_dropped() {
+        // A late loser (an error the loop delivers on a later turn for a socket the timeout has
+        // closed since) must neither panic nor call the continuation a second time.
+        with_a_race(|pipeline, race, results| {
+            finish(pipeline, 0, 1, race, Err(AttemptError::Timeout));
+            finish(pipeline, 0, 1, race, Err(AttemptError::Error));
+            assert_eq!(*results.borrow(), [Err(AttemptError::Timeout)]);
+        });
+    }
+
     #[test]
     fn flat_fetch_with_retry_takes_any_number_of_retries() {
         // `faults` has two retries: three attempts, beyond what the nested form is written for.
@@ -309,5 +682,238 @@ mod tests {
             fetch_with_retry(p, index, done);
         });
         assert_eq!(flat, expected(&scenario));
+    }
+
+    /// The tcp attempt against tiny servers on loopback that write canned bytes, each on a
+    /// thread of its own; the attempt runs on a loop on a thread of its own too, under a
+    /// watchdog. Every test asserts an outcome, the socket phases reached and that the loop
+    /// holds no socket afterwards, never a duration: the deadlines are far from what the servers
+    /// do (an answer within milliseconds, or never).
+    mod over_tcp {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::mpsc;
+        use std::thread::{self, JoinHandle};
+        use std::time::{Duration, Instant};
+
+        use rosetta_pipeline::scenario::Fault;
+        use rosetta_pipeline::trace::SocketPhase;
+        use rosetta_pipeline::transport::{Feeds, Transport};
+        use rosetta_pipeline::{RunOptions, Scenario, Trace};
+
+        use super::super::*;
+
+        /// Long enough for an answering server on the slowest machine.
+        const PATIENT_MS: u64 = 10_000;
+        /// Far shorter than what a hanging server takes (forever).
+        const IMPATIENT_MS: u64 = 300;
+        /// How long anything may take before the test fails instead of hanging.
+        const WATCHDOG: Duration = Duration::from_secs(60);
+
+        const ALL_PHASES: [SocketPhase; 3] = [
+            SocketPhase::Connected,
+            SocketPhase::RequestSent,
+            SocketPhase::FirstByte,
+        ];
+
+        /// What an attempt came to: its result (the body, owned), the socket phases it
+        /// reached, and the sockets its loop still held afterwards.
+        type Attempted = (Result<String, AttemptError>, Vec<SocketPhase>, usize);
+
+        /// Runs one attempt at a source named `name` over tcp to `feeds`, with `timeout_ms`,
+        /// on a loop of its own, on a thread of its own.
+        fn attempt_over_tcp(feeds: Feeds, name: String, timeout_ms: u64) -> Attempted {
+            let (done, finished) = mpsc::channel();
+            thread::spawn(move || {
+                let mut scenario = Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
+                scenario.settings.timeout_ms = timeout_ms;
+                scenario.sources = vec![Source {
+                    name,
+                    latency_ms: 1,
+                    fault: Fault::None,
+                    body: String::new(),
+                }];
+                let opts = RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
+                let trace = Trace::new();
+                let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
+                let result = Rc::new(RefCell::new(None));
+                let slot = Rc::clone(&result);
+                attempt(&pipeline, 0, 1, move |outcome| {
+                    *slot.borrow_mut() = Some(outcome.map(Cow::into_owned));
+                });
+                pipeline.event_loop.run();
+                let phases = trace
+                    .events()
+                    .into_iter()
+                    .filter_map(|event| match event.kind {
+                        EventKind::Socket { phase, .. } => Some(phase),
+                        _ => None,
+                    })
+                    .collect();
+                let result = result.take().expect("the attempt called its continuation");
+                done.send((result, phases, pipeline.event_loop.open_sockets()))
+                    .unwrap();
+            });
+            finished
+                .recv_timeout(WATCHDOG)
+                .expect("the attempt's loop never returned")
+        }
+
+        /// The next connection to `listener`, waited for at most [`WATCHDOG`].
+        fn accept_within_watchdog(listener: &TcpListener) -> TcpStream {
+            listener.set_nonblocking(true).unwrap();
+            let started = Instant::now();
+            loop {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        stream.set_nonblocking(false).unwrap();
+                        stream.set_read_timeout(Some(WATCHDOG)).unwrap();
+                        stream.set_write_timeout(Some(WATCHDOG)).unwrap();
+                        return stream;
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        assert!(started.elapsed() < WATCHDOG, "the client never connected");
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(error) => panic!("accept: {error}"),
+                }
+            }
+        }
+
+        /// Reads a request up to its empty line, in pieces (a request may be megabytes).
+        fn read_request(stream: &mut TcpStream) -> Vec<u8> {
+            let mut request = Vec::new();
+            let mut buffer = vec![0; 64 * 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let read = stream.read(&mut buffer).unwrap();
+                assert!(read > 0, "a whole request");
+                request.extend_from_slice(&buffer[..read]);
+            }
+            request
+        }
+
+        /// A server on `127.0.0.1:0` that accepts one connection and runs `serve` on it, on a
+        /// thread; `serve` gets the connection and the request it sent.
+        fn serve_once<T: Send + 'static>(
+            serve: impl FnOnce(TcpStream, Vec<u8>) -> T + Send + 'static,
+        ) -> (Feeds, JoinHandle<T>) {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let feeds = Feeds {
+                addr: listener.local_addr().unwrap(),
+                run: 1,
+            };
+            let server = thread::spawn(move || {
+                let mut stream = accept_within_watchdog(&listener);
+                let request = read_request(&mut stream);
+                serve(stream, request)
+            });
+            (feeds, server)
+        }
+
+        /// A server that answers `response`, whole, after reading the request.
+        fn answering(response: &'static [u8]) -> (Feeds, JoinHandle<()>) {
+            serve_once(move |mut stream, request| {
+                assert!(request.starts_with(b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"));
+                stream.write_all(response).unwrap();
+            })
+        }
+
+        #[test]
+        fn a_200_is_the_body() {
+            let (feeds, server) =
+                answering(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n");
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
+            server.join().unwrap();
+        }
+
+        #[test]
+        fn a_503_is_an_error() {
+            let (feeds, server) =
+                answering(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
+            server.join().unwrap();
+        }
+
+        #[test]
+        fn a_short_body_is_an_error() {
+            // The server closes after 4 of 10 body bytes.
+            let (feeds, server) = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo");
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
+            server.join().unwrap();
+        }
+
+        /// A response in three pieces, some time apart: between them, the attempt's read says
+        /// `WouldBlock`, and it waits for readable again instead of failing.
+        #[test]
+        fn a_response_in_pieces_is_read_over_several_callbacks() {
+            let (feeds, server) = serve_once(|mut stream, _| {
+                for piece in [
+                    &b"HTTP/1.1 200 OK\r\nContent-Le"[..],
+                    b"ngth: 9\r\n\r\nOslo",
+                    b";1.0\n",
+                ] {
+                    stream.write_all(piece).unwrap();
+                    thread::sleep(Duration::from_millis(20));
+                }
+            });
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
+            server.join().unwrap();
+        }
+
+        /// A request of 8 MiB (a very long source name), more than a socket's send buffer can
+        /// ever hold (Linux caps it at 4 MiB), to a server that waits before reading: the
+        /// writes are partial, then `WouldBlock`, and the rest goes out on later writable
+        /// callbacks.
+        #[test]
+        fn a_request_larger_than_the_send_buffer_is_written_in_parts() {
+            const NAME_BYTES: usize = 8 * 1024 * 1024;
+            let (feeds, server) = serve_once(|mut stream, request| {
+                thread::sleep(Duration::from_millis(100));
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n")
+                    .unwrap();
+                request.len()
+            });
+            let attempted = attempt_over_tcp(feeds, "a".repeat(NAME_BYTES), PATIENT_MS);
+            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
+            let request_bytes = server.join().unwrap();
+            assert_eq!(request_bytes, feeds.request(&"a".repeat(NAME_BYTES)).len());
+        }
+
+        /// A server that reads the request and never answers (a `hang` feed): a timeout, the
+        /// socket is deregistered and closed, and the server sees the close.
+        #[test]
+        fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
+            let (feeds, server) = serve_once(|mut stream, _| {
+                let mut buffer = [0; 64];
+                loop {
+                    match stream.read(&mut buffer) {
+                        Ok(0) => return true,
+                        Ok(_) => {}
+                        Err(error) => return error.kind() == io::ErrorKind::ConnectionReset,
+                    }
+                }
+            });
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), IMPATIENT_MS);
+            let phases = vec![SocketPhase::Connected, SocketPhase::RequestSent];
+            assert_eq!(attempted, (Err(AttemptError::Timeout), phases, 0));
+            assert!(server.join().unwrap(), "the server saw the client close");
+        }
+
+        #[test]
+        fn a_refused_connection_is_an_error() {
+            // A port nobody listens on: bind one, note it, close it.
+            let addr = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            let feeds = Feeds { addr, run: 1 };
+            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            assert_eq!(attempted, (Err(AttemptError::Error), vec![], 0));
+        }
     }
 }

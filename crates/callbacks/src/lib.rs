@@ -13,8 +13,9 @@
 //! - [`run`] (this file): builds the shared [`Pipeline`] state, starts the first sources,
 //!   runs the loop until it runs out of work, then checks nothing was left behind and
 //!   assembles the report. Also starting sources while slots are free.
-//! - [`fetch`]: one attempt, two timers racing; fetch-with-retry twice, nested ("callback
-//!   hell") and flattened into a named recursive function.
+//! - [`fetch`]: one attempt, a timeout racing the answer (a timer on `sim`, a socket's
+//!   readiness callbacks on `tcp`); fetch-with-retry twice, nested ("callback hell") and
+//!   flattened into a named recursive function.
 //! - [`cache`]: the single-flight cache: per station, a list of waiting callbacks, then the
 //!   answer.
 //! - [`workers`]: looking up a body's stations and handing its records over
@@ -22,19 +23,23 @@
 //!   ([`workers::worker`]), and each source's records as a cursor that parks while a queue is
 //!   full and is resumed when the queue has room.
 //! - [`event_loop`]: the event loop, written here by hand: a timer heap, a ready queue,
-//!   `set_timeout`, `clear_timeout`, `set_immediate`, `run`. Read it first.
+//!   `set_timeout`, `clear_timeout`, `set_immediate`, `run`; and readiness I/O on `polling`,
+//!   a registration table of sockets with a callback per direction (`register`,
+//!   `on_readable`, `on_writable`, `close`). Read it first.
 //!
 //! # How this style waits
 //!
 //! It does not: it registers a callback and returns. The only place anything waits is the
-//! event loop, which sleeps when no callback is ready until the next timer is due. A "wait"
-//! for a feed is a timer; a wait for a lookup someone else started is a callback pushed onto a
-//! list; a wait for room in a queue is a source's cursor parked until the worker drains it.
+//! event loop, which blocks when no callback is ready until the next timer is due or a socket
+//! is ready. A "wait" for a feed is a timer (`sim`) or a callback armed on a non-blocking
+//! socket (`tcp`); a wait for a lookup someone else started is a callback pushed onto a list; a
+//! wait for room in a queue is a source's cursor parked until the worker drains it.
 //!
 //! # What it costs
 //!
 //! Almost nothing at run time: one thread whatever the scale, a heap entry per timer, a boxed
-//! closure per continuation. A continuation per *record* would not be almost nothing, though:
+//! closure per continuation, and on `tcp` a registration per open socket (the socket, its
+//! waiting callback, and the response parsed so far). A continuation per *record* would not be almost nothing, though:
 //! ten thousand records waiting for three lookups would be ten thousand closures. So a body
 //! waits per station, and its records are handed over from one cursor per source. The cost is in the code. Every function that waits takes a
 //! continuation instead of returning a value, so the control flow is inside out; a loop with a
@@ -181,17 +186,24 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
     // 1. Fetch: schedule the first work, the first `concurrency` sources. Each one, when its
     // feed has answered, goes on to 2. Parse, 3. Enrich and 4. Partition (`workers::hand_off`).
     start_sources(&pipeline);
-    // Everything else happens in here, in callbacks, until no callback is left. A panic in a
-    // callback unwinds out of `run`; turn it into an error like the other styles do. (The
-    // callbacks still queued then hold the pipeline, which holds the loop: a reference cycle,
-    // leaked. Only a bug takes this path, so the teaching version accepts the leak.)
-    let event_loop = pipeline.event_loop.clone();
-    panic::catch_unwind(AssertUnwindSafe(|| event_loop.run()))
-        .map_err(|payload| RunError::from_panic(NAME, "callback", payload))?;
+    // Everything else happens in here, in callbacks, until no callback is left.
+    run_loop(&pipeline)?;
     // 5. Merge.
     pipeline.finish()
 }
 // ANCHOR_END: run
+
+/// Runs the pipeline's loop until no callback is left. A panic in a callback unwinds out of
+/// the loop's `run`; it becomes an error, as in the other styles. The callbacks still queued
+/// then hold the pipeline, which holds the loop: a reference cycle, which `abandon` breaks by
+/// dropping them all, and with them every socket still open (deregistered, then closed).
+fn run_loop(pipeline: &Pipeline<'_>) -> Result<(), RunError> {
+    let event_loop = &pipeline.event_loop;
+    panic::catch_unwind(AssertUnwindSafe(|| event_loop.run())).map_err(|payload| {
+        event_loop.abandon();
+        RunError::from_panic(NAME, "callback", payload)
+    })
+}
 
 // ANCHOR: start_sources
 /// Starts sources, in file order, while a slot is free. Called once at the start, then each
@@ -230,6 +242,9 @@ fn start_sources(pipeline: &Rc<Pipeline<'_>>) {
 #[cfg(test)]
 mod tests {
     use std::fmt::Write;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
 
     use rosetta_conformance::expected_report;
     use rosetta_pipeline::scenario::Source;
@@ -283,5 +298,40 @@ mod tests {
         // a few answers from the cache: a handful, whatever the number of records.
         let most = pipeline.event_loop.most_callbacks_at_once();
         assert!(most <= 20, "{most} callbacks waiting at once");
+    }
+
+    /// Regression test: a panic in a callback used to leave the callbacks still queued in the
+    /// loop, holding the pipeline that holds the loop, a reference cycle never freed; with
+    /// sockets, every socket still open stayed open. Now the loop is abandoned after the
+    /// panic, which drops every callback and closes every socket.
+    #[test]
+    fn a_panicking_callback_leaves_no_socket_open() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let scenario = Scenario::from_toml("name = \"p\"", "p.toml").unwrap();
+        let (opts, trace) = (RunOptions::with_time_scale(1.0), Trace::new());
+        let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
+        let socket = pipeline.event_loop.register(client).unwrap();
+        // A callback waiting on the socket holds the pipeline, as an attempt's does.
+        let shared = Rc::clone(&pipeline);
+        pipeline
+            .event_loop
+            .on_readable(socket, move |_| drop(shared));
+        pipeline
+            .event_loop
+            .set_immediate(|| panic!("a bug in a callback"));
+        let error = run_loop(&pipeline).unwrap_err();
+        assert!(error.to_string().contains("a bug in a callback"), "{error}");
+        drop(pipeline);
+        // The server sees the close (a read of 0 bytes), not silence until its timeout.
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut byte = [0];
+        assert!(
+            matches!(server.read(&mut byte), Ok(0)),
+            "the socket is still open after the failed run"
+        );
     }
 }

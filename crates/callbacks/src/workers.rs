@@ -38,6 +38,7 @@ use rosetta_pipeline::partition::worker_for;
 
 use crate::Pipeline;
 use crate::cache::SingleFlightCache;
+use crate::fetch::Body;
 
 /// A source's records not handed off yet, parsed one at a time from its body (an
 /// `Err` is a record of an unknown station). Boxed once per source: a cursor, not a collection.
@@ -113,7 +114,7 @@ struct Gathering<'a> {
 /// stations, and only those wait, one callback each; the records are parsed again, one at a
 /// time, by the cursor that hands them off. A callback per record would hold every record of
 /// the body, and a closure for each, until the lookups answer.
-pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: &'a str) {
+pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: Body<'a>) {
     // 2. Parse, pass 1: the body's distinct stations (a handful), not its records.
     let mut survey = survey(index, body);
     pipeline.rejected.borrow_mut().append(&mut survey.rejected);

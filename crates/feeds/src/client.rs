@@ -119,10 +119,19 @@ mod tests {
     #[test]
     fn addresses_are_read_with_or_without_the_scheme_and_only_on_loopback() {
         let addr: SocketAddr = "127.0.0.1:7878".parse().unwrap();
-        for url in ["http://127.0.0.1:7878", "http://127.0.0.1:7878/", "127.0.0.1:7878"] {
+        for url in [
+            "http://127.0.0.1:7878",
+            "http://127.0.0.1:7878/",
+            "127.0.0.1:7878",
+        ] {
             assert_eq!(address_of(url), Ok(addr), "{url}");
         }
-        assert!(address_of("http://localhost:7878").unwrap().ip().is_loopback());
+        assert!(
+            address_of("http://localhost:7878")
+                .unwrap()
+                .ip()
+                .is_loopback()
+        );
         for (url, says) in [
             ("http://10.0.0.1:80", "loopback only"),
             ("https://127.0.0.1:7878", "only http://"),

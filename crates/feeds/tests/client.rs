@@ -19,7 +19,10 @@ fn a_client_learns_the_scenario_and_time_scale_a_server_serves() {
 fn a_server_without_a_scenario_of_its_own_says_so() {
     let server = FeedServer::start(Config::default()).unwrap();
     let error = served_by(server.addr()).unwrap_err();
-    assert!(error.to_string().contains("serves no scenario of its own"), "{error}");
+    assert!(
+        error.to_string().contains("serves no scenario of its own"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -2,25 +2,32 @@
 //!
 //! Two steps, so that each can be reported well:
 //!
-//! 1. **Build**: `cargo test --no-run --message-format json` in the exercises workspace. Compiler
-//!    errors arrive as JSON messages, each with its text rendered exactly as `cargo` would
-//!    print it; the first one is shown. The same messages name the test binaries built.
+//! 1. **Build**: `cargo test --no-run --message-format json` in the exercises workspace. Cargo
+//!    prints one JSON message a line; `cargo_metadata`, the crate cargo's own ecosystem uses
+//!    for them, reads each into a type ([`Message`]), so the code says `message.level` and
+//!    `artifact.executable` rather than indexing untyped JSON by strings. Compiler errors are
+//!    [`CompilerMessage`]s, each with its text rendered exactly as `cargo` would print it; the
+//!    first one is shown. The artifact messages name the test binaries built.
 //! 2. **Test**: each test binary is run directly (not through `cargo test`), so that a test that
 //!    waits for ever can be stopped after a time limit: killing the binary stops it, where
-//!    killing `cargo` would leave the binary running. Its output is libtest's: the first failed
-//!    test's panic message is picked out of it. The exercises' tests write their messages for
-//!    this: what was expected, what happened, which chapter to reread.
+//!    killing `cargo` would leave the binary running. The wait is `wait-timeout`'s
+//!    (`child.wait_timeout(limit)`), and the binary's output is read on two threads meanwhile,
+//!    so that a test that prints a lot cannot block on a full pipe. Its output is libtest's:
+//!    the first failed test's panic message is picked out of it. The exercises' tests write
+//!    their messages for this: what was expected, what happened, which chapter to reread.
 //!
 //! Nothing here writes to an exercise's files; cargo writes only to the target directory.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value;
+use cargo_metadata::diagnostic::DiagnosticLevel;
+use cargo_metadata::{CompilerMessage, Message};
+use wait_timeout::ChildExt;
 
 use crate::course::{Course, Exercise};
 
@@ -261,39 +268,20 @@ fn build(course: &Course, exercise: &Exercise, options: &CheckOptions) -> anyhow
             kept
         })
     });
-    let mut stdout = String::new();
-    if let Some(mut pipe) = child.stdout.take() {
-        pipe.read_to_string(&mut stdout)
-            .context("cannot read cargo's messages")?;
-    }
+    let messages = match child.stdout.take() {
+        Some(pipe) => {
+            read_messages(std::io::BufReader::new(pipe)).context("cannot read cargo's messages")?
+        }
+        None => Messages::default(),
+    };
     let status = child.wait().context("cargo did not finish")?;
     let stderr = progress
         .map(|thread| thread.join().unwrap_or_default())
         .unwrap_or_default();
-    let mut errors = Vec::new();
-    let mut binaries = Vec::new();
-    for line in stdout.lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        match message["reason"].as_str() {
-            Some("compiler-message") if message["message"]["level"] == "error" => {
-                let text = message["message"]["message"].as_str().unwrap_or_default();
-                if text.starts_with("aborting due to") {
-                    continue; // The count at the end, not an error of its own.
-                }
-                let rendered = message["message"]["rendered"].as_str().unwrap_or(text);
-                errors.push(rendered.trim_end().to_string());
-            }
-            Some("compiler-artifact") if message["profile"]["test"] == true => {
-                if let Some(executable) = message["executable"].as_str() {
-                    let name = message["target"]["name"].as_str().unwrap_or("tests");
-                    binaries.push((name.to_string(), PathBuf::from(executable)));
-                }
-            }
-            _ => {}
-        }
-    }
+    let Messages {
+        errors,
+        mut binaries,
+    } = messages;
     if let Some(first) = errors.first() {
         return Ok(Built::Failed(Verdict::DoesNotCompile {
             errors: errors.len(),
@@ -309,6 +297,48 @@ fn build(course: &Course, exercise: &Exercise, options: &CheckOptions) -> anyhow
     Ok(Built::Binaries(binaries))
 }
 
+/// What cargo's JSON messages say: the compiler's errors, and the test binaries built.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Messages {
+    /// Every error, as the compiler rendered it (without trailing blank lines).
+    errors: Vec<String>,
+    /// Every test binary built: target name and executable.
+    binaries: Vec<(String, PathBuf)>,
+}
+
+/// Reads cargo's messages as they arrive, one JSON object a line, as `cargo_metadata`'s types
+/// (a line that is not a message it knows, such as a future kind of message, is a `TextLine`,
+/// and is passed over).
+fn read_messages(stdout: impl BufRead) -> std::io::Result<Messages> {
+    let mut messages = Messages::default();
+    for message in Message::parse_stream(stdout) {
+        match message? {
+            Message::CompilerMessage(CompilerMessage { message, .. })
+                if message.level == DiagnosticLevel::Error =>
+            {
+                if message.message.starts_with("aborting due to") {
+                    continue; // The count at the end, not an error of its own.
+                }
+                // `rendered` is the text exactly as cargo would print it (in colour when it
+                // was asked for `json-diagnostic-rendered-ansi`).
+                let rendered = message.rendered.as_deref().unwrap_or(&message.message);
+                messages.errors.push(rendered.trim_end().to_string());
+            }
+            Message::CompilerArtifact(artifact) if artifact.profile.test => {
+                // A test target (an integration test file, or the library's unit tests), built
+                // as an executable to run.
+                if let Some(executable) = artifact.executable {
+                    messages
+                        .binaries
+                        .push((artifact.target.name, executable.into_std_path_buf()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(messages)
+}
+
 /// What running one test binary gave.
 struct BinaryRun {
     /// Its exit status (`None` if it was killed).
@@ -322,17 +352,22 @@ struct BinaryRun {
 }
 
 fn run_binary(executable: &Path, dir: &Path, timeout: Duration) -> anyhow::Result<BinaryRun> {
-    let mut child = Command::new(executable)
+    let mut command = Command::new(executable);
+    command
         .args(["--quiet", "--color", "never"])
         .current_dir(dir)
         // The tests' messages are the report; a backtrace under each would bury them.
         .env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0");
+    run_with_limit(command, timeout).with_context(|| format!("cannot run {}", executable.display()))
+}
+
+fn run_with_limit(mut command: Command, timeout: Duration) -> std::io::Result<BinaryRun> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {}", executable.display()))?;
+        .spawn()?;
     // Read both pipes while the tests run, so that a test that prints a lot cannot block.
     let read = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -355,18 +390,17 @@ fn run_binary(executable: &Path, dir: &Path, timeout: Duration) -> anyhow::Resul
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + timeout;
-    let (status, timed_out) = loop {
-        if let Some(status) = child.try_wait()? {
-            break (Some(status), false);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break (None, true);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    // Wait for the child to exit, for at most `timeout`. (`wait_timeout` is woken by the
+    // child's exit, through a `SIGCHLD` handler on Unix, rather than polling `try_wait` every
+    // few milliseconds.)
+    let status = child.wait_timeout(timeout)?;
+    let timed_out = status.is_none();
+    if timed_out {
+        // Still running: a test waits for ever. Stop it, then wait for it, so that it is
+        // reaped rather than left a zombie; its pipes close, so the reading threads end.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     Ok(BinaryRun {
         status,
         stdout: stdout.join().unwrap_or_default(),
@@ -518,6 +552,86 @@ failures:
 
 test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.07s
 ";
+
+    #[test]
+    fn cargo_messages_give_the_errors_and_the_test_binaries() {
+        // Real `cargo test --no-run --message-format json` output (cargo 1.95), of a build
+        // that failed and then of one that succeeded, with a warning, rustc's closing count and
+        // a line that is not JSON added.
+        let stdout = include_str!("../tests/fixtures/cargo-messages.jsonl");
+        let messages = read_messages(stdout.as_bytes()).expect("a slice reads");
+        let error = [
+            "error[E0308]: mismatched types",
+            " --> src/lib.rs:1:37",
+            "  |",
+            "1 | pub fn f() -> u32 { let unused = 1; \"x\" }",
+            "  |               ---                   ^^^ expected `u32`, found `&str`",
+            "  |               |",
+            "  |               expected `u32` because of return type",
+        ]
+        .join("\n");
+        assert_eq!(
+            messages.errors.len(),
+            2,
+            "the lib and its unit tests each report it: {:?}",
+            messages.errors
+        );
+        for rendered in &messages.errors {
+            assert_eq!(
+                *rendered, error,
+                "rendered as cargo prints it, without the blank line"
+            );
+        }
+        let deps = "/course/exercises/01-probe/target/debug/deps";
+        assert_eq!(
+            messages.binaries,
+            [
+                (
+                    "probe".into(),
+                    format!("{deps}/probe-cd20229ba815675c").into()
+                ),
+                ("t".into(), format!("{deps}/t-5dccf5658bf49b11").into()),
+            ],
+            "the test binaries, not the library"
+        );
+    }
+
+    /// `sh -c SCRIPT`: a child process that behaves as a test binary might.
+    fn shell(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn a_binary_still_running_at_the_limit_is_stopped() {
+        // `exec`, so that the process stopped is `sleep` itself; 30 s, so that a failure to
+        // stop it ends the test anyway.
+        let run = run_with_limit(
+            shell("echo started; exec sleep 30"),
+            Duration::from_millis(300),
+        )
+        .expect("sh runs");
+        assert!(run.timed_out, "stopped at the limit");
+        assert_eq!(run.status, None, "killed, so no exit status of its own");
+    }
+
+    #[test]
+    fn a_chatty_binary_cannot_fill_a_pipe_and_block() {
+        // A megabyte on stdout, far more than a pipe holds (64 KiB on Linux): unless the
+        // pipes are read while it runs, the child blocks writing, and is stopped at the
+        // (generous) limit instead of finishing.
+        let run = run_with_limit(
+            shell("head -c 1000000 /dev/zero | tr '\\0' x; echo done >&2"),
+            Duration::from_secs(120),
+        )
+        .expect("sh runs");
+        assert!(!run.timed_out, "it finished");
+        assert!(run.status.is_some_and(|status| status.success()));
+        assert_eq!(run.stdout.len(), 1_000_000);
+        assert!(run.stdout.bytes().all(|byte| byte == b'x'));
+        assert_eq!(run.stderr, "done\n");
+    }
 
     #[test]
     fn counts_come_from_the_test_result_line() {

@@ -38,9 +38,14 @@ pub const CHAPTERS: &[(&str, u32, &str)] = &[
     ("futures-by-hand.md", 6, "Under the hood: futures by hand"),
     ("async-await.md", 7, "async/await"),
     ("runtimes.md", 8, "Three runtimes"),
-    ("communication.md", 9, "Async communication"),
-    ("data-management.md", 10, "Async data management"),
-    ("pitfalls.md", 12, "Pitfalls"),
+    (
+        "real-io.md",
+        9,
+        "Real I/O: sockets, readiness and the reactor",
+    ),
+    ("communication.md", 10, "Async communication"),
+    ("data-management.md", 11, "Async data management"),
+    ("pitfalls.md", 13, "Pitfalls"),
 ];
 
 /// One exercise, as `info.toml` describes it.
@@ -101,7 +106,11 @@ impl Course {
     /// repository the current directory is in; otherwise the one this program was built from.
     pub fn find(explicit: Option<&Path>) -> anyhow::Result<Course> {
         if let Some(dir) = explicit {
-            return Course::load(dir);
+            // Absolute, because a check runs cargo inside the folder *and* names the manifest
+            // by this path: relative, it would name nothing from there.
+            let dir = std::path::absolute(dir)
+                .with_context(|| format!("cannot make {} an absolute path", dir.display()))?;
+            return Course::load(&dir);
         }
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         for dir in cwd.ancestors() {
@@ -333,6 +342,16 @@ Chain them."""
             "chapter 5, Promises in Rust (book/src/promises.md)"
         );
         assert_eq!(course.repo(), PathBuf::from("/repo"));
+    }
+
+    #[test]
+    fn an_exercises_folder_given_as_a_relative_path_is_made_absolute() {
+        // `check` runs cargo *in* the exercises folder and names the manifest by this path: a
+        // relative one would then point nowhere ("manifest path `exercises/Cargo.toml` does
+        // not exist"). Tests run in the crate's folder, two levels below the repository.
+        let course = Course::find(Some(Path::new("../../exercises"))).unwrap();
+        assert!(course.dir.is_absolute(), "{}", course.dir.display());
+        assert!(course.dir.join("Cargo.toml").is_file());
     }
 
     #[test]

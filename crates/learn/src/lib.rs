@@ -12,7 +12,8 @@
 //! - `hint [NN]`: the exercise's hint;
 //! - `watch` (the default): check the current exercise each time its files change, and move on
 //!   to the next when it passes;
-//! - `reset NN`: restore an exercise from git, after backing up the learner's version.
+//! - `reset NN`: restore an exercise as shipped (the runner carries the originals: no git
+//!   needed), after backing up the learner's version and saying where.
 //!
 //! No command writes to an exercise's files, except `reset`, after its backup.
 //!
@@ -31,7 +32,7 @@
 //! - [`show`]: everything printed, as strings;
 //! - [`progress`]: the git-ignored progress file;
 //! - [`watch`]: the watch loop and its change detection;
-//! - [`reset`]: backup, then restore from git;
+//! - [`reset`]: backup, then restore from the originals compiled into the runner;
 //! - [`verify`]: the maintainers' checks, behind `cargo xtask verify-exercises`.
 
 pub mod check;
@@ -92,7 +93,7 @@ enum LearnCommand {
         #[arg(long)]
         once: bool,
     },
-    /// Restore an exercise from git, keeping a copy of your version in
+    /// Restore an exercise as shipped, keeping a copy of your version in
     /// `exercises/.rosetta-backup/`.
     Reset {
         /// The exercise: number, folder or name.
@@ -189,21 +190,27 @@ pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             match reset::reset(&course, &exercise)? {
                 reset::Reset::Unchanged => writeln!(
                     out,
-                    "{} is as it was in git: nothing to reset.",
+                    "{} is as shipped: nothing to reset.",
                     show::label(&exercise)
                 )?,
                 reset::Reset::Restored { backup } => {
                     let mut progress = Progress::load(&course.dir)?;
                     progress.set_done(&exercise, false);
                     progress.save()?;
+                    let kept = match backup {
+                        Some(backup) => format!(
+                            "Your version is in {}.",
+                            backup
+                                .strip_prefix(course.repo())
+                                .unwrap_or(&backup)
+                                .display()
+                        ),
+                        None => "Its folder had no files: there was nothing to back up.".into(),
+                    };
                     writeln!(
                         out,
-                        "{} is back to its original. Your version is in {}.",
-                        show::label(&exercise),
-                        backup
-                            .strip_prefix(course.repo())
-                            .unwrap_or(&backup)
-                            .display()
+                        "{} is back to its original. {kept}",
+                        show::label(&exercise)
                     )?;
                 }
             }

@@ -2,14 +2,34 @@
 //! learner's terms (what to do, where, what was expected, what happened, what to read).
 //!
 //! Every function returns a `String`, so that the tests can read exactly what a learner sees.
+//! Colours are `anstyle` styles, switched on or off by a [`Paint`] (see there why a flag).
 
 use std::fmt::Write as _;
+
+use anstream::ColorChoice;
+use anstyle::{AnsiColor, Style};
 
 use crate::check::Verdict;
 use crate::course::{Course, Exercise, outline};
 use crate::progress::Progress;
 
-/// ANSI colours, or none (when the output is not a terminal, or `NO_COLOR` is set).
+/// Green, for success.
+const SUCCESS: Style = AnsiColor::Green.on_default();
+/// Red, for failure.
+const FAILURE: Style = AnsiColor::Red.on_default();
+/// Bold, for headings.
+const HEADING: Style = Style::new().bold();
+/// Dim, for asides.
+const ASIDE: Style = Style::new().dimmed();
+
+/// Colour, or none: whether the strings made here carry `anstyle` styles.
+///
+/// The decision is made once, up front, and kept in this flag, rather than always styling and
+/// letting an `anstream` stream strip the styles on the way out. Two reasons: the tests read
+/// the very string a learner's terminal receives (with [`Paint::PLAIN`], exactly what a pipe
+/// receives), not one that a stream would rewrite later; and the same decision must be known
+/// *before* anything is printed, to ask cargo for coloured or plain compiler errors
+/// (`CheckOptions::color`). The decision itself is the ecosystem's, `anstream`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paint {
     /// Whether to colour at all.
@@ -17,17 +37,23 @@ pub struct Paint {
 }
 
 impl Paint {
-    /// Colours if standard output is a terminal and `NO_COLOR` is not set.
+    /// No colour: plain text.
+    pub const PLAIN: Paint = Paint { enabled: false };
+
+    /// Colours when standard output should get them, as `anstream` (and so clap, cargo's
+    /// own crates, ...) decides: it is a terminal, `NO_COLOR` is not set, `CLICOLOR=0` does not
+    /// turn colour off and `TERM` is not `dumb`; `CLICOLOR_FORCE` turns it on anyway.
     pub fn for_stdout() -> Paint {
-        use std::io::IsTerminal;
+        let choice = anstream::AutoStream::choice(&std::io::stdout());
         Paint {
-            enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            enabled: choice != ColorChoice::Never,
         }
     }
 
-    fn wrap(self, code: &str, text: &str) -> String {
+    /// `text` in `style` (`{style}` starts it, `{style:#}` resets), or plain.
+    fn paint(self, style: Style, text: &str) -> String {
         if self.enabled {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
@@ -35,22 +61,22 @@ impl Paint {
 
     /// Green, for success.
     pub fn green(self, text: &str) -> String {
-        self.wrap("32", text)
+        self.paint(SUCCESS, text)
     }
 
     /// Red, for failure.
     pub fn red(self, text: &str) -> String {
-        self.wrap("31", text)
+        self.paint(FAILURE, text)
     }
 
     /// Bold, for headings.
     pub fn bold(self, text: &str) -> String {
-        self.wrap("1", text)
+        self.paint(HEADING, text)
     }
 
     /// Dim, for asides.
     pub fn dim(self, text: &str) -> String {
-        self.wrap("2", text)
+        self.paint(ASIDE, text)
     }
 }
 
@@ -328,7 +354,7 @@ mod tests {
         .remove(0)
     }
 
-    const PLAIN: Paint = Paint { enabled: false };
+    const PLAIN: Paint = Paint::PLAIN;
 
     #[test]
     fn a_todo_says_where_the_code_goes() {
@@ -415,5 +441,46 @@ mod tests {
             text.starts_with("Hint for 01 countdown-callbacks:\n\n  Count down.\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn colour_changes_nothing_but_the_colour() {
+        let exercise = exercise();
+        let course = Course {
+            dir: PathBuf::from("/nowhere/exercises"),
+            exercises: vec![exercise.clone()],
+        };
+        let colour = Paint { enabled: true };
+        let failed = Verdict::TestsFail {
+            failed: 1,
+            total: 4,
+            first: Failure {
+                test: "done_is_called_once".into(),
+                location: None,
+                message: "`done` should be called once".into(),
+            },
+        };
+        for (plain, coloured) in [
+            (
+                super::verdict(&exercise, &Verdict::Passed { tests: 4 }, PLAIN),
+                super::verdict(&exercise, &Verdict::Passed { tests: 4 }, colour),
+            ),
+            (
+                super::verdict(&exercise, &failed, PLAIN),
+                super::verdict(&exercise, &failed, colour),
+            ),
+            (
+                list(&course, &Progress::default(), PLAIN),
+                list(&course, &Progress::default(), colour),
+            ),
+            (hint(&exercise, PLAIN), hint(&exercise, colour)),
+        ] {
+            assert_ne!(coloured, plain, "styled when enabled");
+            assert_eq!(
+                anstream::adapter::strip_str(&coloured).to_string(),
+                plain,
+                "the same words, in a terminal or through a pipe"
+            );
+        }
     }
 }

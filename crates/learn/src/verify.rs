@@ -9,9 +9,11 @@
 //! - **The course is complete** ([`course_problems`], quick, no build): every exercise of
 //!   `info.toml` has its folder, a `//!` header naming its chapter, a `// TODO` and a `todo!()`,
 //!   tests that name the chapter to reread, a hint, and a solution whose manifest runs the same
-//!   test files with the same dependencies; the workspace lists exactly these exercises; and
-//!   ([`missing_chapters`]) every chapter exists in the book.
-//! - **The checks are honest** ([`build_problems`], slow: it builds the exercises workspace
+//!   test files with the same dependencies; the workspace lists exactly these exercises;
+//!   ([`missing_chapters`]) every chapter exists in the book; and
+//!   ([`originals_problems`](crate::reset::originals_problems)) the copy of the exercises that
+//!   `learn reset` restores from (`crates/learn/originals/`) is the exercises as they are.
+//! - **The checks are honest** ([`build_rounds`], slow: it builds the exercises workspace
 //!   twice): in a scratch copy of `exercises/`, every exercise, unsolved, fails
 //!   `rosetta learn check` (its tests fail, or it does not compile); then, with each exercise's
 //!   `src/` replaced by its solution's, every exercise passes it. The copy shares one target
@@ -404,6 +406,7 @@ pub fn verify(
 ) -> anyhow::Result<Vec<String>> {
     let mut problems = course_problems(course);
     problems.extend(missing_chapters(course));
+    problems.extend(crate::reset::originals_problems(course));
     match format_problems(course) {
         Some(found) => problems.extend(found),
         None => writeln!(

@@ -70,6 +70,20 @@ impl Feeds {
     }
 }
 
+/// Whether a non-blocking `connect`'s error only says that the handshake has started, as it
+/// normally does: `EINPROGRESS` on Unix, `WSAEWOULDBLOCK` (read as `WouldBlock`) on Windows.
+/// The event loop and the reactor, which connect without blocking, both ask this.
+///
+/// Rust reads `EINPROGRESS` as `io::ErrorKind::InProgress`, which is not stable yet; so the
+/// error number is compared, as mio and socket2 do.
+pub fn connect_in_progress(error: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if error.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    error.kind() == std::io::ErrorKind::WouldBlock
+}
+
 /// Writes a string percent-encoded for a URL path segment: every byte outside the unreserved
 /// set of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
 pub struct PercentEncoded<'a>(pub &'a str);
@@ -128,6 +142,18 @@ mod tests {
             "GET /runs/7/feeds/Bod%C3%B8%20west%2F1 HTTP/1.1\r\n\
              Host: 127.0.0.1:8080\r\nConnection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn only_a_handshake_under_way_is_in_progress() {
+        #[cfg(unix)]
+        assert!(connect_in_progress(&std::io::Error::from_raw_os_error(
+            libc::EINPROGRESS
+        )));
+        assert!(connect_in_progress(&std::io::ErrorKind::WouldBlock.into()));
+        assert!(!connect_in_progress(
+            &std::io::ErrorKind::ConnectionRefused.into()
+        ));
     }
 
     #[test]

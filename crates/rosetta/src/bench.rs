@@ -17,9 +17,13 @@
 //! its own (see [`crate::measure`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use rosetta_feeds::{Config, FeedServer};
 use rosetta_pipeline::model;
+use rosetta_pipeline::transport::{Feeds, Transport};
 use rosetta_pipeline::{RunOptions, Scenario};
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +48,14 @@ pub struct BenchSpec {
     /// The `rosetta` executable to run each measurement in, as `rosetta bench-one`; `None` runs
     /// in this process (no memory figures).
     pub child: Option<PathBuf>,
+    /// On `tcp`, every run fetches from one feed server in *this* process (the measuring
+    /// children hold only the clients' sockets, and their figures only the clients' work), and
+    /// each size also gets a row of the raw baseline ([`crate::raw`]).
+    pub tcp: bool,
 }
+
+/// The raw baseline's name in the rows.
+pub const RAW: &str = "raw hyper";
 
 /// One style at one size.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,10 +171,12 @@ pub fn measure(style: &Style, scenario: &Scenario, opts: &RunOptions) -> ChildOu
         Ok(report) => ChildOutput {
             row,
             report: Some(report.to_string()),
+            sources_ok: None,
         },
         Err(error) => ChildOutput {
             row: row.marked(Status::Failed, error.to_string()),
             report: None,
+            sources_ok: None,
         },
     }
 }
@@ -175,6 +188,52 @@ pub struct ChildOutput {
     pub row: BenchRow,
     /// The report's text, to compare with the reference's.
     pub report: Option<String>,
+    /// For the raw baseline, which makes no report: the sources whose feed answered, to
+    /// compare with the reference's `sources_ok`.
+    #[serde(default)]
+    pub sources_ok: Option<usize>,
+}
+
+/// The raw baseline's measurement, in this process: what `rosetta bench-one --raw` runs.
+pub fn measure_raw(scenario: &Scenario, feeds: Feeds, time_scale: f64) -> ChildOutput {
+    let ideal = model::ideal(scenario);
+    let opts = RunOptions::with_time_scale(time_scale);
+    let mut row = BenchRow::new(
+        scenario.sources.len(),
+        scenario.settings.concurrency,
+        RAW,
+        opts.scaled(ideal.fetch_ms).as_secs_f64() * 1000.0,
+    );
+    let (run, memory) = measure::peak_memory(|| crate::raw::fetch_all(scenario, feeds, time_scale));
+    let run = match run {
+        Ok(run) => run,
+        Err(error) => {
+            return ChildOutput {
+                row: row.marked(Status::Failed, error.to_string()),
+                report: None,
+                sources_ok: None,
+            };
+        }
+    };
+    row.wall_ms = run.wall.as_secs_f64() * 1000.0;
+    row.ratio = if row.ideal_ms > 0.0 {
+        row.wall_ms / row.ideal_ms
+    } else {
+        0.0
+    };
+    row.peak_in_flight = run.peak_in_flight;
+    row.threads = run.threads;
+    row.note =
+        "fetches only: hyper's client on tokio, buffer_unordered; ideal = the fetches' own".into();
+    if let Some(memory) = memory {
+        row.peak_rss_mib = Some(memory.peak_mib());
+        row.kib_per_source = Some(memory.grown_kib as f64 / scenario.sources.len().max(1) as f64);
+    }
+    ChildOutput {
+        row,
+        report: None,
+        sources_ok: Some(run.sources_ok),
+    }
 }
 
 impl ChildOutput {
@@ -188,6 +247,7 @@ impl ChildOutput {
         measure::in_child(exe, &args).unwrap_or_else(|error| ChildOutput {
             row: unmeasured.marked(Status::Failed, format!("{error:#}")),
             report: None,
+            sources_ok: None,
         })
     }
 
@@ -198,6 +258,18 @@ impl ChildOutput {
             self.row.marked(Status::Differs, why())
         } else {
             self.row
+        }
+    }
+
+    /// The raw baseline's row, marked `differs` if a different number of sources answered
+    /// than the reference's `sources_ok`: the baseline fetched something else.
+    pub fn checked_raw(self, expected_ok: usize) -> BenchRow {
+        match self.sources_ok {
+            Some(ok) if self.row.status == Status::Ok && ok != expected_ok => self.row.marked(
+                Status::Differs,
+                format!("{ok} sources answered, the reference says {expected_ok}"),
+            ),
+            _ => self.row,
         }
     }
 }
@@ -230,14 +302,32 @@ pub fn run(
     spec: &BenchSpec,
     styles: &[&'static Style],
     mut progress: impl FnMut(&BenchRow),
-) -> Vec<BenchRow> {
+) -> anyhow::Result<Vec<BenchRow>> {
     let opts = RunOptions::with_time_scale(spec.time_scale);
+    let server = if spec.tcp {
+        Some(FeedServer::start(Config::default()).context("cannot start a feed server")?)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for &size in &spec.sizes {
         let scenario = scenario(size, spec.seed, spec.concurrency);
+        let shared = Arc::new(scenario.clone());
         let ideal = model::ideal(&scenario);
         // The expected report, computed without waiting (the reference at time scale 0).
-        let expected = rosetta_conformance::expected_report(&scenario).to_string();
+        let expected_report = rosetta_conformance::expected_report(&scenario);
+        let expected = expected_report.to_string();
+        // A run of its own on the server for each measurement, forgotten once measured.
+        let host = || {
+            server
+                .as_ref()
+                .map(|server| server.host(Arc::clone(&shared), spec.time_scale))
+        };
+        let retire = |feeds: Option<Feeds>| {
+            if let (Some(server), Some(feeds)) = (&server, feeds) {
+                server.retire(feeds);
+            }
+        };
         for style in styles {
             let ideal_wall = opts.scaled(style.ideal_ms(&ideal));
             let unmeasured = BenchRow::new(
@@ -258,19 +348,18 @@ pub fn run(
             let row = if let Some(reason) = skip {
                 unmeasured.marked(Status::Skipped, reason)
             } else {
+                let feeds = host();
                 let measured = match &spec.child {
                     Some(exe) => {
-                        let mut args = vec![style.name.to_string()];
-                        args.extend(["--sources".into(), size.to_string()]);
-                        args.extend(["--seed".into(), spec.seed.to_string()]);
-                        args.extend(["--time-scale".into(), spec.time_scale.to_string()]);
-                        if let Some(concurrency) = spec.concurrency {
-                            args.extend(["--concurrency".into(), concurrency.to_string()]);
-                        }
+                        let args = child_args(Some(style.name), size, spec, feeds);
                         ChildOutput::in_child(exe, &args, unmeasured)
                     }
-                    None => measure(style, &scenario, &opts),
+                    None => {
+                        let opts = feeds.map_or(opts, |feeds| opts.on(Transport::Tcp(feeds)));
+                        measure(style, &scenario, &opts)
+                    }
                 };
+                retire(feeds);
                 measured.checked(&expected, || {
                     let command = reproduce_command(style, &scenario, spec);
                     format!("report differs from the reference; see the diff: {command}")
@@ -279,8 +368,50 @@ pub fn run(
             progress(&row);
             rows.push(row);
         }
+        // The raw baseline, on tcp: the same fetches from the same server, without the toolkit.
+        if let Some(feeds) = host() {
+            let measured = match &spec.child {
+                Some(exe) => {
+                    let args = child_args(None, size, spec, Some(feeds));
+                    let fetch_ideal = opts.scaled(ideal.fetch_ms).as_secs_f64() * 1000.0;
+                    let unmeasured =
+                        BenchRow::new(size, scenario.settings.concurrency, RAW, fetch_ideal);
+                    ChildOutput::in_child(exe, &args, unmeasured)
+                }
+                None => measure_raw(&scenario, feeds, spec.time_scale),
+            };
+            retire(Some(feeds));
+            let row = measured.checked_raw(expected_report.sources_ok);
+            progress(&row);
+            rows.push(row);
+        }
     }
-    rows
+    Ok(rows)
+}
+
+/// The arguments of `rosetta bench-one` for one measurement: `style` (`None`: the raw baseline)
+/// on the generated scenario of `size` sources, fetching from `feeds` on tcp.
+fn child_args(
+    style: Option<&str>,
+    size: usize,
+    spec: &BenchSpec,
+    feeds: Option<Feeds>,
+) -> Vec<String> {
+    let mut args = match style {
+        Some(style) => vec![style.to_string()],
+        None => vec!["--raw".to_string()],
+    };
+    args.extend(["--sources".into(), size.to_string()]);
+    args.extend(["--seed".into(), spec.seed.to_string()]);
+    args.extend(["--time-scale".into(), spec.time_scale.to_string()]);
+    if let Some(concurrency) = spec.concurrency {
+        args.extend(["--concurrency".into(), concurrency.to_string()]);
+    }
+    if let Some(feeds) = feeds {
+        args.extend(["--feeds-addr".into(), feeds.addr.to_string()]);
+        args.extend(["--feeds-run".into(), feeds.run.to_string()]);
+    }
+    args
 }
 
 impl Table for BenchRow {

@@ -206,12 +206,17 @@ pub(crate) struct BenchArgs {
     /// process that only loads it.
     #[arg(long, value_name = "NAME|FILE", conflicts_with_all = ["sizes", "tasks", "sleepers", "svg"])]
     pub(crate) scenario: Option<String>,
+    /// Where attempts get their answers: `tcp`, a feed server in this process (each style's
+    /// measuring process holds only the clients), with a raw hyper baseline per size; or `sim`,
+    /// timers.
+    #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
+    pub(crate) transport: TransportArg,
 }
 
 /// One measurement in a fresh process, for `bench` (hidden: not for people).
 #[derive(Debug, Args)]
 pub(crate) struct BenchOneArgs {
-    #[arg(value_parser = style_name, required_unless_present = "load_only")]
+    #[arg(value_parser = style_name, required_unless_present_any = ["load_only", "raw"])]
     pub(crate) style: Option<String>,
     #[arg(long, value_parser = source_count, required_unless_present = "scenario")]
     pub(crate) sources: Option<usize>,
@@ -227,6 +232,14 @@ pub(crate) struct BenchOneArgs {
     pub(crate) concurrency: Option<usize>,
     #[arg(long, value_parser = positive_scale, allow_hyphen_values = true)]
     pub(crate) time_scale: f64,
+    /// The raw baseline instead of a style.
+    #[arg(long, conflicts_with_all = ["style", "load_only"])]
+    pub(crate) raw: bool,
+    /// On tcp: the feed server's address and the run id to fetch (the bench hosts the run).
+    #[arg(long, requires = "feeds_run")]
+    pub(crate) feeds_addr: Option<std::net::SocketAddr>,
+    #[arg(long, requires = "feeds_addr")]
+    pub(crate) feeds_run: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

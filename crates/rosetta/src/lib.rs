@@ -17,6 +17,8 @@
 //!   size.
 //! - [`network`]: where runs get their feeds: timers, a feed server in this process, or one
 //!   already running (`--feeds URL`); a run of its own on the server for every style run.
+//! - [`raw`]: the raw baseline of `bench --transport tcp`: the same fetches with hyper's client
+//!   on tokio, as a user would write them without this toolkit.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
 //! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
 //! - [`table`]: the one line layout of the tables, padded by display width.
@@ -31,6 +33,7 @@ pub mod live;
 pub mod measure;
 pub mod memory;
 pub mod network;
+pub mod raw;
 pub mod select;
 pub mod sleepers;
 pub mod styles;

@@ -12,6 +12,7 @@
 use std::io::Write;
 use std::time::Duration;
 
+use rosetta_pipeline::transport::Transport;
 use rosetta_pipeline::{RunError, RunOptions, Scenario, Trace, model};
 
 use crate::compare::{self, Comparison};
@@ -97,7 +98,8 @@ pub fn compare_live(
 const THREAD_LANES: usize = 4;
 
 /// Rows of a frame besides the source lanes and the thread lanes: the header, the lookups lane,
-/// "+N more sources", the axis, the time scale, the legend and the status line.
+/// "+N more sources", the axis, the time scale, the legend and the status line. On `tcp` the
+/// legend has a second line, for the socket phases ([`frame`] counts it).
 const OTHER_ROWS: usize = 7;
 
 fn run_drawing(
@@ -109,6 +111,9 @@ fn run_drawing(
     out: &mut impl Write,
 ) -> Outcome {
     let trace = Trace::new();
+    // On tcp the timeline's legend gains a line once the first socket phase is recorded; its
+    // row is kept from the first frame on, so that the lanes shown do not change mid-run.
+    let tcp = matches!(opts.transport, Transport::Tcp(_));
     let mut drawn_lines = 0;
     // Each frame is drawn over the previous one of the same style.
     let mut draw = |frame: &str| {
@@ -128,7 +133,7 @@ fn run_drawing(
             let now = trace.elapsed();
             let spans = view::spans_until(scenario, &trace.events(), &trace.thread_names(), now);
             let so_far = now.saturating_sub(spans.start);
-            let frame = frame(style.name, spans, so_far, "running", axis, options);
+            let frame = frame(style.name, spans, so_far, "running", axis, tcp, options);
             draw(&frame);
             std::thread::sleep(options.frame);
         }
@@ -153,6 +158,7 @@ fn run_drawing(
         outcome.summary.wall,
         "done",
         axis,
+        tcp,
         options,
     );
     draw(&frame);
@@ -161,18 +167,21 @@ fn run_drawing(
 }
 
 /// One frame: a header with `wall`, the timeline fitted to the terminal, and a status line.
+/// `tcp`: the run is on the tcp transport, whose legend takes one more row.
 fn frame(
     style: &str,
     spans: Spans,
     wall: Duration,
     status: &str,
     axis: Duration,
+    tcp: bool,
     options: LiveOptions,
 ) -> String {
     let (width, height) = options.size;
     let threads = spans.threads.len();
     let thread_lanes = threads.min(THREAD_LANES);
-    let sources = height.saturating_sub(OTHER_ROWS + thread_lanes).max(1);
+    let other_rows = OTHER_ROWS + usize::from(tcp);
+    let sources = height.saturating_sub(other_rows + thread_lanes).max(1);
     let fitted = fit_lanes(spans, sources, THREAD_LANES);
     let timeline = view::timeline(
         style,

@@ -4,6 +4,13 @@
 //! each start with its end gives *spans*, one bar each, on *lanes*: one lane per source (its
 //! attempts), one per looked-up station, and one per thread (when it was doing something). The
 //! thread lanes are the point of the exercise: the callbacks style draws one, tokio several.
+//!
+//! On the `tcp` transport an attempt's bar also shows how far its exchange had come: its socket
+//! connecting, then waiting for the answer (the request is written the moment it connects),
+//! then reading the answer from its first byte on. The trace records the instants (the
+//! `Socket` events, [`SocketPhase`]); [`Span::phases`] keeps them, and each view draws them its
+//! own way: characters in the timeline, instant events in the Chrome trace, shading and ticks
+//! in the SVG. On `sim` there are no sockets, no phases, and the views are drawn as before.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,7 +19,7 @@ use std::time::Duration;
 use anstyle::{AnsiColor, Style};
 use rosetta_pipeline::Scenario;
 use rosetta_pipeline::run::AttemptOutcome;
-use rosetta_pipeline::trace::{Event, EventKind};
+use rosetta_pipeline::trace::{Event, EventKind, SocketPhase};
 use serde_json::json;
 use unicode_width::UnicodeWidthStr;
 
@@ -24,8 +31,8 @@ use crate::table::{self, Align};
 pub enum SpanKind {
     /// A fetch attempt, numbered from 1, and how it ended (`None`: it never ended).
     Attempt(u32, Option<AttemptOutcome>),
-    /// A registry lookup, and whether the station was known.
-    Lookup(bool),
+    /// A registry lookup, and whether the station was known (`None`: it never ended).
+    Lookup(Option<bool>),
 }
 
 /// One bar: something that took time.
@@ -41,6 +48,44 @@ pub struct Span {
     pub end: Duration,
     /// The thread that started it.
     pub thread: u64,
+    /// For an attempt on the `tcp` transport, when its socket reached each phase, in the order
+    /// reached (an attempt that timed out has only the phases it reached). Empty on `sim`, and
+    /// for lookups.
+    pub phases: Vec<(Duration, SocketPhase)>,
+}
+
+impl Span {
+    /// When the attempt's socket reached `phase`, if it did.
+    pub fn phase(&self, phase: SocketPhase) -> Option<Duration> {
+        self.phases
+            .iter()
+            .find(|(_, reached)| *reached == phase)
+            .map(|(at, _)| *at)
+    }
+}
+
+/// The three parts a `tcp` attempt's bar is drawn in, between its phases. `RequestSent` starts
+/// no part of its own: the request is a few hundred bytes written as soon as the connection
+/// is up, microseconds after `Connected` on loopback, and what follows it is more waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Before `Connected`.
+    Connecting,
+    /// From `Connected` to `FirstByte`: the request goes out, the server takes its time.
+    Waiting,
+    /// From `FirstByte` on: the answer arrives, read by read.
+    Reading,
+}
+
+impl Part {
+    /// The part an exchange is in once it has reached `phase` (`None`: no phase yet).
+    fn after(phase: Option<SocketPhase>) -> Part {
+        match phase {
+            None => Part::Connecting,
+            Some(SocketPhase::Connected | SocketPhase::RequestSent) => Part::Waiting,
+            Some(SocketPhase::FirstByte) => Part::Reading,
+        }
+    }
 }
 
 /// The spans of a trace, and the moments each thread recorded something.
@@ -67,6 +112,10 @@ pub fn spans(scenario: &Scenario, events: &[Event], names: &BTreeMap<u64, String
 
 /// Like [`spans`], for a run still going on: the trace ends at `now`, and attempts and lookups
 /// that have not ended yet run until then (drawn as "in flight").
+///
+/// An attempt's socket phases go into its span. A phase outside its attempt (a bug in a style,
+/// which `rosetta_conformance::tcp::check_socket_phases` reports) has no bar to go in, and is
+/// left out.
 pub fn spans_until(
     scenario: &Scenario,
     events: &[Event],
@@ -84,7 +133,9 @@ pub fn spans_until(
             .get(index)
             .map_or_else(|| format!("source {index}"), |s| s.name.clone())
     };
-    let mut open_attempts: BTreeMap<(usize, u32), (Duration, u64)> = BTreeMap::new();
+    // Each attempt in flight: when it started, on which thread, and the phases reached so far.
+    type Open = (Duration, u64, Vec<(Duration, SocketPhase)>);
+    let mut open_attempts: BTreeMap<(usize, u32), Open> = BTreeMap::new();
     let mut open_lookups: BTreeMap<String, (Duration, u64)> = BTreeMap::new();
     let mut attempts: Vec<(usize, Span)> = Vec::new();
     let mut lookups: Vec<Span> = Vec::new();
@@ -100,20 +151,21 @@ pub fn spans_until(
             .push(event.at);
         match &event.kind {
             EventKind::AttemptStarted { source, attempt } => {
-                open_attempts.insert((*source, *attempt), (event.at, event.thread));
+                open_attempts.insert((*source, *attempt), (event.at, event.thread, Vec::new()));
             }
             EventKind::AttemptFinished {
                 source,
                 attempt,
                 outcome,
             } => {
-                if let Some((start, thread)) = open_attempts.remove(&(*source, *attempt)) {
+                if let Some((start, thread, phases)) = open_attempts.remove(&(*source, *attempt)) {
                     let span = Span {
                         lane: source_name(*source),
                         kind: SpanKind::Attempt(*attempt, Some(*outcome)),
                         start,
                         end: event.at,
                         thread,
+                        phases,
                     };
                     attempts.push((*source, span));
                 }
@@ -125,11 +177,21 @@ pub fn spans_until(
                 if let Some((start, thread)) = open_lookups.remove(station) {
                     lookups.push(Span {
                         lane: format!("lookup {station}"),
-                        kind: SpanKind::Lookup(*known),
+                        kind: SpanKind::Lookup(Some(*known)),
                         start,
                         end: event.at,
                         thread,
+                        phases: Vec::new(),
                     });
+                }
+            }
+            EventKind::Socket {
+                source,
+                attempt,
+                phase,
+            } => {
+                if let Some((_, _, phases)) = open_attempts.get_mut(&(*source, *attempt)) {
+                    phases.push((event.at, *phase));
                 }
             }
             EventKind::HandedOff { worker, records } => out
@@ -137,19 +199,29 @@ pub fn spans_until(
                 .entry(*worker)
                 .or_default()
                 .push((event.at, *records)),
-            // Socket phases are drawn once the tcp transport is wired into the views.
-            EventKind::RunStarted | EventKind::RunFinished | EventKind::Socket { .. } => {}
+            EventKind::RunStarted | EventKind::RunFinished => {}
         }
     }
-    for ((source, attempt), (start, thread)) in open_attempts {
+    for ((source, attempt), (start, thread, phases)) in open_attempts {
         let span = Span {
             lane: source_name(source),
             kind: SpanKind::Attempt(attempt, None),
             start,
             end: out.end,
             thread,
+            phases,
         };
         attempts.push((source, span));
+    }
+    for (station, (start, thread)) in open_lookups {
+        lookups.push(Span {
+            lane: format!("lookup {station}"),
+            kind: SpanKind::Lookup(None),
+            start,
+            end: out.end,
+            thread,
+            phases: Vec::new(),
+        });
     }
     attempts.sort_by_key(|(source, span)| (*source, span.start));
     lookups.sort_by_key(|span| span.start);
@@ -165,7 +237,9 @@ pub fn spans_until(
 ///
 /// Attempts and lookups are complete events (`"ph": "X"`, `ts` and `dur` in microseconds), on
 /// the thread that started them; hand-offs are instant events (`"ph": "i"`); every thread gets
-/// its name as metadata (`"ph": "M"`).
+/// its name as metadata (`"ph": "M"`). On `tcp`, each socket phase of an attempt is an instant
+/// event on the attempt's thread (`"s": "t"`), named after the attempt and the phase
+/// (`oslo-feed #1: first byte`), in the category `socket`.
 pub fn chrome_json(style: &str, spans: &Spans) -> serde_json::Value {
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     let mut events = vec![json!({
@@ -185,12 +259,34 @@ pub fn chrome_json(style: &str, spans: &Spans) -> serde_json::Value {
                 "fetch",
                 json!({ "attempt": attempt, "outcome": outcome.map_or("unfinished", outcome_word) }),
             ),
-            SpanKind::Lookup(known) => (span.lane.clone(), "lookup", json!({ "known": known })),
+            SpanKind::Lookup(Some(known)) => {
+                (span.lane.clone(), "lookup", json!({ "known": known }))
+            }
+            SpanKind::Lookup(None) => (
+                span.lane.clone(),
+                "lookup",
+                json!({ "outcome": "unfinished" }),
+            ),
         };
         events.push(json!({
             "name": name, "cat": category, "ph": "X", "pid": 1, "tid": span.thread,
             "ts": micros(span.start), "dur": micros(span.end.saturating_sub(span.start)), "args": args,
         }));
+        // The phases are instant events, not complete events ("connect", "wait", "read")
+        // nested inside the attempt's. The format requires the complete events of one thread
+        // to nest, and in every single-threaded style dozens of attempts overlap on one thread
+        // (that is the point of those styles): a "read" placed under the attempt on top of the
+        // thread's stack would often be another attempt's, and Perfetto drops a complete event
+        // that overlaps one it does not nest in (`slice_drop_overlapping_complete_event`). An
+        // instant stands alone, names its attempt, and shows as a marker on the thread's
+        // track; the time between two markers is that part of the exchange.
+        for (at, phase) in &span.phases {
+            events.push(json!({
+                "name": format!("{name}: {}", phase.as_str()), "cat": "socket", "ph": "i",
+                "s": "t", "pid": 1, "tid": span.thread, "ts": micros(*at),
+                "args": { "phase": phase.as_str() },
+            }));
+        }
     }
     for (worker, groups) in &spans.handoffs {
         for (at, records) in groups {
@@ -224,10 +320,31 @@ fn glyph(kind: SpanKind) -> (char, Style) {
         }
         // Still in flight.
         SpanKind::Attempt(_, None) => ('>', AnsiColor::Magenta.on_default()),
-        SpanKind::Lookup(true) => ('-', AnsiColor::Cyan.on_default()),
-        SpanKind::Lookup(false) => ('.', AnsiColor::Cyan.on_default()),
+        SpanKind::Lookup(Some(true)) => ('-', AnsiColor::Cyan.on_default()),
+        SpanKind::Lookup(Some(false)) => ('.', AnsiColor::Cyan.on_default()),
+        SpanKind::Lookup(None) => ('>', AnsiColor::Cyan.on_default()),
     }
 }
+
+/// The character and colour of a cell of a `tcp` attempt's bar in `part` of its exchange,
+/// given its bar's own (`glyph`). Waiting keeps the bar's character, so that the outcome
+/// (`=` ok, `x` error, `~` timeout) still reads without colour; connecting and reading get a
+/// character of their own, and, in colour, the outcome's colour dimmed and in bold.
+fn part_glyph(part: Part, (c, style): (char, Style)) -> (char, Style) {
+    match part {
+        Part::Connecting => (':', style.dimmed()),
+        Part::Waiting => (c, style),
+        Part::Reading => ('#', style.bold()),
+    }
+}
+
+/// The legend of the timeline's characters.
+const LEGEND: &str =
+    "= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n";
+/// Its second line, printed only when some bar has socket phases (a `tcp` run), so that a `sim`
+/// timeline reads as it always has.
+const PHASE_LEGEND: &str =
+    "on tcp  : connecting  = x ~ > waiting for the answer  # reading the answer\n";
 
 /// The widest timeline drawn, in columns. A wider request (a `--width` or a terminal size) is
 /// drawn this wide: every row is allocated and padded by the width, so it must be bounded.
@@ -332,13 +449,31 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     for (lane, list) in &lanes {
         let mut row: Vec<Option<(char, Style)>> = vec![None; columns];
         for span in list {
-            let (c, style) = glyph(span.kind);
             let (from, to) = (
                 column_of(span.start),
                 column_of(span.end).max(column_of(span.start)),
             );
-            for cell in &mut row[from..=to] {
-                *cell = Some((c, style));
+            // On tcp, each cell shows the part of the exchange the attempt was in at the end of
+            // the cell's time (at its end, for its last cell): the latest phase whose column is
+            // this one or an earlier one. So a connection made within the bar's first column
+            // shows no `:`, and an answer whose first byte came in the last one shows one `#`.
+            let phase_columns: Vec<(usize, SocketPhase)> = span
+                .phases
+                .iter()
+                .map(|(at, phase)| (column_of(*at), *phase))
+                .collect();
+            let bar = glyph(span.kind);
+            for (column, cell) in row.iter_mut().enumerate().take(to + 1).skip(from) {
+                *cell = Some(if phase_columns.is_empty() {
+                    bar
+                } else {
+                    let reached = phase_columns
+                        .iter()
+                        .rev()
+                        .find(|(at, _)| *at <= column)
+                        .map(|(_, phase)| *phase);
+                    part_glyph(Part::after(reached), bar)
+                });
             }
             // A retry starts where the previous attempt ended: mark the boundary.
             if matches!(span.kind, SpanKind::Attempt(n, _) if n > 1) {
@@ -368,7 +503,10 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
     let end_label = format!("{:.0} ms", total.as_secs_f64() * 1000.0);
     let gap = " ".repeat((columns + 1).saturating_sub(end_label.chars().count()));
     let _ = writeln!(out, "{} 0{gap}{end_label}", label(""));
-    out.push_str("= ok  x error  ~ timeout  | retry  > in flight  - lookup  . unknown  • busy\n");
+    out.push_str(LEGEND);
+    if spans.spans.iter().any(|span| !span.phases.is_empty()) {
+        out.push_str(PHASE_LEGEND);
+    }
     out
 }
 
@@ -378,7 +516,10 @@ pub fn svg(style: &str, spans: &Spans) -> String {
     let (label_w, plot_w, row_h, top) = (180.0, 640.0, 18.0, 40.0);
     let threads: Vec<&String> = spans.threads.values().map(|(name, _)| name).collect();
     let rows = lanes.len() + threads.len();
-    let height = top + row_h * rows as f64 + 50.0;
+    let phases = spans.spans.iter().any(|span| !span.phases.is_empty());
+    // A second legend line on tcp, for the socket phases.
+    let legend_h = if phases { 16.0 } else { 0.0 };
+    let height = top + row_h * rows as f64 + 50.0 + legend_h;
     let width = label_w + plot_w + 20.0;
     let total = spans
         .end
@@ -391,9 +532,9 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         SpanKind::Attempt(_, Some(AttemptOutcome::Answered)) => "#2e7d32",
         SpanKind::Attempt(_, Some(AttemptOutcome::Error)) => "#c62828",
         SpanKind::Attempt(_, Some(AttemptOutcome::Timeout)) => "#f9a825",
-        SpanKind::Attempt(_, None) => "#6a1b9a",
-        SpanKind::Lookup(true) => "#0277bd",
-        SpanKind::Lookup(false) => "#90a4ae",
+        SpanKind::Attempt(_, None) | SpanKind::Lookup(None) => "#6a1b9a",
+        SpanKind::Lookup(Some(true)) => "#0277bd",
+        SpanKind::Lookup(Some(false)) => "#90a4ae",
     };
     let mut svg = Svg::new(width, height, "monospace", 11);
     svg.text(
@@ -419,6 +560,9 @@ pub fn svg(style: &str, spans: &Spans) -> String {
                     colour(span.kind)
                 ),
             );
+            if !span.phases.is_empty() {
+                svg_phases(&mut svg, span, y + 2.0, row_h - 4.0, x_of);
+            }
         }
     }
     for (index, (name, times)) in spans.threads.values().enumerate() {
@@ -462,7 +606,53 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         "green answered, red error, yellow timed out, blue lookup, grey unknown station; grey \
          ticks: thread active",
     );
+    if phases {
+        svg.text(
+            format_args!(r##"x="8" y="{:.1}" fill="#333""##, axis_y + 32.0),
+            "on tcp: black ticks at connected, request sent, first byte; pale: connecting, \
+             dark: reading",
+        );
+    }
     svg.finish()
+}
+
+/// A `tcp` attempt's phases on its bar (at `y`, `height` high): the connecting part shaded
+/// pale, the reading part dark, over the bar's colour, so that the plain part between them is
+/// the waiting; and a tick at each phase reached. The parts are drawn as long as they lasted
+/// (on loopback, a connection and a short answer take microseconds: slivers); the ticks are
+/// always a pixel wide, so that every phase shows, however short its part, and stand out of
+/// the bar above and below, so that they read as marks rather than as the bar's edges.
+fn svg_phases(svg: &mut Svg, span: &Span, y: f64, height: f64, x_of: impl Fn(Duration) -> f64) {
+    // Connecting ends at the first phase reached (`Connected`), or with the attempt if the
+    // connection was never made.
+    let connected = span.phases.first().map_or(span.end, |(at, _)| *at);
+    // A translucent white or black over the bar lightens or darkens whatever its colour.
+    let mut shade = |class: &str, from: Duration, to: Duration, fill: &str, opacity: f64| {
+        let (x0, x1) = (x_of(from), x_of(to));
+        svg.shape(
+            "rect",
+            format_args!(
+                r#"class="{class}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{height:.1}" fill="{fill}" fill-opacity="{opacity}""#,
+                x1 - x0
+            ),
+        );
+    };
+    shade("connecting", span.start, connected, "white", 0.6);
+    if let Some(first_byte) = span.phase(SocketPhase::FirstByte) {
+        shade("reading", first_byte, span.end, "black", 0.35);
+    }
+    for (at, phase) in &span.phases {
+        svg.shape(
+            "rect",
+            format_args!(
+                r##"class="phase {}" x="{:.1}" y="{:.1}" width="1" height="{:.1}" fill="#212121""##,
+                phase.as_str().replace(' ', "-"),
+                x_of(*at) - 0.5,
+                y - 2.0,
+                height + 4.0
+            ),
+        );
+    }
 }
 
 /// "1 thread", "4 threads": the count in a timeline's title.

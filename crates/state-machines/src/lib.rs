@@ -3,9 +3,10 @@
 //! Every other style of this project rests on machinery someone else wrote: tokio's scheduler,
 //! futures-rs's combinators, the compiler's transformation of a suspending function into a state
 //! machine. This style writes all of it out. Each future is a `struct` or an `enum` with a
-//! `poll` method; each executor step is a few lines of a loop; each timer is an entry in a map.
-//! Nothing suspends by magic, and that is the lesson: after reading this crate, the question
-//! "what does a runtime actually do?" has a short answer you have seen work.
+//! `poll` method; each executor step is a few lines of a loop; each timer is an entry in a map;
+//! each socket is a key in the reactor's table, with the waker of whoever waits on it. Nothing
+//! suspends by magic, and that is the lesson: after reading this crate, the question "what does
+//! a runtime actually do?" has a short answer you have seen work.
 //!
 //! The futures follow one shape, futures-lite's: a documented constructor function, a struct
 //! (made with `pin_project!` when it holds a future that must stay pinned), `#[derive(Debug)]`,
@@ -16,14 +17,20 @@
 //! The same four files as every style crate, the pipeline, then one folder, the machinery:
 //!
 //! - [`run`] (this file): the pipeline, put together, step by step.
-//! - [`fetch`]: [`FetchWithRetry`](fetch::FetchWithRetry), the state machine of one fetch.
+//! - [`fetch`]: [`FetchWithRetry`](fetch::FetchWithRetry), the state machine of one fetch, and
+//!   its attempt on each transport: a timer on `sim`,
+//!   [`TcpAttempt`](fetch::TcpAttempt) (connect, write, [`ReadResponse`](fetch::ReadResponse))
+//!   on `tcp`.
 //! - [`cache`]: the single-flight cache, a shared slot with a list of wakers.
 //! - [`workers`]: [`hand_off`], the task that hands one answered source's records to their
 //!   workers, and [`worker`], the task that tallies them.
 //! - [`executor`]: what a runtime would provide. Start there.
 //!   - [`executor`] itself: run queue, tasks, wakers, `spawn` and `block_on`.
-//!   - [`executor::reactor`]: the timer map and [`Sleep`](executor::reactor::Sleep), the
-//!     future it wakes.
+//!   - [`executor::reactor`]: timers and sockets over `polling` (epoll on Linux, kqueue on
+//!     macOS), the executor's one place to wait; [`Sleep`](executor::reactor::Sleep) and
+//!     [`Registration`](executor::reactor::Registration), the two ways a future waits on it.
+//!   - [`executor::net`]: [`Connect`](executor::net::Connect) and
+//!     [`WriteAll`](executor::net::WriteAll), non-blocking socket futures.
 //!   - [`executor::timeout`]: [`Timeout`](executor::timeout::Timeout), a future raced against
 //!     a deadline.
 //!   - [`executor::join`]: [`BoundedJoin`](executor::join::BoundedJoin), at most
@@ -32,8 +39,9 @@
 //!     workers' queues.
 //!
 //! Everything runs on the thread that calls [`run`]: one executor, one reactor, no helper
-//! thread. In production you would use a runtime (tokio, smol) for all of this; you would also
-//! keep reading their source, which is this crate with the corners filled in.
+//! thread, however many sockets are open. In production you would use a runtime (tokio, smol)
+//! for all of this; you would also keep reading their source, which is this crate with the
+//! corners filled in.
 
 pub mod cache;
 pub mod executor;
@@ -66,7 +74,7 @@ use crate::workers::{hand_off, worker};
 pub const NAME: &str = "state-machines";
 
 /// The model of concurrency, in a few words, for the comparison table.
-pub const MODEL: &str = "hand-written futures on a hand-written executor and timer reactor";
+pub const MODEL: &str = "hand-written futures on a hand-written executor and I/O reactor";
 
 /// Runs the pipeline in this style.
 ///
@@ -156,24 +164,32 @@ fn run_pipeline(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> (Repor
 ///
 /// A future's size is the size of its largest state plus the fields all states share, which is
 /// also how the compiler sizes the futures it generates. The sizes grow the way the futures nest:
-/// a `Timeout` holds a `FeedAnswer` and a `Sleep`, a `FetchWithRetry` holds a `Timeout`.
+/// a `TcpAttempt` holds a `Connect`, a `WriteAll` or a `ReadResponse` (one at a time, so it is
+/// as big as the biggest); an `AttemptAnswer` holds a `FeedAnswer` or a `TcpAttempt`; a `Timeout`
+/// holds an `AttemptAnswer` and a `Sleep`; a `FetchWithRetry` holds a `Timeout`.
 pub fn future_sizes() -> Vec<(&'static str, usize)> {
     use crate::cache::{Lookup, RegionWait};
     use crate::executor::channel::{Recv, Send};
     use crate::executor::join::BoundedJoin;
+    use crate::executor::net::{Connect, WriteAll};
     use crate::executor::reactor::Sleep;
     use crate::executor::timeout::Timeout;
-    use crate::fetch::{FeedAnswer, FetchWithRetry};
+    use crate::fetch::{AttemptAnswer, FeedAnswer, FetchWithRetry, ReadResponse, TcpAttempt};
     use crate::workers::{HandOff, Worker};
 
     type FetchJoin = BoundedJoin<std::vec::IntoIter<FetchWithRetry<'static>>, fn(usize, Fetched)>;
     vec![
         ("Sleep", size_of::<Sleep>()),
-        (
-            "Timeout<FeedAnswer>",
-            size_of::<Timeout<FeedAnswer<'static>>>(),
-        ),
         ("FeedAnswer", size_of::<FeedAnswer<'static>>()),
+        ("Connect", size_of::<Connect>()),
+        ("WriteAll", size_of::<WriteAll>()),
+        ("ReadResponse", size_of::<ReadResponse>()),
+        ("TcpAttempt", size_of::<TcpAttempt<'static>>()),
+        ("AttemptAnswer", size_of::<AttemptAnswer<'static>>()),
+        (
+            "Timeout<AttemptAnswer>",
+            size_of::<Timeout<AttemptAnswer<'static>>>(),
+        ),
         ("FetchWithRetry", size_of::<FetchWithRetry<'static>>()),
         ("BoundedJoin<FetchWithRetry>", size_of::<FetchJoin>()),
         ("Lookup", size_of::<Lookup<'static>>()),
@@ -246,8 +262,15 @@ mod tests {
             println!("{name:<28} {size:>4} bytes");
         }
         // A future holds the futures it is waiting on, so it is at least as big as they are.
-        let timeout = sizes["Timeout<FeedAnswer>"];
-        assert!(timeout >= sizes["FeedAnswer"] + sizes["Sleep"]);
+        let timeout = sizes["Timeout<AttemptAnswer>"];
+        assert!(timeout >= sizes["AttemptAnswer"] + sizes["Sleep"]);
+        assert!(sizes["AttemptAnswer"] >= sizes["FeedAnswer"].max(sizes["TcpAttempt"]));
+        for step in ["Connect", "WriteAll", "ReadResponse"] {
+            assert!(
+                sizes["TcpAttempt"] >= sizes[step],
+                "TcpAttempt holds a {step}"
+            );
+        }
         assert!(sizes["FeedAnswer"] >= sizes["Sleep"]);
         assert!(sizes["FetchWithRetry"] >= timeout);
         assert!(sizes["HandOff"] >= sizes["Send<Enriched>"]);

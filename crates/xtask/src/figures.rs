@@ -67,10 +67,10 @@ pub const SLEEPERS_ARGS: &[&str] = &["bench", "--sleepers", "--sizes", "10000,10
 /// once took 5 GB in the async/await styles.
 pub const LONG_FEED_LINES: &str = "5555556";
 
-/// The memory figure, chapter 11: peak resident memory per style on the long feed.
+/// The memory figure, chapter 12: peak resident memory per style on the long feed.
 pub const MEMORY_ARGS: &[&str] = &["bench", "--scenario", "target/long-feed.toml"];
 
-/// The uniform-latency check of chapter 11: measured against `ceil(N / P) * L`.
+/// The uniform-latency check of chapter 12: measured against `ceil(N / P) * L`.
 pub const UNIFORM_ARGS: &[&str] = &["compare", "--scenario", "book/src/listings/uniform.toml"];
 
 /// Runs the `future_sizes` example of `rosetta-book-examples` (chapters 6 and 7).

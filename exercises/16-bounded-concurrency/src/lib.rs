@@ -1,6 +1,6 @@
 //! # Exercise 16: bounded concurrency, two ways
 //!
-//! Chapter 10, Data management (`book/src/data-management.md`). About 15 minutes.
+//! Chapter 11, Data management (`book/src/data-management.md`). About 15 minutes.
 //!
 //! Starting ten thousand fetches at once is easy in async Rust, and usually wrong: the server
 //! (or your file descriptors, or your memory) will not take it. The pipeline's `concurrency`

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bounded_concurrency::{Gauge, fetch_all_buffered, fetch_all_spawned};
 
 /// Where to read about this exercise.
-const REREAD: &str = "chapter 10, Data management (book/src/data-management.md)";
+const REREAD: &str = "chapter 11, Data management (book/src/data-management.md)";
 
 /// Fails the test, saying what was expected, what happened and where to read more.
 #[track_caller]

@@ -1,6 +1,6 @@
 //! # Exercise 17: a single-flight cache of `Shared` futures
 //!
-//! Chapter 10, Data management (`book/src/data-management.md`). About 15 minutes.
+//! Chapter 11, Data management (`book/src/data-management.md`). About 15 minutes.
 //!
 //! Exercise 04 built a single-flight cache from lists of callbacks. With futures there is a
 //! shorter way: cache the *lookup itself*. `FutureExt::shared()` turns a future into one that
@@ -19,7 +19,7 @@
 //! `BoxFuture<'static, _>`, which needs the future to own everything it uses (hence the owned
 //! `Arc` and `String`) and to be `Send` (hence a `Send` future, for tasks on other threads).
 //! And the lock is a `std::sync::Mutex`: held across an `.await`, it would block other threads
-//! and make the future un-`Send` (chapter 12, exercise 21).
+//! and make the future un-`Send` (chapter 13, exercise 21).
 //!
 //! Check your work with `cargo run -- learn check 17`. Stuck? `cargo run -- learn hint 17`.
 

@@ -11,7 +11,7 @@ use futures::future::join_all;
 use shared_cache::{Registry, SingleFlightCache};
 
 /// Where to read about this exercise.
-const REREAD: &str = "chapter 10, Data management (book/src/data-management.md)";
+const REREAD: &str = "chapter 11, Data management (book/src/data-management.md)";
 
 /// Fails the test, saying what was expected, what happened and where to read more.
 #[track_caller]

@@ -1,6 +1,6 @@
 //! # Exercise 18: a partitioned worker stage
 //!
-//! Chapter 9, Communication (`book/src/communication.md`). About 20 minutes.
+//! Chapter 10, Communication (`book/src/communication.md`). About 20 minutes.
 //!
 //! The pipeline's fourth step: each accepted record goes to one of `workers` workers, chosen by
 //! a hash of its station (`rosetta_pipeline::partition::worker_for`), so that all records of a

@@ -12,7 +12,7 @@ use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::tenths::Tenths;
 
 /// Where to read about this exercise.
-const REREAD: &str = "chapter 9, Communication (book/src/communication.md)";
+const REREAD: &str = "chapter 10, Communication (book/src/communication.md)";
 
 /// Fails the test, saying what was expected, what happened and where to read more.
 #[track_caller]

@@ -1,6 +1,6 @@
 //! # Exercise 21: a lock held across `.await`
 //!
-//! Chapter 12, Pitfalls (`book/src/pitfalls.md`). About 15 minutes.
+//! Chapter 13, Pitfalls (`book/src/pitfalls.md`). About 15 minutes.
 //!
 //! This exercise starts with a compile error, on purpose: run `cargo run -- learn check 21` and
 //! read it. The compiler says that a `std::sync::MutexGuard` "cannot be sent between threads

@@ -12,7 +12,7 @@ use std::time::Duration;
 use lock_across_await::{Calendar, Stats, book_next_slot, record_visit};
 
 /// Where to read about this exercise.
-const REREAD: &str = "chapter 12, Pitfalls (book/src/pitfalls.md)";
+const REREAD: &str = "chapter 13, Pitfalls (book/src/pitfalls.md)";
 
 /// Fails the test, saying what was expected, what happened and where to read more.
 #[track_caller]

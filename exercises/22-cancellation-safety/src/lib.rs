@@ -1,6 +1,6 @@
 //! # Exercise 22: cancellation safety
 //!
-//! Chapter 12, Pitfalls (`book/src/pitfalls.md`). About 20 minutes.
+//! Chapter 13, Pitfalls (`book/src/pitfalls.md`). About 20 minutes.
 //!
 //! `tokio::select!` polls several futures and runs the branch of the first one to finish; the
 //! others are **dropped**, wherever they stood. Dropping a future is how Rust cancels it, and it

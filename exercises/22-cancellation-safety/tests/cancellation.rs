@@ -8,7 +8,7 @@ use cancellation_safety::{Drained, drain, fetch_with_progress, slow_fetch, take_
 use tokio::sync::mpsc;
 
 /// Where to read about this exercise.
-const REREAD: &str = "chapter 12, Pitfalls (book/src/pitfalls.md)";
+const REREAD: &str = "chapter 13, Pitfalls (book/src/pitfalls.md)";
 
 /// Fails the test, saying what was expected, what happened and where to read more.
 #[track_caller]

@@ -1,7 +1,7 @@
 //! Solution of exercise 16: at most `limit` fetches at a time, with `buffer_unordered` in one
 //! task, and with a semaphore across spawned tasks.
 //!
-//! The exercise (`exercises/16-bounded-concurrency/src/lib.rs`) explains the task; chapter 10
+//! The exercise (`exercises/16-bounded-concurrency/src/lib.rs`) explains the task; chapter 11
 //! of the book (`book/src/data-management.md`) explains the trade-offs. `crates/combinators`
 //! uses `buffer_unordered`; `crates/async-await` uses a semaphore.
 

@@ -1,7 +1,7 @@
 //! Solution of exercise 17: a single-flight cache that stores the lookup itself, as a `Shared`
 //! future every asker can await.
 //!
-//! The exercise (`exercises/17-shared-cache/src/lib.rs`) explains the task; chapter 10 of the
+//! The exercise (`exercises/17-shared-cache/src/lib.rs`) explains the task; chapter 11 of the
 //! book (`book/src/data-management.md`) compares the ways to build the cache.
 //! `crates/combinators/src/cache.rs` stores `Shared` futures the same way;
 //! `crates/async-await` uses a `OnceCell` per station instead.

@@ -1,7 +1,7 @@
 //! Solution of exercise 18: the pipeline's worker stage, records partitioned by station over
 //! bounded channels to worker tasks.
 //!
-//! The exercise (`exercises/18-partitioned-workers/src/lib.rs`) explains the task; chapter 9 of
+//! The exercise (`exercises/18-partitioned-workers/src/lib.rs`) explains the task; chapter 10 of
 //! the book (`book/src/communication.md`) explains channels and backpressure.
 //! `crates/async-await/src/pipeline.rs` has the same workers.
 

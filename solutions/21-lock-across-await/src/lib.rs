@@ -1,7 +1,7 @@
 //! Solution of exercise 21: a `std` mutex guard scoped before the `.await`, and an async mutex
 //! where the lock must be held across the wait.
 //!
-//! The exercise (`exercises/21-lock-across-await/src/lib.rs`) explains the task; chapter 12 of
+//! The exercise (`exercises/21-lock-across-await/src/lib.rs`) explains the task; chapter 13 of
 //! the book (`book/src/pitfalls.md`) explains the pitfall. `crates/async-await/src/pitfalls.rs`
 //! shows both fixes too.
 

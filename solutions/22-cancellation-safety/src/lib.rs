@@ -1,7 +1,7 @@
 //! Solution of exercise 22: a consumer loop that loses no message to `select!`, and a future
 //! raced again and again without being restarted.
 //!
-//! The exercise (`exercises/22-cancellation-safety/src/lib.rs`) explains the task; chapter 12 of
+//! The exercise (`exercises/22-cancellation-safety/src/lib.rs`) explains the task; chapter 13 of
 //! the book (`book/src/pitfalls.md`) explains cancellation safety.
 //! `crates/async-await/src/pitfalls.rs` shows the same bug and fix on every runtime.
 

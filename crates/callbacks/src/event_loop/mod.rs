@@ -1,13 +1,20 @@
 //! A small single-threaded event loop, written here because writing one by hand is the lesson.
 //!
 //! Node.js, browsers and libuv run loops of the same shape: keep a heap of timers and a queue
-//! of callbacks that are ready to run; run whatever is due; when nothing is, sleep until the
-//! next timer (or, with I/O, until a socket is ready). Everything else (fetching, looking up,
-//! handing over) is built on three calls:
+//! of callbacks that are ready to run; run whatever is due; when nothing is, wait until the
+//! next timer is due or a socket is ready. Everything else (fetching, looking up, handing over)
+//! is built on three calls for time:
 //!
 //! - [`ScopedEventLoop::set_timeout`]: call this closure once, after this delay;
 //! - [`ScopedEventLoop::clear_timeout`]: never mind, don't;
-//! - [`ScopedEventLoop::set_immediate`]: call this closure soon, on a later turn of the loop.
+//! - [`ScopedEventLoop::set_immediate`]: call this closure soon, on a later turn of the loop;
+//!
+//! and, on the `tcp` transport, four for sockets (in `io.rs`, the loop's readiness I/O):
+//!
+//! - [`ScopedEventLoop::register`]: the loop owns this non-blocking socket from now on;
+//! - [`ScopedEventLoop::on_readable`] and [`ScopedEventLoop::on_writable`]: call this closure
+//!   once, when the socket may be read (or written) without blocking;
+//! - [`ScopedEventLoop::close`]: deregister the socket, close it, and drop its callbacks.
 //!
 //! One thing Node.js and browsers have that this loop does not: a *microtask* queue (Promise
 //! reactions, `queueMicrotask`, and in Node the `process.nextTick` queue before it), drained
@@ -18,7 +25,8 @@
 //! `then`s advances one link per turn, so timers can fire between its links (JavaScript runs the
 //! whole chain first).
 //!
-//! [`ScopedEventLoop::run`] turns the loop until no timer and no callback is left, then returns.
+//! [`ScopedEventLoop::run`] turns the loop until no timer and no callback is left (a callback
+//! waiting on a socket counts), then returns.
 //! Callbacks run one at a time, to completion, on the thread that called `run`: no callback is
 //! ever interrupted by another, which is why the rest of the crate can share state through
 //! `Rc<RefCell<_>>` without locks. The price: a callback that blocks or computes for long stalls
@@ -32,8 +40,18 @@
 //! 2. **Immediates.** The callbacks that were ready when this phase began run, in order. Those
 //!    they queue wait for the next turn, so that a callback that keeps queueing callbacks
 //!    cannot starve the timers.
-//! 3. **Wait.** If callbacks are ready, turn again at once. If not, sleep until the next
-//!    deadline. If there is no timer either, the work is done: return.
+//! 3. **Wait.** If no callback is ready, no timer is set and no callback waits on a socket,
+//!    the work is done: return. Otherwise wait, in one call, for the first of: a registered
+//!    socket becoming ready, or the next deadline (with no timer, for a socket only; with
+//!    callbacks ready, not at all: the wait only looks, so that sockets are served between
+//!    turns of immediates). Then call the callbacks of the sockets that are ready, one at a
+//!    time. A loop that has never registered a socket (the `sim` transport) has only timers
+//!    to wait for, and sleeps.
+//!
+//! A timer and a socket can be due in the same turn: a timeout and the last bytes of the answer
+//! it guards. The timers of step 1 fire first, so an answer is on time if its callback ran
+//! before the timeout's deadline came round, and a loop that wakes late cannot turn a timeout
+//! into an answer.
 //!
 //! # Clearing a timer
 //!
@@ -44,18 +62,19 @@
 //! are live timers. That matters: every attempt sets two timers and clears the one that loses,
 //! and a scale run sets hundreds of thousands.
 //!
-//! # In production
+//! # Waiting for time and sockets at once
 //!
-//! The loop does not `thread::sleep`: it blocks in the operating system's event wait, with the
-//! next deadline as its timeout, so that I/O wakes it too. On Linux and the BSDs that is a
-//! *readiness* call (`epoll_wait`, `kevent`): it says that a socket may now be read without
-//! blocking, and the loop then reads. Windows' IOCP (and Linux's io_uring) is *completion*-based
-//! instead: you hand the kernel a buffer and a read to do, and the wait tells you that the read
-//! has finished, into that buffer. libuv sits on epoll, kqueue or IOCP depending on the system;
-//! mio presents readiness everywhere, Windows included. This loop has no I/O to wait for, only
-//! timers, so a sleep is exactly right.
+//! With sockets, the loop does not `thread::sleep`: it blocks in the operating system's
+//! readiness wait (`epoll_wait` on Linux, `kevent` on macOS), with the next deadline as its
+//! timeout, so that whichever comes first, a ready socket or a due timer, wakes it. That is
+//! libuv's `uv_run` and Node's loop: one blocking call, and everything else is callbacks.
+//! `io.rs` has the registration table and the dispatch, written here, and says what the
+//! `polling` crate does underneath (the system call, and no more).
 //!
-//! Read next: `fetch.rs`, which races two timers.
+//! Read next: `io.rs`, then `fetch.rs`, which races two timers on `sim` and a socket against a
+//! timer on `tcp`.
+
+mod io;
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -63,6 +82,11 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+
+use polling::Events;
+
+use self::io::Sockets;
+pub use self::io::{ReadyCallback, SocketId};
 
 /// A callback the loop will call once. No `Send`: it never leaves this thread. It may borrow
 /// anything that lives for `'a` (see [`ScopedEventLoop`]).
@@ -100,7 +124,10 @@ struct State<'a> {
     ready: VecDeque<Callback<'a>>,
     /// The sequence number of the next timer.
     next_sequence: u64,
-    /// The most callbacks (timers and ready ones) held at once so far.
+    /// The registered sockets and the callbacks waiting on them (see `io.rs`).
+    sockets: Sockets<'a>,
+    /// The most callbacks (timers, ready ones, and those waiting on sockets) held at once so
+    /// far.
     most_callbacks: usize,
 }
 
@@ -109,7 +136,7 @@ impl State<'_> {
     fn count_callbacks(&mut self) {
         self.most_callbacks = self
             .most_callbacks
-            .max(self.timers.len() + self.ready.len());
+            .max(self.timers.len() + self.ready.len() + self.sockets.waiting);
     }
 
     /// Throws every cleared deadline out of the heap once they are more than half of it.
@@ -186,8 +213,10 @@ impl<'a> ScopedEventLoop<'a> {
     // ANCHOR_END: api
 
     // ANCHOR: run
-    /// Runs until no timer and no callback is left.
+    /// Runs until no timer, no ready callback and no callback waiting on a socket is left.
     pub fn run(&self) {
+        // Where the readiness wait writes which sockets are ready; made for the first wait.
+        let mut events = None;
         loop {
             // 1. Timers whose deadline has passed, earliest first.
             let now = Instant::now();
@@ -204,19 +233,63 @@ impl<'a> ScopedEventLoop<'a> {
                     callback();
                 }
             }
-            // 3. Wait for the next timer, or stop.
-            if !self.state.borrow().ready.is_empty() {
-                continue;
+            // 3. Wait for the next timer or a ready socket, or stop.
+            let (ready_now, sockets_waiting, poller) = {
+                let state = self.state.borrow();
+                let sockets = &state.sockets;
+                (
+                    !state.ready.is_empty(),
+                    sockets.waiting > 0,
+                    sockets.poller(),
+                )
+            };
+            let next_timer = self.next_deadline();
+            if !ready_now && next_timer.is_none() && !sockets_waiting {
+                return; // nothing is left that could ever call a callback
             }
-            match self.next_deadline() {
-                Some(deadline) => {
-                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()))
+            match poller {
+                // Sockets: one wait for both. With callbacks ready, a wait that only looks.
+                Some(poller) => {
+                    let deadline = if ready_now {
+                        Some(Instant::now())
+                    } else {
+                        next_timer
+                    };
+                    let events = events.get_or_insert_with(Events::new);
+                    self.wait_for_readiness(&poller, events, deadline);
                 }
-                None => return,
+                // No socket was ever registered: only time to wait for.
+                None => {
+                    if let (false, Some(deadline)) = (ready_now, next_timer) {
+                        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    }
+                }
             }
         }
     }
     // ANCHOR_END: run
+
+    /// Drops everything the loop holds without calling any of it: timers, ready callbacks,
+    /// and sockets, each deregistered and then closed.
+    ///
+    /// For a run that failed. A panic in a callback unwinds out of [`run`](Self::run) and
+    /// leaves the rest queued; those callbacks hold the pipeline, which holds the loop, a
+    /// reference cycle that would otherwise never be freed, and with it every socket still
+    /// open. `lib.rs` calls this after catching the panic.
+    pub fn abandon(&self) {
+        let abandoned = {
+            let mut state = self.state.borrow_mut();
+            state.deadlines.clear();
+            (
+                std::mem::take(&mut state.timers),
+                std::mem::take(&mut state.ready),
+                std::mem::take(&mut state.sockets),
+            )
+        };
+        // Dropped outside the borrow: a callback's captured state may hold a handle to this
+        // loop, and the sockets close here.
+        drop(abandoned);
+    }
 
     /// Sets a timer with an explicit deadline (the tests use it to make two deadlines equal).
     fn set_timeout_at(&self, at: Instant, callback: impl FnOnce() + 'a) -> TimerId {
@@ -290,6 +363,7 @@ impl fmt::Debug for ScopedEventLoop<'_> {
             .field("timers", &state.timers.len())
             .field("deadlines", &state.deadlines.len())
             .field("ready", &state.ready.len())
+            .field("sockets", &state.sockets.len())
             .finish()
     }
 }

@@ -11,10 +11,11 @@ use rosetta::measure::Status;
 use rosetta::table::Table;
 use rosetta::{bench, memory, select, sleepers, styles};
 use rosetta_pipeline::scenario::MAX_CONCURRENCY;
+use rosetta_pipeline::transport::{Feeds, Transport};
 use rosetta_pipeline::{RunOptions, model};
 use serde::Serialize;
 
-use crate::cli::{BenchArgs, BenchFormat, BenchOneArgs, chosen};
+use crate::cli::{BenchArgs, BenchFormat, BenchOneArgs, TransportArg, chosen};
 
 pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let sizes = match (&args.sizes[..], args.tasks || args.sleepers) {
@@ -43,6 +44,7 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
         time_scale: args.time_scale,
         budget: Duration::from_secs(args.budget),
         child: Some(std::env::current_exe().context("cannot find the rosetta executable")?),
+        tcp: args.transport == TransportArg::Tcp,
     };
     // Every size's scenario must suit the time scale before anything runs (a bench can take
     // minutes; a refusal after the first rows would waste them).
@@ -57,8 +59,14 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
         Some(concurrency) => format!("concurrency {concurrency}"),
         None => "every source in flight at once".to_string(),
     };
+    let transport = if spec.tcp {
+        "tcp (a feed server in this process; each style in a process of its own, holding only \
+         the clients' sockets; the raw hyper baseline fetches only)"
+    } else {
+        "sim (timers)"
+    };
     let description = format!(
-        "generated scenario, seed {}, {concurrency}, time scale {}",
+        "generated scenario, seed {}, {concurrency}, time scale {}, transport {transport}",
         spec.seed, spec.time_scale
     );
     if table {
@@ -69,9 +77,7 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
         )?;
     }
     let chosen = chosen(&args.styles);
-    let rows = print_rows(out, table, |progress| {
-        Ok(bench::run(&spec, &chosen, progress))
-    })?;
+    let rows = print_rows(out, table, |progress| bench::run(&spec, &chosen, progress))?;
     match args.format {
         BenchFormat::Table => {}
         BenchFormat::Json => print_json(out, &rows)?,
@@ -190,12 +196,28 @@ pub(crate) fn run_sleepers_one(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The feeds a measuring process fetches from, when the bench gave it a server and a run.
+fn feeds_of(args: &BenchOneArgs) -> Option<Feeds> {
+    Some(Feeds {
+        addr: args.feeds_addr?,
+        run: args.feeds_run?,
+    })
+}
+
 pub(crate) fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let child = match (&args.style, &args.scenario) {
         (None, Some(name)) if args.load_only => bench::ChildOutput {
             row: memory::measure_loading(name)?,
             report: None,
+            sources_ok: None,
         },
+        (None, None) if args.raw => {
+            let sources = args.sources.context("clap requires --sources")?;
+            let scenario = bench::scenario(sources, args.seed, args.concurrency);
+            let feeds =
+                feeds_of(args).context("the raw baseline fetches over tcp: --feeds-addr")?;
+            bench::measure_raw(&scenario, feeds, args.time_scale)
+        }
         (Some(name), _) => {
             let style = styles::find(name).context("the style name was checked by the parser")?;
             let scenario = match (&args.scenario, args.sources) {
@@ -205,11 +227,9 @@ pub(crate) fn run_bench_one(args: &BenchOneArgs, out: &mut impl Write) -> anyhow
             };
             let origin = select::origin(args.scenario.as_deref(), args.sources, args.seed);
             scenario.check_time_scale(args.time_scale, &origin)?;
-            bench::measure(
-                style,
-                &scenario,
-                &RunOptions::with_time_scale(args.time_scale),
-            )
+            let opts = RunOptions::with_time_scale(args.time_scale);
+            let opts = feeds_of(args).map_or(opts, |feeds| opts.on(Transport::Tcp(feeds)));
+            bench::measure(style, &scenario, &opts)
         }
         (None, _) => bail!("clap requires a style here"),
     };

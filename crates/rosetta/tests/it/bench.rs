@@ -40,8 +40,9 @@ fn a_differing_row_says_which_command_shows_the_difference() {
         time_scale: 0.001,
         budget: Duration::from_secs(60),
         child: None,
+        tcp: false,
     };
-    let rows = bench::run(&spec(Some(100)), &[&FORGETFUL, styles::reference()], |_| {});
+    let rows = bench::run(&spec(Some(100)), &[&FORGETFUL, styles::reference()], |_| {}).unwrap();
     assert_eq!(rows[0].status, Status::Differs);
     assert_eq!(
         rows[1].status,
@@ -59,7 +60,7 @@ fn a_differing_row_says_which_command_shows_the_difference() {
     );
     assert!(!rows[0].note.contains("--concurrency"), "{}", rows[0].note);
     // A task-scale run (every source in flight) needs the concurrency said.
-    let rows = bench::run(&spec(None), &[&FORGETFUL], |_| {});
+    let rows = bench::run(&spec(None), &[&FORGETFUL], |_| {}).unwrap();
     assert!(
         rows[0].note.contains(
             "rosetta compare --sources 20 --seed 7 --concurrency 20 --time-scale 0.001 \
@@ -159,4 +160,43 @@ fn an_unmeasured_row_shows_dashes_not_zeros() {
     let mut measured = SleeperRow::unmeasured("smol", 10, Status::Ok, String::new());
     measured.wall_ms = 501.25;
     assert!(measured.line().contains("501.2"));
+}
+
+#[test]
+fn on_tcp_every_size_gets_a_raw_baseline_that_fetches_what_the_reference_fetches() {
+    let spec = bench::BenchSpec {
+        sizes: vec![30],
+        seed: 3,
+        concurrency: Some(10),
+        time_scale: 0.2,
+        budget: Duration::from_secs(60),
+        child: None,
+        tcp: true,
+    };
+    let rows = bench::run(&spec, &[styles::find("tokio").unwrap()], |_| {}).unwrap();
+    let styles: Vec<&str> = rows.iter().map(|row| row.style.as_str()).collect();
+    assert_eq!(styles, ["tokio", bench::RAW]);
+    for row in &rows {
+        assert_eq!(row.status, Status::Ok, "{row:?}");
+        assert!(row.wall_ms > 0.0 && row.peak_in_flight >= 1, "{row:?}");
+    }
+    assert!(rows[1].peak_in_flight <= 10, "{:?}", rows[1]);
+}
+
+#[test]
+fn a_raw_baseline_that_fetched_something_else_is_marked() {
+    let row = bench::BenchRow::new(4, 2, bench::RAW, 10.0);
+    let output = |ok| bench::ChildOutput {
+        row: row.clone(),
+        report: None,
+        sources_ok: Some(ok),
+    };
+    assert_eq!(output(3).checked_raw(3).status, Status::Ok);
+    let differs = output(2).checked_raw(3);
+    assert_eq!(differs.status, Status::Differs);
+    assert!(
+        differs
+            .note
+            .contains("2 sources answered, the reference says 3")
+    );
 }

@@ -290,7 +290,9 @@ fn bench_prints_json_rows_for_every_style() {
     assert!(output.status.success(), "{}", stderr(&output));
     let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), rosetta::styles::ALL.len());
+    // Every style, then (on tcp, the default) the raw baseline.
+    assert_eq!(rows.len(), rosetta::styles::ALL.len() + 1);
+    assert_eq!(rows.last().unwrap()["style"], rosetta::bench::RAW);
     for row in rows {
         assert_eq!(row["status"], "ok", "{row}");
         assert_eq!(row["sources"], 20);
@@ -324,13 +326,18 @@ fn bench_writes_csv_and_an_svg_chart() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let csv = stdout(&output);
-    assert_eq!(csv.lines().count(), 1 + 2 * 2, "{csv}");
+    // Two sizes, each with two styles and the raw baseline (tcp is the default).
+    assert_eq!(csv.lines().count(), 1 + 2 * 3, "{csv}");
     assert!(
         csv.starts_with("sources,concurrency,style,status,"),
         "{csv}"
     );
     let chart = std::fs::read_to_string(chart).unwrap();
-    assert_eq!(chart.matches("<polyline").count(), 2, "one line per style");
+    assert_eq!(
+        chart.matches("<polyline").count(),
+        3,
+        "one line per style and one for the baseline"
+    );
 }
 
 #[test]

@@ -29,6 +29,24 @@ fn without_escapes(text: &str) -> String {
     out
 }
 
+/// The rows of each frame drawn in `text`. Frames are separated by the clear that redraws
+/// them (`ESC [ J`, after the cursor movement `ESC [ n A` that ends the frame before), and one
+/// style's last frame from the next style's first by the blank line between them (a frame has
+/// no blank line).
+fn frame_rows(text: &str) -> Vec<usize> {
+    text.split("\x1b[J")
+        .map(|chunk| {
+            // The cursor movement belongs to the redraw, not to the frame before it.
+            chunk
+                .rfind("\x1b[")
+                .filter(|at| chunk[*at..].ends_with('A'))
+                .map_or(chunk, |at| &chunk[..at])
+        })
+        .flat_map(|chunk| chunk.split("\n\n"))
+        .map(|frame| frame.lines().count())
+        .collect()
+}
+
 #[test]
 fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
     let scenario = Scenario::builtin("classroom").unwrap();
@@ -77,10 +95,11 @@ fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
         let table = rosetta::compare::render_table(&comparison, None);
         assert!(table.contains(&wall[..wall.len() - 3]), "{table}");
     }
-    // What the legend lists is drawn: the lookups (one lane) and the threads' busy marks.
+    // What the legend lists is drawn: the lookups (one lane; in the last frame, where every
+    // lookup has ended) and the threads' busy marks.
     let lookups = plain
         .lines()
-        .find(|line| line.starts_with("lookups "))
+        .rfind(|line| line.starts_with("lookups "))
         .unwrap_or_else(|| panic!("no lookups lane:\n{plain}"));
     assert!(lookups.contains('-'), "{lookups}");
     assert!(plain.contains('•'), "no busy marks:\n{plain}");
@@ -100,17 +119,11 @@ fn live_frames_fit_the_terminal_and_the_styles_still_agree() {
             "{table}"
         );
     }
-    // A frame (from a title line to its status line) fits 24 rows. Frames are separated by the
-    // clear that redraws them, and one style's last frame from the next style's first by the
-    // blank line between them (a frame has no blank line).
-    let frame_lengths = text
-        .split("\x1b[J")
-        .flat_map(|chunk| chunk.split("\n\n"))
-        .map(|frame| frame.lines().count());
+    // A frame (from a title line to its status line) fits 24 rows.
+    let frame_lengths = frame_rows(&text);
     assert!(
-        frame_lengths.clone().all(|rows| rows <= 24),
-        "{:?}",
-        frame_lengths.collect::<Vec<_>>()
+        frame_lengths.iter().all(|rows| *rows <= 24),
+        "{frame_lengths:?}"
     );
 }
 
@@ -135,6 +148,7 @@ fn span(lane: &str, kind: SpanKind, start_ms: u64) -> Span {
         start: Duration::from_millis(start_ms),
         end: Duration::from_millis(start_ms + 5),
         thread: 1,
+        phases: Vec::new(),
     }
 }
 
@@ -147,8 +161,8 @@ fn lookups_share_one_lane_after_the_sources_shown() {
             span("a", SpanKind::Attempt(2, None), 6),
             span("b", answered, 0),
             span("c", answered, 0),
-            span("lookup Oslo", SpanKind::Lookup(true), 10),
-            span("lookup Atlantis", SpanKind::Lookup(false), 12),
+            span("lookup Oslo", SpanKind::Lookup(Some(true)), 10),
+            span("lookup Atlantis", SpanKind::Lookup(Some(false)), 12),
         ],
         ..Spans::default()
     };
@@ -165,4 +179,48 @@ fn lookups_share_one_lane_after_the_sources_shown() {
     assert_eq!(fitted.threads.len(), 1);
     let (label, times) = &fitted.threads[&0];
     assert_eq!((label.as_str(), times.len()), ("6 threads", 6));
+}
+
+#[test]
+fn live_frames_on_tcp_keep_a_row_for_the_phase_legend() {
+    // On tcp the legend has a second line, for the socket phases. With more sources than fit,
+    // a frame is full to its last row; without a row kept for that line, it was one too many.
+    let scenario = Scenario::generate(20, 4);
+    let network = Network::local(&scenario, 0.4).expect("a feed server starts");
+    // The reference: one thread on any machine, so one thread lane, and the frame is full.
+    let chosen = [styles::find("reference").unwrap()];
+    let options = LiveOptions {
+        size: (80, 24),
+        colour: false,
+        frame: Duration::from_millis(20),
+    };
+    let mut out = Vec::new();
+    let comparison = live::compare_live(&scenario, &network, &chosen, options, &mut out);
+    assert!(
+        comparison.all_agree(),
+        "{}",
+        rosetta::compare::render_disagreements(&comparison)
+    );
+    let text = String::from_utf8(out).unwrap();
+    let plain = without_escapes(&text);
+    assert!(
+        plain.contains("more sources"),
+        "the frame is full:\n{plain}"
+    );
+    assert!(
+        plain.contains("# reading the answer"),
+        "the last frame explains the phases:\n{plain}"
+    );
+    for line in plain.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+    }
+    let frame_lengths = frame_rows(&text);
+    assert!(
+        frame_lengths.iter().all(|rows| *rows <= 24),
+        "{frame_lengths:?}"
+    );
+    assert!(
+        frame_lengths.contains(&24),
+        "full frames: {frame_lengths:?}"
+    );
 }

@@ -104,11 +104,11 @@ fn feeds_serve_answers_as_the_specification_says() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The first line names the URL.
+    // The first line names the URL. The pipe stays open until the end: a server whose stdout
+    // is closed stops, as every command does when its reader goes away.
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    lines.read_line(&mut first).unwrap();
     let url = first
         .split_whitespace()
         .find(|word| word.starts_with("http://"))
@@ -124,4 +124,5 @@ fn feeds_serve_answers_as_the_specification_says() {
     assert!(!body.is_empty());
     let _ = child.kill();
     let _ = child.wait();
+    drop(lines);
 }

@@ -5,9 +5,17 @@
 //!
 //! Every model has the same shape: a future hands a clone of its waker to a second thread and
 //! returns `Pending`; that thread sets a flag and calls the waker, while the executor polls,
-//! checks its run queue and parks. loom runs the model once for every interleaving of the two
-//! threads (up to a few preemptions) and fails if any of them panics (a false "deadlock"), or
-//! leaves every thread blocked (a lost wake-up: the executor parked forever).
+//! checks its run queue and waits in its poller. loom runs the model once for every
+//! interleaving of the two threads (up to a few preemptions) and fails if any of them panics (a
+//! false "deadlock"), or leaves every thread blocked (a lost wake-up: the executor waiting
+//! forever).
+//!
+//! loom cannot model epoll or kqueue (a thread blocked in the kernel is invisible to it), so in
+//! this build the poller is a stand-in (`sync::poller`): its `wait` parks the executor's thread
+//! and its `notify` unparks it, which is the contract the real poller's `notify` keeps (a notify
+//! before the wait makes the wait return at once). Everything else the wake path touches, the
+//! run queue, the `scheduled` flags, the check of the waking thread before the notify, and the
+//! look at the queue before the wait, is the executor's real code.
 //!
 //! The flag is set and read with `Relaxed` on purpose. The future relies on the executor for
 //! ordering, as futures do: what a thread did before calling `wake` must be visible to the poll
@@ -91,8 +99,8 @@ fn join_helper(helper: &RefCell<Option<JoinHandle<()>>>) {
 
 #[test]
 fn loom_a_wake_from_another_thread_ends_the_park() {
-    // The executor has no task and no timer: it parks without a timeout, and the other
-    // thread's wake (its `unpark`) must end the park, whenever it comes.
+    // The executor has no task and no timer: it waits in the poller without a timeout, and the
+    // other thread's wake (its `notify`) must end the wait, whenever it comes.
     check(|| {
         let executor = Executor::new();
         let flag = Arc::new(AtomicBool::new(false));

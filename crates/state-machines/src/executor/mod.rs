@@ -8,29 +8,36 @@
 //!    [`TaskWaker`] that, when called, pushes the task's id back onto the run queue. That is the
 //!    whole contract between a future and its executor: "poll me again".
 //! 3. **The loop** ([`Executor::block_on`]), in ticks: pop an id and poll that task, up to
-//!    [`EVENT_INTERVAL`] times; then fire the timers that are due, which wakes their tasks,
-//!    which refills the queue. When the queue is empty, park the thread until the next deadline
-//!    (or, with no timer pending, until a waker unparks it). When the future given to
-//!    `block_on` is ready, return.
+//!    [`EVENT_INTERVAL`] times; then ask the reactor what has happened meanwhile (sockets that
+//!    became ready, timers that are due), which wakes their tasks, which refills the queue.
+//!    When the queue is empty, wait in the reactor's poller until a socket is ready or the
+//!    next deadline passes (or a waker on another thread notifies the poller). When the future
+//!    given to `block_on` is ready, return.
 //!
 //! Writing it by hand is the lesson: after this file, tokio's scheduler is "the same, with
-//! several threads, work stealing, an I/O reactor and ten years of tuning".
+//! several threads, work stealing, and ten years of tuning"; its I/O driver is our reactor, with
+//! the same poller call at its heart.
 //!
 //! This folder is the style's machinery, what a runtime would otherwise provide; the crate's
 //! other files (`fetch.rs`, `cache.rs`, `workers.rs`) are the pipeline, built on it:
 //!
 //! - this file: run queue, tasks, wakers, `spawn` and `block_on`;
-//! - [`reactor`]: the timer map and [`Sleep`](reactor::Sleep), the future it wakes;
+//! - [`reactor`]: timers and sockets, and the wait in the poller (epoll, kqueue):
+//!   [`Sleep`](reactor::Sleep) and [`Registration`](reactor::Registration), the two ways a
+//!   future waits on it;
+//! - [`net`]: [`Connect`](net::Connect) and [`WriteAll`](net::WriteAll), socket futures that
+//!   handle `WouldBlock` by registering interest with the reactor;
 //! - [`timeout`]: [`Timeout`](timeout::Timeout), a future raced against a deadline;
 //! - [`join`]: [`BoundedJoin`](join::BoundedJoin), at most `concurrency` futures at a time;
 //! - [`channel`]: a bounded channel with `Send` and `Recv` futures;
 //! - `sync`: the cross-thread primitives, loom's in the model-checking build, and
 //!   `loom_tests`, which model-check the wake paths.
 //!
-//! Read next: [`reactor`], which the loop parks on.
+//! Read next: [`reactor`], where the loop waits when it has nothing to run.
 
 pub mod channel;
 pub mod join;
+pub mod net;
 pub mod reactor;
 mod sync;
 pub mod timeout;
@@ -46,12 +53,13 @@ use std::rc::Rc;
 use std::sync::atomic::{Ordering, fence};
 use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use crate::executor::reactor::Reactor;
-use crate::executor::sync::thread::{self, Thread};
+use crate::executor::sync::poller::Poller;
+use crate::executor::sync::thread::{self, ThreadId};
 use crate::executor::sync::{AtomicBool, Mutex};
 
 /// Names a task. `0` is the future given to [`Executor::block_on`], which is polled like a task
@@ -61,15 +69,16 @@ type TaskId = u64;
 /// The id of `block_on`'s own future. One id is enough because `block_on` refuses to nest.
 const MAIN: TaskId = 0;
 
-/// Tasks polled per tick. After this many polls the loop fires the timers that are due, even if
-/// tasks are still queued: otherwise a task that keeps waking itself (or a steady stream of
-/// ready tasks) would keep the queue from ever emptying, and no timer would fire. tokio calls
-/// the same number `event_interval`, with the same default, 61 (a prime, so that the check does
-/// not fall into step with a task that yields every 2, 4 or 8 polls).
+/// Tasks polled per tick. After this many polls the loop asks the reactor for ready sockets and
+/// due timers, even if tasks are still queued: otherwise a task that keeps waking itself (or a
+/// steady stream of ready tasks) would keep the queue from ever emptying, and no timer would
+/// fire, nor any socket's readiness be seen. tokio calls the same number `event_interval`, with
+/// the same default, 61 (a prime, so that the check does not fall into step with a task that
+/// yields every 2, 4 or 8 polls).
 pub const EVENT_INTERVAL: usize = 61;
 
 // ANCHOR: executor
-/// A single-threaded executor with a timer reactor.
+/// A single-threaded executor with an I/O and timer reactor.
 ///
 /// Tasks may borrow anything that outlives the executor (`'a`): unlike `tokio::spawn`, which
 /// needs `'static` tasks because they may outlive the caller, this executor and its tasks are
@@ -80,7 +89,7 @@ pub struct Executor<'a> {
     tasks: RefCell<HashMap<TaskId, Task<'a>>>,
     /// Ids of tasks to poll. Shared with every waker, hence `Arc`.
     run_queue: Arc<RunQueue>,
-    /// The timers; futures get a handle through [`Executor::reactor`].
+    /// The timers and sockets; futures get a handle through [`Executor::reactor`].
     reactor: Reactor,
     /// The id of the next spawned task.
     next_id: Cell<TaskId>,
@@ -97,20 +106,25 @@ struct Task<'a> {
     waker: Arc<TaskWaker>,
 }
 
-/// The queue of task ids ready to be polled, and the thread that polls them.
+// ANCHOR: run_queue
+/// The queue of task ids ready to be polled, and how to reach the thread that polls them.
 ///
 /// A `Mutex` and not a `RefCell`, because a `Waker` is `Send + Sync`: any thread that holds one
 /// may call it, and the tasks of this crate cannot stop a future from handing a clone of its
 /// waker to a helper thread. Everything a waker touches must therefore be thread-safe: the push
-/// must not race with the executor's pop, and it must unpark the executor in case it is parked.
-/// In production you would use a lock-free queue here.
+/// must not race with the executor's pop, and it must end the executor's wait in the poller in
+/// case it is waiting there. In production you would use a lock-free queue here.
 #[derive(Debug)]
 pub struct RunQueue {
     /// Ready task ids, oldest first.
     ready: Mutex<VecDeque<TaskId>>,
-    /// The executor's thread, unparked by every wake (a wake from another thread may come while
-    /// the executor is parked).
-    thread: Thread,
+    /// The executor's thread. A wake on this thread needs no notify: the executor is running
+    /// (it is running the code that wakes), not waiting, and looks at the queue before it waits.
+    owner: ThreadId,
+    /// The reactor's poller, whose `notify` ends the executor's wait (or, if it is not waiting
+    /// yet, makes its next wait return at once, so a wake between its last look at the queue
+    /// and the wait is not lost).
+    poller: Arc<Poller>,
 }
 
 /// The waker of one task: "poll task `id` again".
@@ -155,8 +169,16 @@ impl RunQueue {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(id);
-        // After the push, not before: an executor that wakes up must find the id.
-        self.thread.unpark();
+        // After the push, not before: an executor that wakes up must find the id. A wake on
+        // the executor's own thread needs no notify: that thread is running this code, so it is
+        // not waiting in the poller, and it looks at the queue before it next waits. (The check
+        // also saves a system call per wake: `notify` writes to an eventfd or a pipe.)
+        if thread::current().id() != self.owner
+            && let Err(error) = self.poller.notify()
+        {
+            // A lost notify could leave the executor waiting forever: fail loudly instead.
+            panic!("waking the executor: notifying its poller failed: {error}");
+        }
     }
 
     fn pop(&self) -> Option<TaskId> {
@@ -169,23 +191,31 @@ impl RunQueue {
         ready.is_empty()
     }
 }
+// ANCHOR_END: run_queue
 
 impl<'a> Executor<'a> {
-    /// An executor for the current thread, with no tasks and no timers.
+    /// An executor for the current thread, with no tasks, no timers and no sockets.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses the reactor a poller (see [`Reactor::new`]).
     pub fn new() -> Self {
+        let reactor = Reactor::new();
         Executor {
             tasks: RefCell::new(HashMap::new()),
             run_queue: Arc::new(RunQueue {
                 ready: Mutex::new(VecDeque::new()),
-                thread: thread::current(),
+                owner: thread::current().id(),
+                poller: reactor.poller(),
             }),
-            reactor: Reactor::new(),
+            reactor,
             next_id: Cell::new(MAIN + 1),
             in_block_on: Cell::new(false),
         }
     }
 
-    /// The executor's timer reactor, for creating [`Sleep`](crate::executor::reactor::Sleep)s.
+    /// The executor's reactor, for creating [`Sleep`](crate::executor::reactor::Sleep)s and
+    /// [`Registration`](crate::executor::reactor::Registration)s.
     pub fn reactor(&self) -> &Reactor {
         &self.reactor
     }
@@ -228,18 +258,20 @@ impl<'a> Executor<'a> {
     /// Runs tasks until `future` is ready, and returns its output.
     ///
     /// Spawned tasks that are not finished when `future` is stay in the executor and go on at
-    /// the next `block_on`. Timers that are due fire at least once every [`EVENT_INTERVAL`]
-    /// polls, however busy the run queue is. When nothing is ready, the thread parks until the
-    /// next timer is due, or, with no timer pending, until a waker unparks it: a waker may be
-    /// called from any thread (that is what `Waker: Send + Sync` promises), so a future may hand
-    /// its waker to a helper thread and be woken from there.
+    /// the next `block_on`. Timers that are due fire, and sockets that are ready wake their
+    /// futures, at least once every [`EVENT_INTERVAL`] polls, however busy the run queue is.
+    /// When nothing is ready, the thread waits in the reactor's poller until a socket is ready
+    /// or the next timer is due, or, with neither, until a waker notifies the poller: a waker
+    /// may be called from any thread (that is what `Waker: Send + Sync` promises), so a future
+    /// may hand its waker to a helper thread and be woken from there.
     ///
     /// # Panics
     ///
     /// - If called from inside a `block_on` of the same executor (from a task, or from the
     ///   future being blocked on). Poll the inner future from the outer one, or spawn it.
     /// - If `future` is not ready, no task is ready, no timer is pending, and no waker of
-    ///   `future` or of any task exists outside the executor: then nothing, on this thread or
+    ///   `future` or of any task exists outside the executor (a socket's waiter keeps its waker
+    ///   in the reactor, which counts as outside): then nothing, on this thread or
     ///   any other, can ever wake anything again, and waiting would hang forever. That is a
     ///   deadlock in the program being run (a future that returns `Pending` without leaving its
     ///   waker anywhere, say), reported instead of hung. A deadlock in which the wakers are
@@ -281,11 +313,12 @@ impl<'a> Executor<'a> {
                     return output;
                 }
             }
-            // 2. Between ticks, the timers. Tasks still queued: fire what is due without
-            //    sleeping. Nothing queued: park until the next deadline (or, with no timer, until
-            //    a waker unparks us), then fire what is due.
+            // 2. Between ticks, the reactor. Tasks still queued: look at the sockets without
+            //    waiting (a zero timeout) and fire the due timers. Nothing queued: wait in the
+            //    poller until a socket is ready or the next deadline (or, with no timer, until a
+            //    waker notifies the poller), then wake what is ready.
             if !self.run_queue.is_empty() {
-                self.reactor.fire_due(Instant::now());
+                self.reactor.turn(Some(Duration::ZERO));
                 continue;
             }
             if self.reactor.pending_timers() == 0 {
@@ -297,8 +330,8 @@ impl<'a> Executor<'a> {
                     self.tasks()
                 );
             }
-            // A wake between the `is_empty` above and this park is not lost: its `unpark` makes
-            // the park return at once.
+            // A wake from another thread between the `is_empty` above and this wait is not
+            // lost: its `notify` makes the wait return at once.
             self.reactor.park();
         }
     }
@@ -309,8 +342,8 @@ impl<'a> Executor<'a> {
     /// `Send` nor `Sync`).
     fn nothing_can_wake(&self, main: &Arc<TaskWaker>) -> bool {
         // The executor holds exactly one `Arc` of each waker: `main`, and each task's `waker`.
-        // A count above one is a waker somewhere else: in a timer, in a channel, in a slot, or
-        // on another thread.
+        // A count above one is a waker somewhere else: in a timer, in a socket's entry in the
+        // reactor, in a channel, in a slot, or on another thread.
         let held = |waker: &Arc<TaskWaker>| Arc::strong_count(waker) > 1;
         if held(main) || self.tasks.borrow().values().any(|task| held(&task.waker)) {
             return false;
@@ -446,10 +479,11 @@ impl<T> Future for JoinHandle<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::io::{self, Read, Write};
+    use std::time::Instant;
 
-    use crate::executor::reactor::sleep;
-    use crate::test_support::CountingWaker;
+    use crate::executor::reactor::{Direction, Registration, sleep};
+    use crate::test_support::{CountingWaker, loopback_pair};
 
     #[test]
     fn block_on_returns_the_output_of_a_ready_future() {
@@ -615,6 +649,75 @@ mod tests {
         }));
         assert_eq!(answer, 42);
         helper.unwrap().join().unwrap();
+    }
+
+    /// A future that reads one byte from `registration`'s socket: the `WouldBlock` loop of
+    /// every socket future, in its smallest form.
+    fn read_one_byte(
+        registration: &Registration<std::net::TcpStream>,
+    ) -> impl Future<Output = u8> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut byte = [0];
+            loop {
+                match registration.get_ref().read(&mut byte) {
+                    Ok(1) => return Poll::Ready(byte[0]),
+                    Ok(_) => panic!("the test's server closed the connection"),
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                        std::task::ready!(registration.poll_ready(Direction::Read, cx)).unwrap();
+                    }
+                    Err(error) => panic!("read: {error}"),
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn block_on_waits_in_the_poller_until_a_socket_is_readable() {
+        // No timer, no task, no waker on another thread: only the socket's readiness, reported
+        // by the poller the executor waits in, can wake the main future.
+        let executor = Executor::new();
+        let (client, mut server) = loopback_pair();
+        let registration = Registration::new(executor.reactor(), client).unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            server.write_all(b"x").unwrap();
+            server
+        });
+        assert_eq!(executor.block_on(read_one_byte(&registration)), b'x');
+        drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn socket_readiness_is_seen_while_the_run_queue_is_busy() {
+        // The twin of the timer test above, for sockets: a byte is waiting on the socket, and
+        // the main future yields (wakes itself) until the reactor has reported it. Without a
+        // look at the poller between ticks, the readiness would never be seen.
+        let executor = Executor::new();
+        let (client, mut server) = loopback_pair();
+        let registration = Registration::new(executor.reactor(), client).unwrap();
+        let (reader, reads) = CountingWaker::new();
+        let pending = registration.poll_ready(Direction::Read, &Context::from_waker(&reader));
+        assert!(pending.is_pending());
+        // On loopback the byte is in the receive buffer when `write_all` returns.
+        server.write_all(b"x").unwrap();
+        let mut yields = 0;
+        executor.block_on(std::future::poll_fn(|cx| {
+            if reads.count() > 0 {
+                return Poll::Ready(());
+            }
+            yields += 1;
+            // A watchdog instead of a hang: without the look, the reader is never woken.
+            assert!(
+                yields <= 1_000,
+                "the socket's readiness starved behind a busy run queue"
+            );
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }));
+        assert!(
+            yields <= EVENT_INTERVAL,
+            "seen within one tick ({yields} yields)"
+        );
     }
 
     #[test]

@@ -46,9 +46,11 @@ impl std::error::Error for Elapsed {}
 /// A future that becomes ready at an instant known in advance: a timer, or a future that waits
 /// for one. [`Timeout`] asks for that instant, because a poll cannot tell it.
 ///
-/// A future that waits for something else (a socket) has no such instant of its own. There it
-/// would have to come with the data (Linux can stamp each received packet with its arrival time,
-/// `SO_TIMESTAMP`); tokio's `timeout` does not try, and lets the inner future win when a late
+/// A future that waits for something else (a socket) has no such instant known in advance. The
+/// best it can say is when it *finished*: [`TcpAttempt`](crate::fetch::TcpAttempt) notes the
+/// instant its poll completed the response, so a late poll can make an answer late, never early.
+/// (The true arrival time would have to come with the data: Linux can stamp each received packet,
+/// `SO_TIMESTAMP`.) tokio's `timeout` does not try, and lets the inner future win when a late
 /// poll finds both ready.
 pub trait Due {
     /// When this future's result is, or was, due.

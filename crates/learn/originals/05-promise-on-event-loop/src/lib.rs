@@ -1,0 +1,158 @@
+//! # Exercise 05: a JavaScript Promise on the event loop
+//!
+//! Chapter 4, Callbacks (`book/src/callbacks.md`). About 20 minutes.
+//!
+//! A JavaScript `Promise` is a callback list with a value at the end. Build a small one on the
+//! event loop of the earlier exercises, and you will see exactly what a promise adds to
+//! callbacks, and (in chapter 5) what Rust's futures do differently.
+//!
+//! [`Promise::new`] is given: like `new Promise((resolve) => ...)`, it runs its executor **at
+//! once** (promises are eager: the work starts whether or not anyone ever waits for the value).
+//! A promise's [`State`] is `Pending`, with the reactions waiting for the value, or `Resolved`,
+//! with the value. Write four small pieces, in this order:
+//!
+//! 1. [`Resolve::resolve`]: store the value, then schedule every waiting reaction with
+//!    `set_immediate`, in order, each with a clone of the value;
+//! 2. [`Promise::when_resolved`]: if pending, push the reaction; if resolved, schedule it with
+//!    `set_immediate`. Never call it synchronously (JavaScript runs reactions as
+//!    "microtasks", always after the current code);
+//! 3. [`Promise::then`]: a new promise, resolved with `f(value)` when this one is resolved;
+//! 4. [`Promise::then_promise`]: the same when the callback returns a *promise*: resolve the
+//!    new promise when the inner one is resolved, with its value.
+//!
+//! Each is three to ten lines. `then` and `then_promise` are one `Promise::new` whose executor
+//! calls `self.when_resolved(...)`.
+//!
+//! Check your work with `cargo run -- learn check 5`. Stuck? `cargo run -- learn hint 5`.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rosetta_callbacks::event_loop::EventLoop;
+
+/// A callback waiting for a promise's value.
+type Reaction<T> = Box<dyn FnOnce(T)>;
+
+/// Where a promise stands.
+enum State<T> {
+    /// No value yet; these callbacks wait for it, in the order they were registered.
+    Pending(Vec<Reaction<T>>),
+    /// The value. A promise is resolved at most once and never changes afterwards.
+    Resolved(T),
+}
+
+/// A value that will be there later, JavaScript style: *eager* (the work starts when the
+/// promise is created, whether anyone waits for it or not) and shared (every `then` gets the
+/// value).
+///
+/// `T: Clone` because every reaction gets a value of its own; JavaScript shares one object
+/// between them instead, which Rust's ownership rules would not allow without an `Rc`.
+pub struct Promise<T> {
+    /// The state, shared by every clone of the promise and by its [`Resolve`].
+    state: Rc<RefCell<State<T>>>,
+    /// The loop that reactions are scheduled on.
+    event_loop: EventLoop,
+}
+
+/// The right to resolve a promise: what JavaScript passes to the executor as `resolve`.
+pub struct Resolve<T> {
+    /// The promise this resolves.
+    promise: Promise<T>,
+}
+
+impl<T> Clone for Promise<T> {
+    fn clone(&self) -> Self {
+        Promise {
+            state: Rc::clone(&self.state),
+            event_loop: self.event_loop.clone(),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Promise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.state.borrow() {
+            State::Pending(reactions) => write!(f, "Promise(pending, {} waiting)", reactions.len()),
+            State::Resolved(value) => write!(f, "Promise({value:?})"),
+        }
+    }
+}
+
+impl<T: Clone + 'static> Promise<T> {
+    /// `new Promise((resolve) => { ... })`: calls `executor` **now**, before returning, with
+    /// the right to resolve the promise. That is what "eager" means.
+    pub fn new(event_loop: &EventLoop, executor: impl FnOnce(Resolve<T>)) -> Promise<T> {
+        let promise = Promise {
+            state: Rc::new(RefCell::new(State::Pending(Vec::new()))),
+            event_loop: event_loop.clone(),
+        };
+        executor(Resolve {
+            promise: promise.clone(),
+        });
+        promise
+    }
+
+    /// `Promise.resolve(value)`: a promise that already has its value.
+    pub fn resolved(event_loop: &EventLoop, value: T) -> Promise<T> {
+        Promise::new(event_loop, |resolve| resolve.resolve(value))
+    }
+
+    /// The value, if the promise is resolved. (JavaScript has no such peek; the tests use it.)
+    pub fn value(&self) -> Option<T> {
+        match &*self.state.borrow() {
+            State::Pending(_) => None,
+            State::Resolved(value) => Some(value.clone()),
+        }
+    }
+
+    /// Calls `reaction` with the value, on a later turn of the loop: once the promise is
+    /// resolved, or right after the current callback if it already is. Never synchronously.
+    pub fn when_resolved(&self, reaction: impl FnOnce(T) + 'static) {
+        // TODO: borrow the state mutably and `match` on it: push the boxed reaction onto a
+        // pending list, or `set_immediate` a call of it with a clone of the value.
+        todo!("react now-ish, or later")
+    }
+
+    /// `promise.then(x => f(x))`, where `f` returns a plain value: a new promise, resolved
+    /// with `f`'s result once this one is resolved.
+    pub fn then<U: Clone + 'static>(&self, f: impl FnOnce(T) -> U + 'static) -> Promise<U> {
+        // TODO: `Promise::new(&self.event_loop, |resolve| ...)`, whose executor registers a
+        // reaction on `self` that resolves the new promise with `f(value)`.
+        todo!("a new promise, resolved with f(value)")
+    }
+
+    /// `promise.then(x => g(x))`, where `g` returns a promise: a new promise, resolved with the
+    /// value of `g`'s promise. JavaScript's `then` does both; Rust needs two methods, because
+    /// the type of the callback's result differs.
+    pub fn then_promise<U: Clone + 'static>(
+        &self,
+        g: impl FnOnce(T) -> Promise<U> + 'static,
+    ) -> Promise<U> {
+        // TODO: like `then`, but the reaction calls `g(value)` and registers a reaction on
+        // *that* promise, which resolves the new one.
+        todo!("a new promise, resolved with the value of g(value)")
+    }
+}
+
+impl<T: Clone + 'static> Resolve<T> {
+    /// Resolves the promise with `value`, and schedules every waiting reaction on the loop, in
+    /// the order they were registered. (Taking `self` by value makes resolving twice
+    /// impossible.)
+    pub fn resolve(self, value: T) {
+        // TODO: swap `State::Resolved(value.clone())` into `self.promise.state` (see
+        // `std::mem::replace`); the old state is `Pending(reactions)`. Then `set_immediate`
+        // each reaction with its own clone of the value.
+        todo!("store the value, schedule the reactions")
+    }
+}
+
+/// A promise resolved with `value` after `delay`, like `new Promise(r => setTimeout(() =>
+/// r(value), delay))`.
+pub fn delay<T: Clone + 'static>(event_loop: &EventLoop, delay: Duration, value: T) -> Promise<T> {
+    let timers = event_loop.clone();
+    Promise::new(event_loop, move |resolve| {
+        timers.set_timeout(delay, move || resolve.resolve(value));
+    })
+}

@@ -1,0 +1,71 @@
+//! # Exercise 18: a partitioned worker stage
+//!
+//! Chapter 10, Communication (`book/src/communication.md`). About 20 minutes.
+//!
+//! The pipeline's fourth step: each accepted record goes to one of `workers` workers, chosen by
+//! a hash of its station (`rosetta_pipeline::partition::worker_for`), so that all records of a
+//! station meet in one worker, which can keep its totals without sharing them. Each worker is
+//! a task that drains a **bounded** queue. Write the stage:
+//!
+//! 1. [`start_workers`]: for each worker, `async_channel::bounded(capacity)` and
+//!    `tokio::spawn(worker(inbox))`; keep the senders and the task handles in [`Workers`].
+//! 2. `worker`: take records from the queue (`inbox.recv().await`) and add them to a
+//!    `WorkerTally`, until `recv` fails, which happens once the queue is closed *and* empty;
+//!    then return the tally.
+//! 3. [`Workers::hand_off`]: send the record to its station's worker. `send(...).await` waits
+//!    while that queue is full: that is **backpressure**, the producer slowed down to the pace
+//!    of the consumer, with at most `capacity` records waiting in between.
+//! 4. [`Workers::finish`]: close every queue (`Sender::close`), then await each worker's task
+//!    and collect the tallies, by worker index.
+//!
+//! Check your work with `cargo run -- learn check 18`. Stuck? `cargo run -- learn hint 18`.
+
+use async_channel::{Receiver, Sender};
+use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::partition::worker_for;
+use tokio::task::JoinHandle;
+
+/// The worker stage: one bounded queue and one task per worker.
+#[derive(Debug)]
+pub struct Workers {
+    /// The sending side of each worker's queue, by worker index.
+    queues: Vec<Sender<Enriched>>,
+    /// Each worker's task, which ends with its tally once its queue is closed and empty.
+    tallies: Vec<JoinHandle<WorkerTally>>,
+}
+
+/// Starts `count` workers, each a tokio task draining a queue of `capacity` records. Must be
+/// called inside a tokio runtime.
+pub fn start_workers(count: usize, capacity: usize) -> Workers {
+    // TODO: `count` times: a bounded channel and a spawned `worker` task on its receiving side.
+    // (`Iterator::unzip` can split the pairs into the two vectors.)
+    todo!("one bounded queue and one task per worker")
+}
+
+/// One worker: adds every record from its queue to its tally, until the queue is closed.
+async fn worker(inbox: Receiver<Enriched>) -> WorkerTally {
+    // TODO: `while let Ok(record) = inbox.recv().await { ... }`, then return the tally.
+    todo!("drain the queue into a tally")
+}
+
+impl Workers {
+    /// Hands `record` to the worker that owns its station (`worker_for`), waiting while that
+    /// worker's queue is full.
+    pub async fn hand_off(&self, record: Enriched) {
+        // TODO: `worker_for(&record.record.station, self.queues.len())`, then `send(...).await`
+        // on that queue (it fails only if the worker is gone: panic with a clear message).
+        todo!("send the record to its station's worker")
+    }
+
+    /// Closes every queue, then waits for each worker to drain its queue, and returns their
+    /// tallies, by worker index.
+    pub async fn finish(self) -> Vec<WorkerTally> {
+        // TODO: close every sender, then await every handle in `self.tallies`, in order.
+        todo!("close the queues, collect the tallies")
+    }
+
+    /// The capacity of each worker's queue (`None`: unbounded), for the tests.
+    pub fn capacities(&self) -> Vec<Option<usize>> {
+        self.queues.iter().map(Sender::capacity).collect()
+    }
+}

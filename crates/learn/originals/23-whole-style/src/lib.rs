@@ -1,0 +1,245 @@
+//! # Exercise 23: a whole style
+//!
+//! Chapter 8, Three runtimes (`book/src/runtimes.md`). About 30 minutes: the last exercise puts
+//! the others together.
+//!
+//! Write the pipeline, all five steps, in the async/await style on tokio, so that it passes the
+//! project's conformance checks: on every built-in scenario, the same report as the sequential
+//! reference (`crates/pipeline/src/reference.rs`, read it first), byte for byte, and a trace
+//! that keeps the rules (never more than `concurrency` attempts in flight, every attempt
+//! ended, one lookup per station, one hand-off per accepted record).
+//!
+//! Given: the entry point [`run`], the shared `RunContext`, the single-flight cache (exercise
+//! 17, with a `OnceCell` per station), the traced `lookup`, `call_feed` (the "network"), the
+//! `worker` (exercise 18) and `enrich_and_hand_off`. Yours, marked `TODO`:
+//!
+//! 1. `fetch_with_retry`: the reference's loop, with a real timeout (`tokio::time::timeout`
+//!    around `call_feed`) instead of the model's answer. Record `AttemptStarted` and
+//!    `AttemptFinished` for every attempt.
+//! 2. `process_source`: fetch; give the slot back as soon as the feed has answered or given
+//!    up; parse the body (`parse_body`); enrich and hand off every record *at once*
+//!    (`futures::future::try_join_all` over `enrich_and_hand_off`), collecting rejections.
+//! 3. `run_async`: start the workers (bounded queues, one task each); build the `RunContext`;
+//!    for each source in file order, take a slot from a `Semaphore` of `concurrency` permits
+//!    (`acquire_owned`), then spawn its `process_source`; await the sources in order; close the
+//!    queues; await the workers; `Report::assemble`.
+//!
+//! The tests call [`run`], so the first `todo!()` they reach is `run_async`'s; the order above,
+//! from the inside out, is the easier one to write them in. `crates/async-await/src/pipeline.rs`
+//! is a finished version of this, generic over the runtime: try without it first, compare
+//! afterwards.
+//!
+//! Check your work with `cargo run -- learn check 23`. Stuck? `cargo run -- learn hint 23`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_channel::{Receiver, Sender};
+use futures::future;
+use rosetta_pipeline::aggregate::{Enriched, WorkerTally};
+use rosetta_pipeline::parse::{Reason, Record, Rejection, parse_body};
+use rosetta_pipeline::partition::worker_for;
+use rosetta_pipeline::run::{AttemptOutcome, FetchSummary};
+use rosetta_pipeline::scenario::Response;
+use rosetta_pipeline::trace::EventKind;
+use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+
+/// The style's name, as errors write it.
+pub const NAME: &str = "my-style";
+
+/// Runs the pipeline and returns its report: the entry point every style has.
+pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()
+        .map_err(|error| RunError::Internal {
+            style: NAME,
+            message: format!("the runtime could not start: {error}"),
+        })?;
+    // Tasks must own what they use: the scenario goes behind an `Arc`.
+    let scenario = Arc::new(scenario.clone());
+    runtime.block_on(run_async(scenario, *opts, trace.clone()))
+}
+
+/// Everything the tasks of one run share, through an `Arc`.
+struct RunContext {
+    /// The scenario: sources, registry and settings.
+    scenario: Arc<Scenario>,
+    /// The time scale.
+    opts: RunOptions,
+    /// Where events go.
+    trace: Trace,
+    /// Station to region, looked up at most once per station.
+    cache: SingleFlightCache,
+    /// The sending side of each worker's bounded queue, by worker index.
+    queues: Vec<Sender<Enriched>>,
+}
+
+/// What one source contributes to the report.
+struct SourceOutcome {
+    /// How fetching it went.
+    fetch: FetchSummary,
+    /// Its rejected lines and records.
+    rejected: Vec<Rejection>,
+}
+
+/// The pipeline as one future: workers, then one task per source (at most `concurrency`
+/// fetching), then the merge.
+async fn run_async(
+    scenario: Arc<Scenario>,
+    opts: RunOptions,
+    trace: Trace,
+) -> Result<Report, RunError> {
+    // TODO: 4. the workers: `settings.workers` bounded queues of `settings.channel_capacity`,
+    // each drained by a `tokio::spawn(worker(inbox))`.
+    // TODO: the `Arc<RunContext>`, with a default `SingleFlightCache` and the queues' senders.
+    // TODO: 1. an `Arc<Semaphore>` of `concurrency` permits; for each source, in file order,
+    // `acquire_owned().await` a permit, then `tokio::spawn(process_source(...))`.
+    // TODO: await each source's task in order (`panicked` turns a `JoinError` into a
+    // `RunError`), collecting the fetch summaries and the rejections.
+    // TODO: close every queue, await every worker's tally, and 5. `Report::assemble(...)` with
+    // `run.cache.lookups()`.
+    todo!("workers, a slot and a task per source, then the merge")
+}
+
+/// One source, from its first attempt to its last record handed off.
+async fn process_source(
+    run: Arc<RunContext>,
+    index: usize,
+    slot: OwnedSemaphorePermit,
+) -> Result<SourceOutcome, RunError> {
+    // TODO: `fetch_with_retry`, then `drop(slot)`. No body: a `SourceOutcome` with no
+    // rejections. Otherwise 2. `parse_body(index, body)`, and 3-4. `future::try_join_all` of
+    // `enrich_and_hand_off` over the records; its `Some` results are rejections too.
+    todo!("fetch, free the slot, parse, enrich and hand off")
+}
+
+/// Fetches source `index`: up to `max_attempts` attempts, each limited by the timeout and
+/// traced. Returns the summary and, if the last attempt answered, the body.
+async fn fetch_with_retry(run: &RunContext, index: usize) -> (FetchSummary, Option<&str>) {
+    let settings = &run.scenario.settings;
+    let source = &run.scenario.sources[index];
+    let latency = run.opts.scaled(source.latency_ms);
+    let timeout = run.opts.scaled(settings.timeout_ms);
+    // TODO: the reference's loop (`crates/pipeline/src/reference.rs`), where each attempt is
+    // `tokio::time::timeout(timeout, call_feed(latency, source.respond(attempt))).await`:
+    // `Ok(Ok(body))` answered, `Ok(Err(FeedError))` an error, `Err(_)` a timeout. Record
+    // `EventKind::AttemptStarted` before and `EventKind::AttemptFinished` after each attempt.
+    todo!("attempts with a timeout, traced, until one answers or none are left")
+}
+
+/// A task failed: it panicked (or, which cannot happen here, was cancelled).
+fn panicked(what: &'static str, error: tokio::task::JoinError) -> RunError {
+    match error.try_into_panic() {
+        Ok(payload) => RunError::from_panic(NAME, what, payload),
+        Err(error) => RunError::Internal {
+            style: NAME,
+            message: format!("a {what} was cancelled: {error}"),
+        },
+    }
+}
+
+/// The feed answered with an error.
+#[derive(Debug)]
+struct FeedError;
+
+/// The "network": after `latency`, the feed answers `response`; a hanging feed never does.
+async fn call_feed(latency: Duration, response: Response<'_>) -> Result<&str, FeedError> {
+    tokio::time::sleep(latency).await;
+    match response {
+        Response::Body(body) => Ok(body),
+        Response::Error => Err(FeedError),
+        Response::Never => future::pending().await,
+    }
+}
+
+/// Enriches one record through the cache and hands it to its worker (recording the hand-off);
+/// returns the rejection if its station is unknown.
+async fn enrich_and_hand_off(
+    run: &RunContext,
+    record: Record,
+) -> Result<Option<Rejection>, RunError> {
+    let region = run
+        .cache
+        .get_or_lookup(&record.station, || lookup(run, &record.station))
+        .await;
+    let Some(region) = region else {
+        return Ok(Some(Rejection {
+            source: record.source,
+            line: record.line,
+            reason: Reason::UnknownStation,
+        }));
+    };
+    let worker = worker_for(&record.station, run.queues.len());
+    run.queues[worker]
+        .send(Enriched { record, region })
+        .await
+        .map_err(|_| RunError::Internal {
+            style: NAME,
+            message: format!("worker {worker} stopped before the end of the run"),
+        })?;
+    run.trace.hand_off(worker);
+    Ok(None)
+}
+
+/// One registry lookup, traced: waits `lookup_ms`, then answers.
+async fn lookup(run: &RunContext, station: &str) -> Option<String> {
+    run.trace.record(EventKind::LookupStarted {
+        station: station.to_string(),
+    });
+    tokio::time::sleep(run.opts.scaled(run.scenario.settings.lookup_ms)).await;
+    let region = run.scenario.registry.region_of(station).map(str::to_string);
+    run.trace.record(EventKind::LookupFinished {
+        station: station.to_string(),
+        known: region.is_some(),
+    });
+    region
+}
+
+/// Station to region, single-flight: one `OnceCell` per station (exercise 17 did it with
+/// `Shared` futures instead).
+#[derive(Default)]
+struct SingleFlightCache {
+    /// One cell per station ever asked for.
+    cells: Mutex<HashMap<String, Arc<OnceCell<Option<String>>>>>,
+    /// Lookups started.
+    lookups: AtomicU64,
+}
+
+impl SingleFlightCache {
+    /// The region of `station`, from the cache or from `lookup()`, which runs at most once per
+    /// station.
+    async fn get_or_lookup<F, Fut>(&self, station: &str, lookup: F) -> Option<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Option<String>>,
+    {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(cells.entry(station.to_string()).or_default())
+        }; // Released before the `.await`.
+        cell.get_or_init(|| {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            lookup()
+        })
+        .await
+        .clone()
+    }
+
+    /// Lookups started.
+    fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+}
+
+/// One worker: adds every record from its queue to its tally, until the queue is closed.
+async fn worker(inbox: Receiver<Enriched>) -> WorkerTally {
+    let mut tally = WorkerTally::new();
+    while let Ok(record) = inbox.recv().await {
+        tally.add(record);
+    }
+    tally
+}

@@ -1,0 +1,124 @@
+//! Tests of exercise 23: the conformance suite, for your style. On every built-in scenario,
+//! `whole_style::run` must produce the reference's report, byte for byte, and a trace that
+//! shows the rules were kept (bounded concurrency, every attempt ended, one lookup per station,
+//! one hand-off per accepted record).
+//!
+//! These are the checks `crates/rosetta/tests/it/conformance.rs` applies to every style of the
+//! project, with the same time scales.
+
+use rosetta_pipeline::trace::EventKind;
+use rosetta_pipeline::{Report, RunOptions, Scenario, Trace};
+
+/// Where to read about this exercise.
+const REREAD: &str = "chapter 8, Three runtimes (book/src/runtimes.md), and `crates/pipeline`";
+
+/// Time scales that keep every latency at least ~25 ms of real time from its timeout, so that a
+/// busy machine cannot change an outcome (the same as the project's conformance suite).
+fn time_scale_for(scenario: &str) -> f64 {
+    match scenario {
+        "classroom" => 0.25,
+        "faults" => 0.5,
+        other => panic!("no time scale for the built-in scenario `{other}`"),
+    }
+}
+
+/// The lines of `expected` and `got` that differ, `-` for expected and `+` for got.
+fn diff(expected: &str, got: &str) -> String {
+    let (expected, got): (Vec<_>, Vec<_>) = (expected.lines().collect(), got.lines().collect());
+    let mut out = String::new();
+    for line in &expected {
+        if !got.contains(line) {
+            out += &format!("  - {line}\n");
+        }
+    }
+    for line in &got {
+        if !expected.contains(line) {
+            out += &format!("  + {line}\n");
+        }
+    }
+    out
+}
+
+fn run_style(name: &str) -> (Scenario, Report, Report, Trace) {
+    let scenario = Scenario::builtin(name).unwrap();
+    let expected = rosetta_pipeline::reference::run(
+        &scenario,
+        &RunOptions::with_time_scale(0.0),
+        &Trace::new(),
+    )
+    .expect("the reference cannot fail");
+    let trace = Trace::new();
+    let opts = RunOptions::with_time_scale(time_scale_for(name));
+    let report = whole_style::run(&scenario, &opts, &trace).unwrap_or_else(|error| {
+        panic!("your style failed on `{name}`: {error}\n    reread: {REREAD}")
+    });
+    (scenario, expected, report, trace)
+}
+
+fn check_scenario(name: &str) {
+    let (scenario, expected, report, trace) = run_style(name);
+    let (expected, got) = (expected.to_string(), report.to_string());
+    assert!(
+        got == expected,
+        "on `{name}`, your report differs from the reference's (`-` expected, `+` yours):\n\
+         {}\n  whole reports: `cargo run -- run reference --scenario {name}`\n    reread: {REREAD}",
+        diff(&expected, &got)
+    );
+    check_trace(name, &scenario, &report, &trace);
+}
+
+/// What every style's trace must show, whatever its timing.
+fn check_trace(name: &str, scenario: &Scenario, report: &Report, trace: &Trace) {
+    let summary = trace.summary();
+    let events = trace.events();
+    let count =
+        |matches: fn(&EventKind) -> bool| events.iter().filter(|e| matches(&e.kind)).count();
+    let concurrency = scenario.settings.concurrency;
+    assert!(
+        summary.peak_attempts <= concurrency,
+        "on `{name}`: {} fetch attempts were in flight at once, but `concurrency` is \
+         {concurrency} (take a slot before each source's task, release it after the fetch)\
+         \n    reread: {REREAD}",
+        summary.peak_attempts
+    );
+    let started = count(|kind| matches!(kind, EventKind::AttemptStarted { .. }));
+    let finished = count(|kind| matches!(kind, EventKind::AttemptFinished { .. }));
+    assert!(
+        started as u64 == report.attempts && finished == started,
+        "on `{name}`: the report counts {} attempts; the trace has {started} \
+         `AttemptStarted` and {finished} `AttemptFinished` events. Record one of each per \
+         attempt, in `fetch_with_retry`\n    reread: {REREAD}",
+        report.attempts
+    );
+    assert!(
+        summary.lookups as u64 == report.lookups,
+        "on `{name}`: the report counts {} lookups, the trace {} (`lookup` records them; is \
+         every lookup made through the cache?)\n    reread: {REREAD}",
+        report.lookups,
+        summary.lookups
+    );
+    let handed = summary.handed_off;
+    assert!(
+        handed as u64 == report.accepted,
+        "on `{name}`: {} records accepted, {handed} hand-offs in the trace (one per accepted \
+         record)\n    reread: {REREAD}",
+        report.accepted
+    );
+}
+
+#[test]
+fn the_classroom_scenario_gives_the_reference_report() {
+    check_scenario("classroom");
+}
+
+#[test]
+fn the_faults_scenario_gives_the_reference_report() {
+    check_scenario("faults");
+}
+
+#[test]
+fn every_built_in_scenario_is_covered() {
+    for name in Scenario::builtin_names() {
+        time_scale_for(name); // Panics for a scenario without a test above.
+    }
+}
