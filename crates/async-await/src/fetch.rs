@@ -58,6 +58,7 @@ use std::io;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt as _;
 use futures::future::{self, Either};
 use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use rosetta_pipeline::http::{self, HttpError, Response, ResponseParser};
@@ -328,13 +329,26 @@ pub struct Due<T> {
 /// in argument order: a task polled after both deadlines would otherwise take an answer that
 /// came after its timeout for one that came in time, and a report would depend on the load of
 /// the machine. When the feed answered decides, not when a poll got round to it.
+///
+/// One more race hides in `select` on a multi-threaded runtime. The runtime's timers are fired
+/// by whichever thread drives the reactor, possibly while this task is between its two polls:
+/// `select` polls the future (its timer not fired yet: pending), the reactor thread fires both
+/// due timers, `select` polls the deadline (fired: ready), and the deadline "wins" a race its
+/// own instant says it lost. So when the timer wins, the future gets one more look: if it is
+/// ready now, its instant decides, as for any other finish.
 pub async fn with_deadline<R: Runtime, T>(
     runtime: &R,
     deadline: Instant,
     future: impl Future<Output = Due<T>>,
 ) -> Option<T> {
-    let Due { value, at } = with_timeout(runtime, until(deadline), future).await?;
-    // It won the poll; it is in time only if it was also due first.
+    let future = pin!(future);
+    let timer = pin!(runtime.sleep(until(deadline)));
+    let Due { value, at } = match future::select(future, timer).await {
+        Either::Left((due, _timer)) => due,
+        // The timer fired; the future, polled once more, may have finished meanwhile.
+        Either::Right(((), unfinished)) => unfinished.now_or_never()?,
+    };
+    // It finished; it is in time only if it was also due by the deadline.
     (at <= deadline).then_some(value)
 }
 // ANCHOR_END: with_timeout
@@ -419,5 +433,35 @@ mod tests {
         .unwrap();
         assert_eq!(answered, Some("answer"));
         assert_eq!(timed_out, None);
+    }
+
+    /// Regression test: on a multi-threaded runtime, the reactor thread could fire both due
+    /// timers between `select`'s poll of the feed (not fired yet) and its poll of the deadline
+    /// (fired), and the deadline won a race its instant lost: with thousands of attempts in
+    /// flight, a feed answering in 1 ms of a 10 ms timeout was reported as timed out. Here the
+    /// feed is pending at the first look and finished at the next, due before the deadline,
+    /// which has passed: it is in time.
+    #[test]
+    fn a_feed_that_finished_between_two_looks_is_judged_by_its_instant() {
+        use std::task::Poll;
+
+        let deadline = Instant::now();
+        let answered = Smol::block_on(|runtime| async move {
+            let mut looks = 0;
+            let feed = future::poll_fn(move |cx| {
+                looks += 1;
+                if looks == 1 {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Poll::Ready(Due {
+                    value: "answer",
+                    at: deadline - Duration::from_millis(1),
+                })
+            });
+            with_deadline(&runtime, deadline, feed).await
+        })
+        .unwrap();
+        assert_eq!(answered, Some("answer"));
     }
 }

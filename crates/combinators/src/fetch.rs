@@ -296,10 +296,17 @@ fn simulated_attempt(
     future::select(answer, timeout).map(move |race| match race {
         // The feed won the poll and was due by the deadline: it answered in time.
         Either::Left(((due, answer), _timeout)) if due <= deadline => answer,
-        // The timeout won the poll; or the feed did, but was due after the deadline: a
-        // late poll found both timers due, and `select` polls the feed first. The
-        // deadlines decide, not the order of the poll.
-        Either::Left(_) | Either::Right(_) => (AttemptOutcome::Timeout, None),
+        // The timeout won the poll. The timers are fired by another thread (futures-timer's),
+        // which may have fired both between `select`'s look at the feed and its look at the
+        // timeout: one more look at the feed, and if it has answered, its instant decides.
+        Either::Right(((), unfinished)) => match unfinished.now_or_never() {
+            Some((due, answer)) if due <= deadline => answer,
+            _ => (AttemptOutcome::Timeout, None),
+        },
+        // The feed won the poll but was due after the deadline: a late poll found both
+        // timers due, and `select` polls the feed first. The deadlines decide, not the order
+        // of the poll.
+        Either::Left(_) => (AttemptOutcome::Timeout, None),
     })
     // Either way the loser is dropped here, with `race`: that drop is the cancellation,
     // and the losing `Delay` is deregistered.

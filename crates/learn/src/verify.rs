@@ -591,8 +591,9 @@ mod tests {
     fn the_numbering_is_the_books() {
         let course = course();
         let names: Vec<&str> = course.exercises.iter().map(|e| e.dir.as_str()).collect();
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 26);
         assert_eq!(names[0], "01-countdown-callbacks");
         assert_eq!(names[22], "23-whole-style");
+        assert_eq!(names[25], "26-deadline-client");
     }
 }

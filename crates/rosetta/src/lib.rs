@@ -11,32 +11,30 @@
 //! - [`compare`]: runs styles side by side, checks their reports against the reference, and
 //!   renders the comparison table.
 //! - [`bench`](mod@bench): scale runs of the generated scenario against the model's ideal time.
-//! - [`measure`]: what every kind of bench shares: a measurement in a child process, its peak
-//!   memory, and its [`measure::Status`].
+//! - [`measure`], [`raw`], [`sleepers`]: re-exported from `rosetta-measure` (`crates/measure`):
+//!   a measurement in a child process and its peak memory, the raw hyper baseline of `bench
+//!   --transport tcp`, and `bench --sleepers`.
 //! - [`memory`]: `bench --scenario FILE`, each style's peak memory on one scenario against its
 //!   size.
 //! - [`network`]: where runs get their feeds: timers, a feed server in this process, or one
 //!   already running (`--feeds URL`); a run of its own on the server for every style run.
-//! - [`raw`]: the raw baseline of `bench --transport tcp`: the same fetches with hyper's client
-//!   on tokio, as a user would write them without this toolkit.
 //! - [`live`]: `compare --live`, the classroom mode: each style's lanes drawn as it runs.
-//! - [`sleepers`]: `bench --sleepers`, the memory and time of N bare sleeping tasks per runtime.
-//! - [`table`]: the one line layout of the tables, padded by display width.
-//! - [`view`]: draws a trace as a terminal timeline, a Chrome trace file or an SVG.
-//! - [`svg`]: the one SVG writer, for the timeline and the bench chart.
+//! - [`view`], [`svg`], [`table`]: re-exported from `rosetta-views` (`crates/views`): drawing a
+//!   trace (terminal timeline, Chrome trace file, SVG), the one SVG writer, the one table layout.
 //!
 //! Read next: [`styles`].
 
 pub mod bench;
 pub mod compare;
 pub mod live;
-pub mod measure;
 pub mod memory;
 pub mod network;
-pub mod raw;
 pub mod select;
-pub mod sleepers;
 pub mod styles;
-pub mod svg;
-pub mod table;
-pub mod view;
+
+// The drawing of traces and the tables' layout live in `rosetta-views`; these names keep the
+// paths the commands and the tests use.
+pub use rosetta_views::timeline as view;
+pub use rosetta_views::{svg, table};
+// How the bench measures lives in `rosetta-measure`.
+pub use rosetta_measure::{measure, raw, sleepers};

@@ -29,7 +29,7 @@ pub const ALL: &[Style] = &[
     Style {
         name: "reference",
         model: "sequential, one thing at a time",
-        runtime: "none (std::thread::sleep)",
+        runtime: "none (blocking calls)",
         run: rosetta_pipeline::reference::run,
     },
     Style {

@@ -95,10 +95,13 @@ impl<'a> Future for FeedAnswer<'a> {
 }
 
 /// The feed answers when its latency has passed: the instant [`Timeout`] compares with its
-/// deadline. (A hanging feed is never ready, so its instant never decides anything.)
+/// deadline. A hanging feed never answers: it has no instant, and its deadline wins.
 impl Due for FeedAnswer<'_> {
-    fn due_at(&self) -> Instant {
-        self.latency.deadline()
+    fn due_at(&self) -> Option<Instant> {
+        match self.source.respond(self.attempt) {
+            Response::Never => None,
+            Response::Body(_) | Response::Error => Some(self.latency.deadline()),
+        }
     }
 }
 
@@ -134,7 +137,7 @@ impl<'a> Future for AttemptAnswer<'a> {
 }
 
 impl Due for AttemptAnswer<'_> {
-    fn due_at(&self) -> Instant {
+    fn due_at(&self) -> Option<Instant> {
         match self {
             AttemptAnswer::Sim(answer) => answer.due_at(),
             AttemptAnswer::Tcp(attempt) => attempt.due_at(),
@@ -432,8 +435,8 @@ impl TcpAttempt<'_> {
 /// (A poll that comes late sees the response late, and may call an answer that was on time a
 /// timeout; it can never do the reverse, which is the rule the specification needs.)
 impl Due for TcpAttempt<'_> {
-    fn due_at(&self) -> Instant {
-        self.finished_at.unwrap_or_else(Instant::now)
+    fn due_at(&self) -> Option<Instant> {
+        self.finished_at
     }
 }
 // ANCHOR_END: tcp_attempt

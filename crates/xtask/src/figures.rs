@@ -4,12 +4,15 @@
 //! pictures are produced here, by running those very commands, and committed under
 //! `book/src/figures/`:
 //!
-//! - `timeline-STYLE.svg`, one per style: `rosetta trace STYLE --svg book/src/figures/timeline-STYLE.svg`
-//!   on the `classroom` scenario;
+//! - `timeline-STYLE.svg`, one per style: `rosetta trace STYLE --transport sim --svg
+//!   book/src/figures/timeline-STYLE.svg` on the `classroom` scenario;
 //! - `compare.txt`: the output of `rosetta compare` (the tool's default command);
 //! - `bench.txt` and `bench.svg`: the output and the chart of the `rosetta bench` run
 //!   [`BENCH_ARGS`];
 //! - `tasks.txt`: the output of the task-scale run [`TASKS_ARGS`];
+//! - `bench-tcp.txt` and `bench-tcp-large.txt`: every style on real sockets with the raw hyper
+//!   baseline, [`BENCH_TCP_ARGS`] and [`BENCH_TCP_LARGE_ARGS`];
+//! - `timeline-tcp-callbacks.svg`: one run on real sockets drawn ([`TCP_TIMELINE_ARGS`]);
 //! - `sleepers.txt`: bare sleeping tasks per runtime [`SLEEPERS_ARGS`];
 //! - `memory.txt`: each style's peak memory on one feed of 5.5 million lines (about 50 MB),
 //!   written to `target/long-feed.toml` by `rosetta scenario long-feed` ([`LONG_FEED_LINES`],
@@ -44,10 +47,12 @@ pub const STYLES: &[&str] = &[
     "smol",
 ];
 
-/// The benchmark the performance chapter shows: sizes the reference can still finish at a tenth
-/// of real time, and one it cannot (it is skipped, and says so).
+/// The benchmark the performance chapter shows on timers: sizes the reference can still finish
+/// at a tenth of real time, and one it cannot (it is skipped, and says so).
 pub const BENCH_ARGS: &[&str] = &[
     "bench",
+    "--transport",
+    "sim",
     "--sizes",
     "10,100,1000,10000",
     "--time-scale",
@@ -56,8 +61,48 @@ pub const BENCH_ARGS: &[&str] = &[
     "book/src/figures/bench.svg",
 ];
 
-/// The task-scale run chapter 3 shows: every source in flight at once.
-pub const TASKS_ARGS: &[&str] = &["bench", "--tasks", "--sizes", "1000,10000"];
+/// The benchmarks the performance chapter shows on real sockets, each with the raw hyper
+/// baseline in the same run: a thousand feeds, a hundred in flight...
+pub const BENCH_TCP_ARGS: &[&str] = &[
+    "bench",
+    "--transport",
+    "tcp",
+    "--sizes",
+    "1000",
+    "--concurrency",
+    "100",
+];
+
+/// ...and ten thousand feeds, a thousand in flight.
+pub const BENCH_TCP_LARGE_ARGS: &[&str] = &[
+    "bench",
+    "--transport",
+    "tcp",
+    "--sizes",
+    "10000",
+    "--concurrency",
+    "1000",
+];
+
+/// The task-scale run chapter 3 shows: every source in flight at once, on timers.
+pub const TASKS_ARGS: &[&str] = &[
+    "bench",
+    "--transport",
+    "sim",
+    "--tasks",
+    "--sizes",
+    "1000,10000",
+];
+
+/// The timeline of a run on real sockets, chapter 9: one thread, many connections.
+pub const TCP_TIMELINE_ARGS: &[&str] = &[
+    "trace",
+    "callbacks",
+    "--transport",
+    "tcp",
+    "--svg",
+    "book/src/figures/timeline-tcp-callbacks.svg",
+];
 
 /// Bare sleeping tasks, chapter 3: what one waiting thing costs on each runtime, up to a million
 /// (the size of the figure people quote for tokio).
@@ -306,14 +351,18 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
 fn produce(root: &Path) -> anyhow::Result<Vec<(&'static str, String)>> {
     // No trailing newline: the captions include this in the middle of a sentence.
     let mut texts = vec![("machine.md", machine())];
+    // The chapters on each style describe its timers: their timelines are on `sim`.
     for style in STYLES {
         let svg = format!("book/src/figures/timeline-{style}.svg");
-        rosetta(root, &["trace", style, "--svg", &svg])?;
+        rosetta(root, &["trace", style, "--transport", "sim", "--svg", &svg])?;
     }
+    rosetta(root, TCP_TIMELINE_ARGS)?;
     texts.push(("compare.txt", rosetta(root, &["compare"])?));
     texts.push(("uniform.txt", rosetta(root, UNIFORM_ARGS)?));
     texts.push(("bench.txt", bench(root, BENCH_ARGS)?));
     texts.push(("tasks.txt", bench(root, TASKS_ARGS)?));
+    texts.push(("bench-tcp.txt", bench(root, BENCH_TCP_ARGS)?));
+    texts.push(("bench-tcp-large.txt", bench(root, BENCH_TCP_LARGE_ARGS)?));
     texts.push(("sleepers.txt", rosetta(root, SLEEPERS_ARGS)?));
     let long_feed = rosetta(root, &["scenario", "long-feed", "--lines", LONG_FEED_LINES])?;
     let long_feed_path = root.join("target/long-feed.toml");

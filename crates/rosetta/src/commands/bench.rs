@@ -73,8 +73,12 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
         writeln!(
             out,
             "Bench: {description}. Each run in a process of its own; ideal = the model's limit \
-             (the sequential time for the reference).\n"
+             (the sequential time for the reference)."
         )?;
+        if spec.tcp {
+            writeln!(out, "{}", rosetta::measure::tcp_limits())?;
+        }
+        writeln!(out)?;
     }
     let chosen = chosen(&args.styles);
     let rows = print_rows(out, table, |progress| bench::run(&spec, &chosen, progress))?;

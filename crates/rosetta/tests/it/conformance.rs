@@ -1,4 +1,5 @@
-//! Every style, every built-in scenario: the identical report, proven two ways.
+//! Every style, every built-in scenario, on both transports: the identical report, proven two
+//! ways.
 //!
 //! `insta::allow_duplicates!` lets one named snapshot be asserted once per style: the first
 //! assertion compares against the committed, reviewed `.snap` file, and every later one must
@@ -14,6 +15,7 @@ use rosetta_pipeline::partition::worker_for;
 use rosetta_pipeline::run::FetchSummary;
 use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace, model};
 
+use rosetta_conformance::tcp::{TCP_SLOWDOWN, check_on_tcp, feed_server};
 use rosetta_conformance::{check_trace, expected_report, time_scale_for};
 
 fn check_builtin(name: &str) {
@@ -47,6 +49,26 @@ fn every_style_agrees_on_classroom() {
 #[test]
 fn every_style_agrees_on_faults() {
     check_builtin("faults");
+}
+
+/// The same over the `tcp` transport: every style fetches from one feed server on loopback (a
+/// run of its own per style), and the report is the one the snapshots hold.
+fn check_builtin_over_tcp(name: &str) {
+    let scenario = Scenario::builtin(name).unwrap();
+    let time_scale = TCP_SLOWDOWN * time_scale_for(name);
+    for style in styles::ALL {
+        check_on_tcp(style.name, style.run, &scenario, time_scale, feed_server());
+    }
+}
+
+#[test]
+fn every_style_agrees_on_classroom_over_tcp() {
+    check_builtin_over_tcp("classroom");
+}
+
+#[test]
+fn every_style_agrees_on_faults_over_tcp() {
+    check_builtin_over_tcp("faults");
 }
 
 #[test]

@@ -23,7 +23,7 @@
 //! Read next: [`crate::fetch`], where a `Timeout` decides each fetch attempt.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
@@ -53,13 +53,14 @@ impl std::error::Error for Elapsed {}
 /// `SO_TIMESTAMP`.) tokio's `timeout` does not try, and lets the inner future win when a late
 /// poll finds both ready.
 pub trait Due {
-    /// When this future's result is, or was, due.
-    fn due_at(&self) -> Instant;
+    /// When this future's result is, or was, due; `None` while that is not known (an exchange
+    /// on a socket still in flight) or never will be (a feed that never answers).
+    fn due_at(&self) -> Option<Instant>;
 }
 
 impl Due for Sleep {
-    fn due_at(&self) -> Instant {
-        self.deadline()
+    fn due_at(&self) -> Option<Instant> {
+        Some(self.deadline())
     }
 }
 
@@ -96,13 +97,24 @@ impl<F: Future + Due> Future for Timeout<F> {
         // is in time (a tie goes to the work that got done); due after it, it is a timeout, and
         // its late result is dropped. A late poll must not turn a late answer into an on-time
         // one, nor an on-time answer into a late one.
+        let deadline = this.deadline.deadline();
         if let Poll::Ready(output) = this.future.as_mut().poll(cx) {
-            let in_time = this.future.due_at() <= this.deadline.due_at();
+            // A finished future knows when it was due.
+            let in_time = this.future.due_at().is_none_or(|due| due <= deadline);
             return Poll::Ready(if in_time { Ok(output) } else { Err(Elapsed) });
         }
         // Not ready: the deadline. Polling both with the same `cx` registers our waker with
         // both: whichever is due first wakes us.
-        Pin::new(this.deadline).poll(cx).map(|()| Err(Elapsed))
+        ready!(Pin::new(this.deadline).poll(cx));
+        // The deadline has passed, and the future is not ready. If it was due by the deadline,
+        // it is not late: its own wake-up just has not come yet (on a busy executor, a timer
+        // can be overdue for a while, and this deadline's first poll may come after it passed,
+        // which ends it at once). Wait for that wake-up: the future holds our waker. Otherwise
+        // (due after the deadline, or never), the deadline has won.
+        match this.future.due_at() {
+            Some(due) if due <= deadline => Poll::Pending,
+            _ => Poll::Ready(Err(Elapsed)),
+        }
     }
 }
 // ANCHOR_END: timeout
@@ -189,5 +201,62 @@ mod tests {
         let poll = Pin::new(&mut race).poll(&mut Context::from_waker(&waker));
         assert_eq!(poll, Poll::Ready(Ok(())));
         assert_eq!(reactor.pending_timers(), 0);
+    }
+
+    /// A future that says it was due at `due`, pending until `ready_after` polls.
+    struct Scripted {
+        due: Option<Instant>,
+        polls: u32,
+        ready_after: u32,
+    }
+
+    impl Future for Scripted {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+            self.polls += 1;
+            if self.polls > self.ready_after {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    impl Due for Scripted {
+        fn due_at(&self) -> Option<Instant> {
+            self.due
+        }
+    }
+
+    /// Regression test: on a busy executor a feed's timer can still be waiting to fire when
+    /// the deadline's first poll comes after the deadline has passed (a `Sleep` first polled
+    /// late is ready at once). The timeout then declared a feed that answered 9 ms before its
+    /// deadline late: with two thousand attempts in flight on two loaded cores, fast feeds were
+    /// reported as timed out. A future due by the deadline is now waited for.
+    #[test]
+    fn a_future_due_by_the_deadline_is_waited_for_even_once_the_deadline_has_passed() {
+        let reactor = Reactor::new();
+        let (waker, _wakes) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let now = Instant::now();
+        let on_time = Scripted {
+            due: Some(now),
+            polls: 0,
+            ready_after: 1,
+        };
+        let mut race = timeout(&reactor, Duration::ZERO, on_time);
+        assert_eq!(Pin::new(&mut race).poll(&mut cx), Poll::Pending);
+        assert_eq!(Pin::new(&mut race).poll(&mut cx), Poll::Ready(Ok(())));
+
+        // Due after the deadline, or never: the deadline wins at once.
+        for due in [Some(now + SECOND), None] {
+            let late = Scripted {
+                due,
+                polls: 0,
+                ready_after: 1,
+            };
+            let mut race = timeout(&reactor, Duration::ZERO, late);
+            assert_eq!(Pin::new(&mut race).poll(&mut cx), Poll::Ready(Err(Elapsed)));
+        }
     }
 }

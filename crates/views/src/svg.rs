@@ -1,5 +1,5 @@
-//! The one SVG writer, for the two drawings: a trace's timeline ([`crate::view::svg`]) and the
-//! bench chart ([`crate::bench::render_svg`]).
+//! The one SVG writer, for the two drawings: a trace's timeline ([`crate::timeline::svg`]) and
+//! the bench chart (`rosetta::bench::render_svg`).
 //!
 //! A document is standalone (no fonts, scripts or links to fetch, so it opens anywhere and can
 //! go into the book as it is), one element a line, on a white background. Every text goes

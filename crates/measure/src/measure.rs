@@ -7,7 +7,7 @@
 //! [`in_child`] starts it and reads that value, and [`peak_memory`] is what the child reads of
 //! its own memory. Each row then says how its measurement went, as a [`Status`].
 //!
-//! Read next: [`crate::bench`], the scale runs.
+//! Read next: `rosetta::bench`, the scale runs.
 
 use std::path::Path;
 use std::process::Command;
@@ -129,4 +129,41 @@ pub fn threads_allowed() -> Option<usize> {
         .and_then(|soft| soft.parse::<usize>().ok())
         .unwrap_or(usize::MAX);
     Some(threads_max.min(processes))
+}
+
+/// What limits a `tcp` bench on this machine, in one sentence, after raising what a process may
+/// raise itself: the soft limit of open files goes up to the hard limit (what load-testing
+/// tools do), and the children the bench starts inherit it.
+///
+/// Each connection costs a descriptor in the process holding it: the feed server's side in the
+/// bench's own process, the client's side in the measuring child. And every connection to one
+/// server address takes an ephemeral port of its own, for as long as it is open or lingers in
+/// `TIME_WAIT` after its client closed it first (a timeout does).
+pub fn tcp_limits() -> String {
+    let files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(soft) => {
+            format!("{soft} open files per process (the soft limit, raised to the hard one)")
+        }
+        Err(error) => format!("open files per process unknown ({error})"),
+    };
+    let ports = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut range = text.split_whitespace().map(|n| n.parse::<u32>().ok());
+            Some((range.next()??, range.next()??))
+        })
+        .map_or_else(
+            || "ephemeral ports unknown".to_string(),
+            |(low, high)| {
+                format!(
+                    "ephemeral ports {low}-{high} ({} connections to the server at once, \
+                     TIME_WAIT included)",
+                    high - low + 1
+                )
+            },
+        );
+    format!(
+        "Limits: {files}; {ports}. The server's side of each connection is in this process, the \
+         clients' in each style's."
+    )
 }

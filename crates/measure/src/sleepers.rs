@@ -25,7 +25,7 @@ use rosetta_async_await::runtime::{AsyncStd, Runtime, Smol, Tokio};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{self, Status};
-use crate::table::{self, Table, figure};
+use rosetta_views::table::{self, Table, figure};
 
 /// The kinds of sleeper, by name.
 pub const KINDS: &[&str] = &[
