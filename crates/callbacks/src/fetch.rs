@@ -684,18 +684,20 @@ mod tests {
         assert_eq!(flat, expected(&scenario));
     }
 
-    /// The tcp attempt against tiny servers on loopback that write canned bytes, each on a
-    /// thread of its own; the attempt runs on a loop on a thread of its own too, under a
-    /// watchdog. Every test asserts an outcome, the socket phases reached and that the loop
-    /// holds no socket afterwards, never a duration: the deadlines are far from what the servers
-    /// do (an answer within milliseconds, or never).
+    /// The tcp attempt against canned servers on loopback (`rosetta_conformance::canned`);
+    /// the attempt runs on a loop on a thread of its own, under a watchdog. Every test asserts
+    /// an outcome, the socket phases reached and that the loop holds no socket afterwards,
+    /// never a duration: the deadlines are far from what the servers do (an answer within
+    /// milliseconds, or never).
     mod over_tcp {
-        use std::io::{Read, Write};
-        use std::net::{TcpListener, TcpStream};
         use std::sync::mpsc;
-        use std::thread::{self, JoinHandle};
-        use std::time::{Duration, Instant};
+        use std::thread;
 
+        use rosetta_conformance::canned::{
+            ALL_PHASES, ANSWER, ANSWER_BODY, ANSWER_IN_PIECES, CannedServer,
+            PHASES_UNTIL_REQUEST_SENT, Reply, SHORT_BODY, SOURCE, UNAVAILABLE, endless_head,
+            refusing_feeds,
+        };
         use rosetta_pipeline::scenario::Fault;
         use rosetta_pipeline::trace::SocketPhase;
         use rosetta_pipeline::transport::{Feeds, Transport};
@@ -705,16 +707,10 @@ mod tests {
 
         /// Long enough for an answering server on the slowest machine.
         const PATIENT_MS: u64 = 10_000;
-        /// Far shorter than what a hanging server takes (forever).
+        /// Far shorter than what a trickling or hanging server takes (forever).
         const IMPATIENT_MS: u64 = 300;
-        /// How long anything may take before the test fails instead of hanging.
+        /// How long the attempt's loop may run before the test fails instead of hanging.
         const WATCHDOG: Duration = Duration::from_secs(60);
-
-        const ALL_PHASES: [SocketPhase; 3] = [
-            SocketPhase::Connected,
-            SocketPhase::RequestSent,
-            SocketPhase::FirstByte,
-        ];
 
         /// What an attempt came to: its result (the body, owned), the socket phases it
         /// reached, and the sockets its loop still held afterwards.
@@ -722,8 +718,9 @@ mod tests {
 
         /// Runs one attempt at a source named `name` over tcp to `feeds`, with `timeout_ms`,
         /// on a loop of its own, on a thread of its own.
-        fn attempt_over_tcp(feeds: Feeds, name: String, timeout_ms: u64) -> Attempted {
+        fn attempt_over_tcp(feeds: Feeds, name: &str, timeout_ms: u64) -> Attempted {
             let (done, finished) = mpsc::channel();
+            let name = name.to_string();
             thread::spawn(move || {
                 let mut scenario = Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
                 scenario.settings.timeout_ms = timeout_ms;
@@ -759,109 +756,40 @@ mod tests {
                 .expect("the attempt's loop never returned")
         }
 
-        /// The next connection to `listener`, waited for at most [`WATCHDOG`].
-        fn accept_within_watchdog(listener: &TcpListener) -> TcpStream {
-            listener.set_nonblocking(true).unwrap();
-            let started = Instant::now();
-            loop {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        stream.set_nonblocking(false).unwrap();
-                        stream.set_read_timeout(Some(WATCHDOG)).unwrap();
-                        stream.set_write_timeout(Some(WATCHDOG)).unwrap();
-                        return stream;
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        assert!(started.elapsed() < WATCHDOG, "the client never connected");
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(error) => panic!("accept: {error}"),
-                }
-            }
-        }
-
-        /// Reads a request up to its empty line, in pieces (a request may be megabytes).
-        fn read_request(stream: &mut TcpStream) -> Vec<u8> {
-            let mut request = Vec::new();
-            let mut buffer = vec![0; 64 * 1024];
-            while !request.ends_with(b"\r\n\r\n") {
-                let read = stream.read(&mut buffer).unwrap();
-                assert!(read > 0, "a whole request");
-                request.extend_from_slice(&buffer[..read]);
-            }
-            request
-        }
-
-        /// A server on `127.0.0.1:0` that accepts one connection and runs `serve` on it, on a
-        /// thread; `serve` gets the connection and the request it sent.
-        fn serve_once<T: Send + 'static>(
-            serve: impl FnOnce(TcpStream, Vec<u8>) -> T + Send + 'static,
-        ) -> (Feeds, JoinHandle<T>) {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let feeds = Feeds {
-                addr: listener.local_addr().unwrap(),
-                run: 1,
-            };
-            let server = thread::spawn(move || {
-                let mut stream = accept_within_watchdog(&listener);
-                let request = read_request(&mut stream);
-                serve(stream, request)
-            });
-            (feeds, server)
-        }
-
-        /// A server that answers `response`, whole, after reading the request.
-        fn answering(response: &'static [u8]) -> (Feeds, JoinHandle<()>) {
-            serve_once(move |mut stream, request| {
-                assert!(request.starts_with(b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"));
-                stream.write_all(response).unwrap();
-            })
+        /// Runs one attempt at [`SOURCE`] against a server that answers with `reply`.
+        fn attempt_against(reply: Reply, timeout_ms: u64) -> Attempted {
+            let server = CannedServer::start([reply]);
+            let attempted = attempt_over_tcp(server.feeds(), SOURCE, timeout_ms);
+            server.join();
+            attempted
         }
 
         #[test]
         fn a_200_is_the_body() {
-            let (feeds, server) =
-                answering(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n");
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
-            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
-            server.join().unwrap();
+            let attempted = attempt_against(Reply::answer(ANSWER), PATIENT_MS);
+            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
         }
 
         #[test]
         fn a_503_is_an_error() {
-            let (feeds, server) =
-                answering(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            let attempted = attempt_against(Reply::answer(UNAVAILABLE), PATIENT_MS);
             assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
-            server.join().unwrap();
         }
 
         #[test]
         fn a_short_body_is_an_error() {
             // The server closes after 4 of 10 body bytes.
-            let (feeds, server) = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo");
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            let attempted = attempt_against(Reply::answer(SHORT_BODY), PATIENT_MS);
             assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
-            server.join().unwrap();
         }
 
         /// A response in three pieces, some time apart: between them, the attempt's read says
         /// `WouldBlock`, and it waits for readable again instead of failing.
         #[test]
         fn a_response_in_pieces_is_read_over_several_callbacks() {
-            let (feeds, server) = serve_once(|mut stream, _| {
-                for piece in [
-                    &b"HTTP/1.1 200 OK\r\nContent-Le"[..],
-                    b"ngth: 9\r\n\r\nOslo",
-                    b";1.0\n",
-                ] {
-                    stream.write_all(piece).unwrap();
-                    thread::sleep(Duration::from_millis(20));
-                }
-            });
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
-            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
-            server.join().unwrap();
+            let pieces = Reply::in_pieces(ANSWER_IN_PIECES, Duration::from_millis(20));
+            let attempted = attempt_against(pieces, PATIENT_MS);
+            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
         }
 
         /// A request of 8 MiB (a very long source name), more than a socket's send buffer can
@@ -870,49 +798,55 @@ mod tests {
         /// callbacks.
         #[test]
         fn a_request_larger_than_the_send_buffer_is_written_in_parts() {
-            const NAME_BYTES: usize = 8 * 1024 * 1024;
-            let (feeds, server) = serve_once(|mut stream, request| {
-                thread::sleep(Duration::from_millis(100));
-                stream
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n")
-                    .unwrap();
-                request.len()
-            });
-            let attempted = attempt_over_tcp(feeds, "a".repeat(NAME_BYTES), PATIENT_MS);
-            assert_eq!(attempted, (Ok("Oslo;1.0\n".into()), ALL_PHASES.into(), 0));
-            let request_bytes = server.join().unwrap();
-            assert_eq!(request_bytes, feeds.request(&"a".repeat(NAME_BYTES)).len());
+            let name = "a".repeat(8 * 1024 * 1024);
+            let reply = Reply::answer(ANSWER).reading_after(Duration::from_millis(100));
+            let server = CannedServer::start_for_source(&name, [reply]);
+            let feeds = server.feeds();
+            let attempted = attempt_over_tcp(feeds, &name, PATIENT_MS);
+            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
+            assert_eq!(server.join()[0].request, feeds.request(&name));
         }
 
         /// A server that reads the request and never answers (a `hang` feed): a timeout, the
         /// socket is deregistered and closed, and the server sees the close.
         #[test]
         fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
-            let (feeds, server) = serve_once(|mut stream, _| {
-                let mut buffer = [0; 64];
-                loop {
-                    match stream.read(&mut buffer) {
-                        Ok(0) => return true,
-                        Ok(_) => {}
-                        Err(error) => return error.kind() == io::ErrorKind::ConnectionReset,
-                    }
-                }
-            });
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), IMPATIENT_MS);
-            let phases = vec![SocketPhase::Connected, SocketPhase::RequestSent];
+            let server = CannedServer::start([Reply::hang()]);
+            let attempted = attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
+            let phases = PHASES_UNTIL_REQUEST_SENT.into();
             assert_eq!(attempted, (Err(AttemptError::Timeout), phases, 0));
-            assert!(server.join().unwrap(), "the server saw the client close");
+            assert!(
+                server.join()[0].closed_by_client,
+                "the server saw the client close"
+            );
+        }
+
+        /// A server that sends a byte of a head that never ends every 20 ms: each read of the
+        /// attempt gets something, so only the attempt's timeout can end it, and it does: the
+        /// socket is closed, and the server's next write fails.
+        #[test]
+        fn a_trickle_cannot_outlast_the_timeout() {
+            let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+            let server = CannedServer::start([trickle]);
+            let attempted = attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
+            assert_eq!(
+                attempted,
+                (Err(AttemptError::Timeout), ALL_PHASES.into(), 0)
+            );
+            assert!(server.join()[0].closed_by_client, "the trickle ran out");
+        }
+
+        /// A server that resets the connection instead of answering: the read fails, an error.
+        #[test]
+        fn a_reset_is_an_error() {
+            let attempted = attempt_against(Reply::reset(), PATIENT_MS);
+            let phases = PHASES_UNTIL_REQUEST_SENT.into();
+            assert_eq!(attempted, (Err(AttemptError::Error), phases, 0));
         }
 
         #[test]
         fn a_refused_connection_is_an_error() {
-            // A port nobody listens on: bind one, note it, close it.
-            let addr = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            let feeds = Feeds { addr, run: 1 };
-            let attempted = attempt_over_tcp(feeds, "Oslo west".into(), PATIENT_MS);
+            let attempted = attempt_over_tcp(refusing_feeds(), SOURCE, PATIENT_MS);
             assert_eq!(attempted, (Err(AttemptError::Error), vec![], 0));
         }
     }

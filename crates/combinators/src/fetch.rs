@@ -551,16 +551,21 @@ mod tests {
         assert!(trace.events().is_empty());
     }
 
-    /// The attempt on `tcp`, against tiny servers on loopback that write canned bytes (the
-    /// feed server itself is exercised by the conformance tests in `tests/`). Every test
+    /// The attempt on `tcp`, against canned servers on loopback (`rosetta_conformance::canned`;
+    /// the feed server itself is exercised by the conformance tests in `tests/`). Every test
     /// asserts an outcome and the socket phases, never a duration: a server answers at once or
     /// never, far from the deadlines.
     mod tcp {
-        use std::io::{self, Read, Write};
+        use std::io::{self, Write};
         use std::net::{TcpListener, TcpStream};
         use std::pin::Pin;
         use std::task::{Context, Poll};
-        use std::thread::{self, JoinHandle};
+
+        use rosetta_conformance::canned::{
+            ALL_PHASES, ANSWER, ANSWER_BODY, CannedServer, PHASES_UNTIL_REQUEST_SENT, Reply,
+            SHORT_BODY, SOURCE, UNAVAILABLE, accept_within_watchdog, endless_head, refusing_feeds,
+            sees_the_close,
+        };
 
         use super::*;
 
@@ -568,73 +573,24 @@ mod tests {
         const PATIENT: Duration = Duration::from_secs(10);
         /// Far shorter than what a trickling or hanging server takes.
         const IMPATIENT: Duration = Duration::from_millis(300);
-        /// How long a test server waits for anything before giving up, so that a broken
-        /// client fails the test instead of hanging it.
-        const WATCHDOG: Duration = Duration::from_secs(20);
 
-        const ALL_PHASES: [SocketPhase; 3] = [
-            SocketPhase::Connected,
-            SocketPhase::RequestSent,
-            SocketPhase::FirstByte,
-        ];
-
-        /// The next connection to `listener`, waited for at most [`WATCHDOG`].
-        fn accept_within_watchdog(listener: &TcpListener) -> TcpStream {
-            listener.set_nonblocking(true).unwrap();
-            let started = Instant::now();
-            loop {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        stream.set_nonblocking(false).unwrap();
-                        stream.set_read_timeout(Some(WATCHDOG)).unwrap();
-                        stream.set_write_timeout(Some(WATCHDOG)).unwrap();
-                        return stream;
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        assert!(started.elapsed() < WATCHDOG, "the client never connected");
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(error) => panic!("accept: {error}"),
-                }
-            }
-        }
-
-        /// A server on `127.0.0.1:0` that accepts one connection, reads the request for
-        /// `feed` up to its empty line, and runs `serve` on the connection, on a thread.
-        fn serve_once<T: Send + 'static>(
-            serve: impl FnOnce(TcpStream) -> T + Send + 'static,
-        ) -> (Transport, JoinHandle<T>) {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let feeds = Feeds {
-                addr: listener.local_addr().unwrap(),
-                run: 1,
-            };
-            let server = thread::spawn(move || {
-                let mut stream = accept_within_watchdog(&listener);
-                let mut request = Vec::new();
-                let mut byte = [0];
-                while !request.ends_with(b"\r\n\r\n") {
-                    assert_eq!(stream.read(&mut byte).unwrap(), 1, "a whole request");
-                    request.push(byte[0]);
-                }
-                assert!(request.starts_with(b"GET /runs/1/feeds/feed HTTP/1.1\r\n"));
-                serve(stream)
-            });
-            (Transport::Tcp(feeds), server)
-        }
-
-        /// One attempt at source `feed` over `transport`, with `timeout`: its outcome, its
-        /// body, and the socket phases it recorded.
+        /// One attempt at source [`SOURCE`] over tcp to `feeds`, with `timeout`: its outcome,
+        /// its body, and the socket phases it recorded.
         fn attempt_over(
-            transport: &Transport,
+            feeds: Feeds,
             timeout: Duration,
         ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>) {
-            let (source, trace) = (source(Fault::None, 1), Trace::new());
+            let trace = Trace::new();
+            let source = Source {
+                name: SOURCE.into(),
+                ..source(Fault::None, 1)
+            };
             let times = AttemptTimes {
                 latency: Duration::ZERO,
                 timeout,
             };
-            let (outcome, body) = block_on(attempt(1, 0, &source, times, transport, &trace));
+            let transport = Transport::Tcp(feeds);
+            let (outcome, body) = block_on(attempt(1, 0, &source, times, &transport, &trace));
             let phases = trace
                 .events()
                 .into_iter()
@@ -646,62 +602,38 @@ mod tests {
             ((outcome, body.map(Cow::into_owned)), phases)
         }
 
-        /// Waits until the client closes its end: `true` if it did (a read of 0 bytes or a
-        /// reset), `false` if the watchdog ran out first.
-        fn sees_the_close(mut stream: TcpStream) -> bool {
-            let mut buffer = [0; 64];
-            loop {
-                match stream.read(&mut buffer) {
-                    Ok(0) => return true,
-                    Ok(_) => {}
-                    Err(error) if error.kind() == io::ErrorKind::ConnectionReset => return true,
-                    Err(_) => return false,
-                }
-            }
-        }
-
         #[test]
         fn a_200_is_the_body_read_from_the_socket() {
-            let (transport, server) = serve_once(|mut stream| {
-                stream
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n")
-                    .unwrap();
-                sees_the_close(stream)
-            });
-            let (outcome, phases) = attempt_over(&transport, PATIENT);
+            let server = CannedServer::start([Reply::answer(ANSWER).awaiting_the_close()]);
+            let (outcome, phases) = attempt_over(server.feeds(), PATIENT);
             assert_eq!(
                 outcome,
-                (AttemptOutcome::Answered, Some("Oslo;1.0\n".to_string()))
+                (AttemptOutcome::Answered, Some(ANSWER_BODY.to_string()))
             );
             assert_eq!(phases, ALL_PHASES);
-            assert!(server.join().unwrap(), "the client closed the connection");
+            assert!(
+                server.join()[0].closed_by_client,
+                "the client closed the connection"
+            );
         }
 
         #[test]
         fn a_503_is_an_error() {
-            let (transport, server) = serve_once(|mut stream| {
-                stream
-                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
-                    .unwrap();
-            });
-            let (outcome, phases) = attempt_over(&transport, PATIENT);
+            let server = CannedServer::start([Reply::answer(UNAVAILABLE)]);
+            let (outcome, phases) = attempt_over(server.feeds(), PATIENT);
             assert_eq!(outcome, (AttemptOutcome::Error, None));
             assert_eq!(phases, ALL_PHASES);
-            server.join().unwrap();
+            server.join();
         }
 
         #[test]
         fn a_short_body_is_an_error() {
-            let (transport, server) = serve_once(|mut stream| {
-                stream
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo")
-                    .unwrap();
-                // Dropping the stream closes it: the body stops at 4 of 10 bytes.
-            });
-            let (outcome, phases) = attempt_over(&transport, PATIENT);
+            // The server closes after 4 of 10 body bytes.
+            let server = CannedServer::start([Reply::answer(SHORT_BODY)]);
+            let (outcome, phases) = attempt_over(server.feeds(), PATIENT);
             assert_eq!(outcome, (AttemptOutcome::Error, None));
             assert_eq!(phases, ALL_PHASES);
-            server.join().unwrap();
+            server.join();
         }
 
         /// A `hang` feed: the server reads the request and never answers. The deadline wins
@@ -709,44 +641,42 @@ mod tests {
         /// close.
         #[test]
         fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
-            let (transport, server) = serve_once(sees_the_close);
-            let (outcome, phases) = attempt_over(&transport, IMPATIENT);
+            let server = CannedServer::start([Reply::hang()]);
+            let (outcome, phases) = attempt_over(server.feeds(), IMPATIENT);
             assert_eq!(outcome, (AttemptOutcome::Timeout, None));
-            assert_eq!(phases, [SocketPhase::Connected, SocketPhase::RequestSent]);
-            assert!(server.join().unwrap(), "the client closed the connection");
+            assert_eq!(phases, PHASES_UNTIL_REQUEST_SENT);
+            assert!(
+                server.join()[0].closed_by_client,
+                "the client closed the connection"
+            );
         }
 
-        /// A server that sends one byte every 20 ms: every read is quick, but the whole
-        /// response takes over 2 s. The deadline bounds the attempt, not each read.
+        /// A server that sends one byte every 20 ms of a head that never ends: every read is
+        /// quick, but the response never completes. The deadline bounds the attempt, not each
+        /// read; the chain is dropped with its socket, and the server's next write fails.
         #[test]
         fn a_trickle_cannot_outlast_the_deadline() {
-            let (transport, server) = serve_once(|mut stream| {
-                stream.set_nodelay(true).unwrap();
-                let body = "x".repeat(100);
-                let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}");
-                for byte in response.bytes() {
-                    // Fails once the client has closed: then the trickle ends.
-                    if stream.write_all(&[byte]).is_err() {
-                        return;
-                    }
-                    thread::sleep(Duration::from_millis(20));
-                }
-            });
-            let (outcome, phases) = attempt_over(&transport, IMPATIENT);
+            let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+            let server = CannedServer::start([trickle]);
+            let (outcome, phases) = attempt_over(server.feeds(), IMPATIENT);
             assert_eq!(outcome, (AttemptOutcome::Timeout, None));
             assert_eq!(phases, ALL_PHASES);
-            server.join().unwrap();
+            assert!(server.join()[0].closed_by_client, "the trickle ran out");
+        }
+
+        /// A server that resets the connection instead of answering: the read fails, an error.
+        #[test]
+        fn a_reset_is_an_error() {
+            let server = CannedServer::start([Reply::reset()]);
+            let (outcome, phases) = attempt_over(server.feeds(), PATIENT);
+            assert_eq!(outcome, (AttemptOutcome::Error, None));
+            assert_eq!(phases, PHASES_UNTIL_REQUEST_SENT);
+            server.join();
         }
 
         #[test]
         fn a_refused_connection_is_an_error() {
-            // A port nobody listens on: bind one, note it, close it.
-            let addr = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            let transport = Transport::Tcp(Feeds { addr, run: 1 });
-            let (outcome, phases) = attempt_over(&transport, PATIENT);
+            let (outcome, phases) = attempt_over(refusing_feeds(), PATIENT);
             assert_eq!(outcome, (AttemptOutcome::Error, None));
             assert_eq!(phases, []);
         }
@@ -776,8 +706,7 @@ mod tests {
         #[test]
         fn a_response_read_one_byte_at_a_time_is_parsed_whole() {
             let (client, mut server) = connected_pair();
-            let response = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n";
-            server.write_all(response).unwrap();
+            server.write_all(ANSWER).unwrap();
             let mut first_bytes = 0;
             let read = read_response(OneByteAtATime(client), || first_bytes += 1);
             let response = block_on(read).unwrap();
@@ -785,13 +714,13 @@ mod tests {
                 response,
                 HttpResponse {
                     status: 200,
-                    body: "Oslo;1.0\n".to_string()
+                    body: ANSWER_BODY.to_string()
                 }
             );
             assert_eq!(first_bytes, 1, "the first byte is reached once");
             // The response was complete without waiting for the server's close; the reads'
             // stream, and the socket in it, were dropped then: the server sees the close.
-            assert!(sees_the_close(server));
+            assert!(sees_the_close(&mut server));
         }
 
         #[test]

@@ -15,6 +15,8 @@
 //! - [`tcp`]: the same battery over the `tcp` transport, against a feed server on loopback
 //!   ([`tcp::check_style_on_tcp`]), and the proof that a run leaves no socket open
 //!   ([`tcp::check_sockets_closed`]).
+//! - [`canned`]: canned feed servers on loopback that do what a unit test of one tcp attempt
+//!   scripts (answer, answer in pieces, trickle, hang, reset), and report what they saw.
 //! - [`crowded_scenario`] and [`tight_scenario`]: scenarios whose timing is as tight as the
 //!   specification allows, for the tests that prove a report never changes with load or with
 //!   the time scale.
@@ -34,6 +36,7 @@ use similar::TextDiff;
 
 pub use rosetta_pipeline::run::StyleFn;
 
+pub mod canned;
 pub mod tcp;
 
 /// The reference's report of `scenario`, computed at time scale 0: the reference decides every

@@ -311,6 +311,10 @@ mod tests {
     //! The blocking exchange against tiny servers on loopback that write canned bytes. Every
     //! test asserts an outcome, never a duration: the deadlines are far from what the servers
     //! do (an answer within milliseconds, or never), so a slow machine cannot flip a result.
+    //!
+    //! The style crates share one scripted server for this, `rosetta_conformance::canned`;
+    //! this crate cannot use it (`rosetta-conformance` depends on it), so it has a small one of
+    //! its own, [`serve`].
 
     use std::net::TcpListener;
     use std::thread::{self, JoinHandle};
@@ -324,6 +328,75 @@ mod tests {
     /// How long a test server waits for anything before giving up, so a broken client cannot
     /// hang the test.
     const WATCHDOG: Duration = Duration::from_secs(20);
+
+    const ALL_PHASES: [SocketPhase; 3] = [
+        SocketPhase::Connected,
+        SocketPhase::RequestSent,
+        SocketPhase::FirstByte,
+    ];
+
+    /// The phases of an exchange that sent its request and never heard a byte back.
+    const UNTIL_REQUEST_SENT: [SocketPhase; 2] = [SocketPhase::Connected, SocketPhase::RequestSent];
+
+    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n";
+    const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+
+    /// What a test server does with one connection.
+    enum Reply {
+        /// Reads the request, writes these bytes, and closes.
+        Answer(&'static [u8]),
+        /// Reads the request, then writes these bytes one every 20 ms, until a write fails
+        /// (the client has closed) or they run out.
+        Trickle(Vec<u8>),
+        /// Reads the request and never answers (a `hang` feed): waits for the client to close.
+        Hang,
+        /// Waits until the request has arrived, without reading it, and closes: closing with
+        /// unread data in the receive buffer sends a reset (RST), not a FIN.
+        Reset,
+    }
+
+    /// A server on `127.0.0.1:0` that takes one connection per reply, in turn, on a thread.
+    /// Its thread returns, for each connection, whether it saw the client close it.
+    fn serve(replies: Vec<Reply>) -> (Feeds, JoinHandle<Vec<bool>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let feeds = Feeds {
+            addr: listener.local_addr().unwrap(),
+            run: 1,
+        };
+        let server = thread::spawn(move || {
+            replies
+                .into_iter()
+                .map(|reply| {
+                    let mut stream = accept_within_watchdog(&listener);
+                    if let Reply::Reset = reply {
+                        let mut first = [0];
+                        assert_eq!(stream.peek(&mut first).unwrap(), 1);
+                        return false;
+                    }
+                    let request = read_request(&mut stream);
+                    assert!(request.starts_with(b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"));
+                    match reply {
+                        Reply::Answer(bytes) => {
+                            stream.write_all(bytes).unwrap();
+                            false
+                        }
+                        Reply::Trickle(bytes) => {
+                            for byte in bytes {
+                                if stream.write_all(&[byte]).is_err() {
+                                    return true;
+                                }
+                                thread::sleep(Duration::from_millis(20));
+                            }
+                            false
+                        }
+                        Reply::Hang => sees_the_close(stream),
+                        Reply::Reset => unreachable!("handled before the request is read"),
+                    }
+                })
+                .collect()
+        });
+        (feeds, server)
+    }
 
     /// The next connection to `listener`, waited for at most [`WATCHDOG`]: a client that never
     /// connects fails the test instead of hanging it.
@@ -358,52 +431,6 @@ mod tests {
         request
     }
 
-    /// A server on `127.0.0.1:0` that accepts one connection and runs `serve` on it, on a
-    /// thread; `serve` gets the connection after the request has been read.
-    fn serve_once<T: Send + 'static>(
-        serve: impl FnOnce(TcpStream) -> T + Send + 'static,
-    ) -> (Feeds, JoinHandle<T>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let feeds = Feeds {
-            addr: listener.local_addr().unwrap(),
-            run: 1,
-        };
-        let server = thread::spawn(move || {
-            let mut stream = accept_within_watchdog(&listener);
-            let request = read_request(&mut stream);
-            assert!(request.starts_with(b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"));
-            serve(stream)
-        });
-        (feeds, server)
-    }
-
-    /// A server that answers one connection after another with `answers`, in turn.
-    fn serve_in_turn(answers: &'static [&'static [u8]]) -> (Feeds, JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let feeds = Feeds {
-            addr: listener.local_addr().unwrap(),
-            run: 1,
-        };
-        let server = thread::spawn(move || {
-            for answer in answers {
-                let mut stream = accept_within_watchdog(&listener);
-                read_request(&mut stream);
-                stream.write_all(answer).unwrap();
-            }
-        });
-        (feeds, server)
-    }
-
-    /// Runs one exchange for source `Oslo west` with `deadline`, and the phases it reached.
-    fn exchange_with(
-        feeds: &Feeds,
-        deadline: Instant,
-    ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>) {
-        let mut phases = Vec::new();
-        let outcome = exchange(feeds, "Oslo west", deadline, |phase| phases.push(phase));
-        (outcome, phases)
-    }
-
     /// Waits until the client closes its end: `true` if it did (a read of 0 bytes or a reset),
     /// `false` if the watchdog ran out first.
     fn sees_the_close(mut stream: TcpStream) -> bool {
@@ -418,39 +445,44 @@ mod tests {
         }
     }
 
-    const ALL_PHASES: [SocketPhase; 3] = [
-        SocketPhase::Connected,
-        SocketPhase::RequestSent,
-        SocketPhase::FirstByte,
-    ];
+    /// Runs one exchange for source `Oslo west` with `deadline`, and the phases it reached.
+    fn exchange_with(
+        feeds: &Feeds,
+        deadline: Instant,
+    ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>) {
+        let mut phases = Vec::new();
+        let outcome = exchange(feeds, "Oslo west", deadline, |phase| phases.push(phase));
+        (outcome, phases)
+    }
+
+    /// Runs one exchange, given `limit` from now, against a server that does `reply`: the
+    /// exchange's outcome and phases, and whether the server saw the client close.
+    fn exchange_against(
+        reply: Reply,
+        limit: Duration,
+    ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>, bool) {
+        let (feeds, server) = serve(vec![reply]);
+        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), limit));
+        let [closed_by_client] = server.join().unwrap()[..] else {
+            unreachable!("one reply, one connection")
+        };
+        (outcome, phases, closed_by_client)
+    }
 
     #[test]
     fn a_200_is_the_body() {
-        let (feeds, server) = serve_once(|mut stream| {
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n")
-                .unwrap();
-        });
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), PATIENT));
-        assert_eq!(
-            outcome,
-            (AttemptOutcome::Answered, Some("Oslo;1.0\n".to_string()))
-        );
-        assert_eq!(phases, ALL_PHASES);
-        server.join().unwrap();
+        let (outcome, phases, _) = exchange_against(Reply::Answer(ANSWER), PATIENT);
+        let answered = (AttemptOutcome::Answered, Some("Oslo;1.0\n".to_string()));
+        assert_eq!((outcome, phases), (answered, ALL_PHASES.into()));
     }
 
     #[test]
     fn a_503_is_an_error() {
-        let (feeds, server) = serve_once(|mut stream| {
-            stream
-                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
-                .unwrap();
-        });
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), PATIENT));
-        assert_eq!(outcome, (AttemptOutcome::Error, None));
-        assert_eq!(phases, ALL_PHASES);
-        server.join().unwrap();
+        let (outcome, phases, _) = exchange_against(Reply::Answer(UNAVAILABLE), PATIENT);
+        assert_eq!(
+            (outcome, phases),
+            ((AttemptOutcome::Error, None), ALL_PHASES.into())
+        );
     }
 
     /// A server that sends one byte every 20 ms: each read waits 20 ms, far less than the
@@ -458,64 +490,42 @@ mod tests {
     /// would wait for all of it (each read is quick); the deadline does not.
     #[test]
     fn a_trickle_cannot_outlast_the_deadline() {
-        let (feeds, server) = serve_once(|mut stream| {
-            let body = "x".repeat(100);
-            let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}");
-            for byte in response.bytes() {
-                // Fails once the client has closed: then the trickle ends.
-                if stream.write_all(&[byte]).is_err() {
-                    return;
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-        });
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), IMPATIENT));
-        assert_eq!(outcome, (AttemptOutcome::Timeout, None));
-        assert_eq!(phases, ALL_PHASES);
-        server.join().unwrap();
+        let body = "x".repeat(100);
+        let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}");
+        let trickle = Reply::Trickle(response.into_bytes());
+        let (outcome, phases, _) = exchange_against(trickle, IMPATIENT);
+        assert_eq!(
+            (outcome, phases),
+            ((AttemptOutcome::Timeout, None), ALL_PHASES.into())
+        );
     }
 
     /// A server that reads the request and never answers (a `hang` feed): a timeout, and the
     /// client closes the connection, which the server sees.
     #[test]
     fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
-        let (feeds, server) = serve_once(sees_the_close);
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), IMPATIENT));
-        assert_eq!(outcome, (AttemptOutcome::Timeout, None));
-        assert_eq!(phases, [SocketPhase::Connected, SocketPhase::RequestSent]);
-        assert!(server.join().unwrap(), "the client closed the connection");
+        let (outcome, phases, closed) = exchange_against(Reply::Hang, IMPATIENT);
+        let timed_out = (AttemptOutcome::Timeout, None);
+        assert_eq!((outcome, phases), (timed_out, UNTIL_REQUEST_SENT.into()));
+        assert!(closed, "the client closed the connection");
     }
 
     #[test]
     fn a_short_body_is_an_error() {
-        let (feeds, server) = serve_once(|mut stream| {
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo")
-                .unwrap();
-            // Dropping the stream closes it: the body stops at 4 of 10 bytes.
-        });
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), PATIENT));
-        assert_eq!(outcome, (AttemptOutcome::Error, None));
-        assert_eq!(phases, ALL_PHASES);
-        server.join().unwrap();
+        // The server closes after 4 of 10 body bytes.
+        let short = Reply::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo");
+        let (outcome, phases, _) = exchange_against(short, PATIENT);
+        assert_eq!(
+            (outcome, phases),
+            ((AttemptOutcome::Error, None), ALL_PHASES.into())
+        );
     }
 
     /// A server that closes without reading what it was sent: the kernel answers with a reset
     /// (RST) instead of a clean close, and the client's read fails.
     #[test]
     fn a_reset_is_an_error() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let feeds = Feeds {
-            addr: listener.local_addr().unwrap(),
-            run: 1,
-        };
-        let server = thread::spawn(move || {
-            let stream = accept_within_watchdog(&listener);
-            // Wait until the request has arrived, without reading it.
-            let mut first = [0];
-            assert_eq!(stream.peek(&mut first).unwrap(), 1);
-            // Closing with unread data in the receive buffer sends a reset, not a FIN.
-        });
+        let (feeds, server) = serve(vec![Reply::Reset]);
         let mut phases = Vec::new();
         let result = blocking_exchange(
             &feeds,
@@ -528,19 +538,22 @@ mod tests {
             "{result:?}"
         );
         assert_eq!(http::outcome(result), (AttemptOutcome::Error, None));
-        assert_eq!(phases, [SocketPhase::Connected, SocketPhase::RequestSent]);
+        assert_eq!(phases, UNTIL_REQUEST_SENT);
         server.join().unwrap();
     }
 
-    #[test]
-    fn a_refused_connection_is_an_error() {
-        // A port nobody listens on: bind one, note it, close it.
+    /// Feeds at a port nobody listens on: bound, noted, closed.
+    fn refusing_feeds() -> Feeds {
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let feeds = Feeds { addr, run: 1 };
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), PATIENT));
+        Feeds { addr, run: 1 }
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_error() {
+        let (outcome, phases) = exchange_with(&refusing_feeds(), later(Instant::now(), PATIENT));
         assert_eq!(outcome, (AttemptOutcome::Error, None));
         assert_eq!(phases, []);
     }
@@ -549,10 +562,7 @@ mod tests {
     /// attempts, each with its socket phases in the trace, and its body is read from the socket.
     #[test]
     fn on_tcp_the_reference_fetches_with_retry_over_sockets() {
-        let (feeds, server) = serve_in_turn(&[
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n",
-        ]);
+        let (feeds, server) = serve(vec![Reply::Answer(UNAVAILABLE), Reply::Answer(ANSWER)]);
         let mut scenario = Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
         scenario.settings.retries = 1;
         scenario.settings.timeout_ms = 10_000;
@@ -592,12 +602,7 @@ mod tests {
 
     #[test]
     fn a_deadline_already_past_is_a_timeout_before_connecting() {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let feeds = Feeds { addr, run: 1 };
-        let (outcome, phases) = exchange_with(&feeds, Instant::now());
+        let (outcome, phases) = exchange_with(&refusing_feeds(), Instant::now());
         assert_eq!(outcome, (AttemptOutcome::Timeout, None));
         assert_eq!(phases, []);
     }

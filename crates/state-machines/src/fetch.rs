@@ -763,14 +763,21 @@ mod tests {
         );
     }
 
+    // Not in the model-checking build (`--cfg loom`), which has no `rosetta-conformance` (see
+    // Cargo.toml) and runs only the `loom` tests.
+    #[cfg(not(loom))]
     mod tcp {
-        //! The attempt over TCP, against tiny servers on loopback made here, each doing exactly
-        //! what its test needs. Outcomes and event orders are asserted, never durations: the
-        //! deadlines are far from what the servers do (an answer within milliseconds, or never).
+        //! The attempt over TCP, against canned servers on loopback
+        //! (`rosetta_conformance::canned`), each doing exactly what its test needs. Outcomes
+        //! and event orders are asserted, never durations: the deadlines are far from what the
+        //! servers do (an answer within milliseconds, or never).
 
         use std::io::Write;
-        use std::net::{TcpListener, TcpStream};
-        use std::thread::{self, JoinHandle};
+
+        use rosetta_conformance::canned::{
+            ALL_PHASES, ANSWER, ANSWER_BODY, CannedServer, PHASES_UNTIL_REQUEST_SENT, Reply,
+            SHORT_BODY, SOURCE, UNAVAILABLE, endless_head, refusing_feeds,
+        };
 
         use super::*;
         use crate::executor::Executor;
@@ -778,98 +785,10 @@ mod tests {
         use crate::executor::reactor::Registration;
         use crate::test_support::loopback_pair;
 
-        /// How long a test server waits for anything before giving up, so that a broken client
-        /// fails the test instead of hanging it.
-        const WATCHDOG: Duration = Duration::from_secs(20);
-
-        const ALL_PHASES: [SocketPhase; 3] = [
-            SocketPhase::Connected,
-            SocketPhase::RequestSent,
-            SocketPhase::FirstByte,
-        ];
-
-        /// What a test server does with one connection, once it has read the request.
-        enum Answer {
-            /// Writes these bytes, then closes.
-            Bytes(&'static [u8]),
-            /// Never answers; waits for the client to close (a `hang` feed).
-            Never,
-        }
-
-        /// A server on `127.0.0.1:0` that takes one connection per answer, in turn. Its thread
-        /// returns, for each connection, whether the client closed it (always true for those it
-        /// answered and closed itself).
-        fn serve(answers: Vec<Answer>) -> (Feeds, JoinHandle<Vec<bool>>) {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let feeds = Feeds {
-                addr: listener.local_addr().unwrap(),
-                run: 1,
-            };
-            let server = thread::spawn(move || {
-                answers
-                    .into_iter()
-                    .map(|answer| {
-                        let mut stream = accept_within_watchdog(&listener);
-                        let request = read_request(&mut stream);
-                        assert!(request.starts_with(b"GET /runs/1/feeds/feed HTTP/1.1\r\n"));
-                        match answer {
-                            Answer::Bytes(bytes) => stream.write_all(bytes).is_ok(),
-                            Answer::Never => sees_the_close(stream),
-                        }
-                    })
-                    .collect()
-            });
-            (feeds, server)
-        }
-
-        /// The next connection, waited for at most [`WATCHDOG`].
-        fn accept_within_watchdog(listener: &TcpListener) -> TcpStream {
-            listener.set_nonblocking(true).unwrap();
-            let started = Instant::now();
-            loop {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        stream.set_nonblocking(false).unwrap();
-                        stream.set_read_timeout(Some(WATCHDOG)).unwrap();
-                        return stream;
-                    }
-                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                        assert!(started.elapsed() < WATCHDOG, "the client never connected");
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(error) => panic!("accept: {error}"),
-                }
-            }
-        }
-
-        /// Reads a request up to its empty line.
-        fn read_request(stream: &mut TcpStream) -> Vec<u8> {
-            let mut request = Vec::new();
-            let mut byte = [0];
-            while !request.ends_with(b"\r\n\r\n") {
-                assert_eq!(stream.read(&mut byte).unwrap(), 1, "a whole request");
-                request.push(byte[0]);
-            }
-            request
-        }
-
-        /// Waits until the client closes its end: `true` if it did, `false` if the watchdog
-        /// ran out first.
-        fn sees_the_close(mut stream: TcpStream) -> bool {
-            let mut buffer = [0; 64];
-            loop {
-                match stream.read(&mut buffer) {
-                    Ok(0) => return true,
-                    Ok(_) => {}
-                    Err(error) => return error.kind() == io::ErrorKind::ConnectionReset,
-                }
-            }
-        }
-
-        /// The source every test fetches, `feed`, with `retries` and `timeout_ms`.
+        /// The source every test fetches, [`SOURCE`], with `retries` and `timeout_ms`.
         fn scenario_parts(retries: u32, timeout_ms: u64) -> (Source, Settings) {
             let source = Source {
-                name: "feed".into(),
+                name: SOURCE.into(),
                 latency_ms: 1,
                 fault: Fault::None,
                 body: String::new(),
@@ -882,8 +801,8 @@ mod tests {
             (source, settings)
         }
 
-        /// Fetches `feed` from `feeds` on a new executor; returns what it came to, the trace's
-        /// events, and the sockets still registered afterwards.
+        /// Fetches [`SOURCE`] from `feeds` on a new executor; returns what it came to, the
+        /// trace's events, and the sockets still registered afterwards.
         fn fetch_over_tcp(
             feeds: Feeds,
             retries: u32,
@@ -928,6 +847,18 @@ mod tests {
                 .collect()
         }
 
+        /// The events of one attempt: started, the socket phases it reached, finished.
+        fn one_attempt(
+            attempt: u32,
+            reached: &[SocketPhase],
+            outcome: AttemptOutcome,
+        ) -> Vec<EventKind> {
+            let mut events = vec![started(attempt)];
+            events.extend(phases(attempt, reached));
+            events.push(finished(attempt, outcome));
+            events
+        }
+
         /// Turns `reactor` (a second at most per turn, twenty turns at most: a lost wake fails
         /// the test) until `waker`'s count moves past `seen`.
         fn turn_until_woken(reactor: &Reactor, wakes: &CountingWaker, seen: usize) {
@@ -955,13 +886,12 @@ mod tests {
                 "nothing yet"
             );
 
-            let response = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n";
-            for (sent, byte) in response.iter().enumerate() {
+            for (sent, byte) in ANSWER.iter().enumerate() {
                 server.write_all(&[*byte]).unwrap();
                 turn_until_woken(&reactor, &wakes, sent);
                 let polled = Pin::new(&mut reading).poll(&mut cx);
                 assert_eq!(reading.received(), sent + 1, "one byte per read");
-                if sent + 1 < response.len() {
+                if sent + 1 < ANSWER.len() {
                     assert!(polled.is_pending(), "incomplete after {} bytes", sent + 1);
                     continue;
                 }
@@ -970,7 +900,7 @@ mod tests {
                 };
                 assert_eq!(
                     (complete.status, complete.body.as_str()),
-                    (200, "Oslo;1.0\n")
+                    (200, ANSWER_BODY)
                 );
             }
             assert_eq!(
@@ -987,9 +917,7 @@ mod tests {
             let reactor = Reactor::new();
             let (client, mut server) = loopback_pair();
             let stream = Registration::new(&reactor, client).unwrap();
-            server
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo")
-                .unwrap();
+            server.write_all(SHORT_BODY).unwrap();
             drop(server); // the body stops at 4 of 10 bytes
             let mut reading = read_response(stream);
             let (waker, wakes) = CountingWaker::new();
@@ -1017,74 +945,90 @@ mod tests {
 
         #[test]
         fn an_answer_is_the_body_read_from_the_socket_with_every_phase_recorded() {
-            let (feeds, server) = serve(vec![Answer::Bytes(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n",
-            )]);
-            let (fetched, events, registered) = fetch_over_tcp(feeds, 0, 10_000);
+            let server = CannedServer::start([Reply::answer(ANSWER)]);
+            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 10_000);
             assert_eq!(
                 fetched,
                 Fetched {
                     summary: FetchSummary::after(1, AttemptOutcome::Answered),
-                    body: Some(Cow::Owned("Oslo;1.0\n".to_string())),
+                    body: Some(Cow::Owned(ANSWER_BODY.to_string())),
                 }
             );
-            let mut expected = vec![started(1)];
-            expected.extend(phases(1, &ALL_PHASES));
-            expected.push(finished(1, AttemptOutcome::Answered));
-            assert_eq!(events, expected);
+            assert_eq!(
+                events,
+                one_attempt(1, &ALL_PHASES, AttemptOutcome::Answered)
+            );
             assert_eq!(registered, 0);
-            server.join().unwrap();
+            server.join();
         }
 
         #[test]
         fn a_503_is_an_error_and_the_retry_reads_the_body() {
-            let (feeds, server) = serve(vec![
-                Answer::Bytes(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"),
-                Answer::Bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n"),
-            ]);
-            let (fetched, events, registered) = fetch_over_tcp(feeds, 1, 10_000);
+            let server = CannedServer::start([Reply::answer(UNAVAILABLE), Reply::answer(ANSWER)]);
+            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 1, 10_000);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(2, AttemptOutcome::Answered)
             );
-            assert_eq!(fetched.body.as_deref(), Some("Oslo;1.0\n"));
-            let mut expected = vec![started(1)];
-            expected.extend(phases(1, &ALL_PHASES));
-            expected.extend([finished(1, AttemptOutcome::Error), started(2)]);
-            expected.extend(phases(2, &ALL_PHASES));
-            expected.push(finished(2, AttemptOutcome::Answered));
+            assert_eq!(fetched.body.as_deref(), Some(ANSWER_BODY));
+            let mut expected = one_attempt(1, &ALL_PHASES, AttemptOutcome::Error);
+            expected.extend(one_attempt(2, &ALL_PHASES, AttemptOutcome::Answered));
             assert_eq!(events, expected);
             assert_eq!(registered, 0);
-            server.join().unwrap();
+            server.join();
         }
 
         #[test]
         fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
             // Two attempts, both hang: each is a timeout, and each socket is closed when its
             // attempt is dropped (the server sees both closes).
-            let (feeds, server) = serve(vec![Answer::Never, Answer::Never]);
-            let (fetched, events, registered) = fetch_over_tcp(feeds, 1, 300);
+            let server = CannedServer::start([Reply::hang(), Reply::hang()]);
+            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 1, 300);
             assert_eq!(fetched.summary.failure, Some(FailReason::Timeout));
             assert_eq!(fetched.summary.attempts, 2);
-            let sent = [SocketPhase::Connected, SocketPhase::RequestSent];
-            let mut expected = vec![started(1)];
-            expected.extend(phases(1, &sent));
-            expected.extend([finished(1, AttemptOutcome::Timeout), started(2)]);
-            expected.extend(phases(2, &sent));
-            expected.push(finished(2, AttemptOutcome::Timeout));
+            let sent = PHASES_UNTIL_REQUEST_SENT;
+            let mut expected = one_attempt(1, &sent, AttemptOutcome::Timeout);
+            expected.extend(one_attempt(2, &sent, AttemptOutcome::Timeout));
             assert_eq!(events, expected);
             assert_eq!(registered, 0, "no socket left in the poller");
-            assert_eq!(server.join().unwrap(), [true, true], "both sockets closed");
+            let closes: Vec<bool> = server.join().iter().map(|s| s.closed_by_client).collect();
+            assert_eq!(closes, [true, true], "both sockets closed");
+        }
+
+        /// A server that sends a byte every 20 ms of a head that never ends: every read gets
+        /// something, so only the attempt's deadline ends it, and its socket is closed then.
+        #[test]
+        fn a_trickle_cannot_outlast_the_deadline() {
+            let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+            let server = CannedServer::start([trickle]);
+            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 300);
+            assert_eq!(
+                fetched.summary,
+                FetchSummary::after(1, AttemptOutcome::Timeout)
+            );
+            assert_eq!(events, one_attempt(1, &ALL_PHASES, AttemptOutcome::Timeout));
+            assert_eq!(registered, 0);
+            assert!(server.join()[0].closed_by_client, "the trickle ran out");
+        }
+
+        /// A server that resets the connection instead of answering: the read fails, an error.
+        #[test]
+        fn a_reset_is_an_error() {
+            let server = CannedServer::start([Reply::reset()]);
+            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 10_000);
+            assert_eq!(
+                fetched.summary,
+                FetchSummary::after(1, AttemptOutcome::Error)
+            );
+            let sent = PHASES_UNTIL_REQUEST_SENT;
+            assert_eq!(events, one_attempt(1, &sent, AttemptOutcome::Error));
+            assert_eq!(registered, 0);
+            server.join();
         }
 
         #[test]
         fn a_refused_connection_is_an_error_with_no_phase() {
-            // A port nobody listens on: bind one, note it, close it.
-            let addr = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap();
-            let (fetched, events, registered) = fetch_over_tcp(Feeds { addr, run: 1 }, 0, 10_000);
+            let (fetched, events, registered) = fetch_over_tcp(refusing_feeds(), 0, 10_000);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(1, AttemptOutcome::Error)
