@@ -280,12 +280,36 @@ impl Scenario {
         Some(scenario)
     }
 
-    /// The TOML text of a built-in scenario, for `rosetta scenario show` and the book.
+    /// The TOML text of a built-in scenario, for the book (which includes parts of it between
+    /// its `ANCHOR` lines).
     pub fn builtin_text(name: &str) -> Option<&'static str> {
         BUILTIN
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, text)| *text)
+    }
+
+    /// A built-in scenario's text as a starting point for a scenario of one's own, for
+    /// `rosetta scenario show`: without the lines that mark what the book shows, and named
+    /// `my-NAME`, so that a run of the copy says it is not the built-in one.
+    pub fn starter_text(name: &str) -> Option<String> {
+        let text = Scenario::builtin_text(name)?;
+        let mut renamed = false;
+        let mut starter = String::with_capacity(text.len());
+        for line in text.lines() {
+            if line.contains("ANCHOR") {
+                continue;
+            }
+            // The scenario's own name is the first `name = ` line (the sources' come later).
+            if !renamed && line.starts_with("name = ") {
+                renamed = true;
+                starter.push_str(&format!("name = \"my-{name}\""));
+            } else {
+                starter.push_str(line);
+            }
+            starter.push('\n');
+        }
+        Some(starter)
     }
 
     /// Reads and validates a scenario file.
@@ -820,6 +844,24 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_starter_is_the_builtin_renamed_without_the_books_marks() {
+        for name in Scenario::builtin_names() {
+            let text = Scenario::starter_text(name).unwrap();
+            assert!(!text.contains("ANCHOR"), "{name}");
+            let starter = Scenario::from_toml(&text, "my.toml").unwrap();
+            let builtin = Scenario::builtin(name).unwrap();
+            assert_eq!(starter.name, format!("my-{name}"));
+            assert_eq!(
+                Scenario {
+                    name: builtin.name.clone(),
+                    ..starter
+                },
+                builtin
+            );
+        }
+    }
 
     #[test]
     fn builtins_are_valid() {

@@ -269,7 +269,7 @@ pub(crate) enum FeedsCommand {
 pub(crate) enum ScenarioCommand {
     /// List the built-in scenarios.
     List,
-    /// Print a built-in scenario's TOML (a starting point for your own).
+    /// Print a built-in scenario's TOML as a starting point for your own (named `my-NAME`).
     Show {
         /// A built-in scenario name.
         name: String,

@@ -53,18 +53,27 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
         )?;
     }
     if comparison.all_agree() {
-        writeln!(
-            out,
-            "Next steps:\n\
-             \x20 rosetta trace callbacks            what one style did, as a timeline\n\
-             \x20 rosetta compare --live             the same, drawn while it runs (class)\n\
-             \x20 rosetta compare --scenario faults  every fault and rejection reason\n\
-             \x20 rosetta run STYLE --format json    one style's report as JSON\n\
-             \x20 rosetta scenario show classroom    this scenario's file, to copy and edit\n\
-             \x20 rosetta bench                      scale runs against the ideal time\n\
-             Styles: {}.",
-            styles::names().join(", ")
-        )?;
+        // Said the way this run was started: a reader who followed the README runs
+        // `cargo run --release -- ...` (cargo tells the programs it runs where they are, in
+        // `CARGO_MANIFEST_DIR`), one who installed the tool runs `rosetta ...`.
+        let rosetta = if std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+            "cargo run --release --"
+        } else {
+            "rosetta"
+        };
+        writeln!(out, "Next steps:")?;
+        for (args, what) in [
+            ("trace callbacks", "one style, as a timeline"),
+            ("compare --live", "the same, drawn as it runs"),
+            ("compare --scenario faults", "every fault and rejection"),
+            ("run STYLE --format json", "one report as JSON"),
+            ("scenario show classroom", "this scenario, to edit"),
+            ("feeds serve", "the feed server, for curl"),
+            ("bench", "scale runs against the ideal"),
+        ] {
+            writeln!(out, "  {rosetta} {args:<26} {what}")?;
+        }
+        writeln!(out, "Styles: {}.", styles::names().join(", "))?;
         Ok(ExitCode::SUCCESS)
     } else {
         writeln!(out, "Some styles disagree with the reference: see above.")?;

@@ -32,7 +32,7 @@ pub(crate) fn run_scenario(
             let lines = usize::try_from(*lines).context("the parser bounds the number")?;
             write!(out, "{}", Scenario::long_feed_toml(lines))?;
         }
-        ScenarioCommand::Show { name } => match Scenario::builtin_text(name) {
+        ScenarioCommand::Show { name } => match Scenario::starter_text(name) {
             Some(text) => write!(out, "{text}")?,
             None => bail!("no built-in scenario `{name}` (try `rosetta scenario list`)"),
         },

@@ -126,3 +126,35 @@ fn feeds_serve_answers_as_the_specification_says() {
     let _ = child.wait();
     drop(lines);
 }
+
+#[test]
+fn the_next_steps_are_said_the_way_the_command_was_started() {
+    let next_step = |cargo: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rosetta"));
+        command.args([
+            "--transport",
+            "sim",
+            "--time-scale",
+            "0.05",
+            "--style",
+            "callbacks",
+        ]);
+        // `cargo run` tells the programs it starts where their package is; an installed
+        // `rosetta` run from a shell has no such variable.
+        if cargo {
+            command.env("CARGO_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR"));
+        } else {
+            command.env_remove("CARGO_MANIFEST_DIR");
+        }
+        let output = command.output().unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(output.status.success(), "{text}");
+        text.lines()
+            .find(|line| line.contains("trace callbacks"))
+            .map(str::trim)
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no next step in {text}"))
+    };
+    assert!(next_step(true).starts_with("cargo run --release -- trace callbacks"));
+    assert!(next_step(false).starts_with("rosetta trace callbacks"));
+}
