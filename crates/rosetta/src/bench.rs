@@ -95,6 +95,29 @@ impl BenchRow {
         self
     }
 
+    /// Fills in what a run measured: its wall time (and so its ratio to the ideal), the peak
+    /// of attempts in flight, the threads, and the memory (per source: `self.sources`).
+    fn record(
+        &mut self,
+        wall: Duration,
+        peak_in_flight: usize,
+        threads: usize,
+        memory: Option<measure::PeakMemory>,
+    ) {
+        self.wall_ms = wall.as_secs_f64() * 1000.0;
+        self.ratio = if self.ideal_ms > 0.0 {
+            self.wall_ms / self.ideal_ms
+        } else {
+            0.0
+        };
+        self.peak_in_flight = peak_in_flight;
+        self.threads = threads;
+        if let Some(memory) = memory {
+            self.peak_rss_mib = Some(memory.peak_mib());
+            self.kib_per_source = Some(memory.grown_kib as f64 / self.sources.max(1) as f64);
+        }
+    }
+
     /// A row with its ideal time and nothing measured yet.
     pub fn new(sources: usize, concurrency: usize, style: &str, ideal_ms: f64) -> Self {
         BenchRow {
@@ -155,18 +178,8 @@ pub fn measure(style: &Style, scenario: &Scenario, opts: &RunOptions) -> ChildOu
         opts.scaled(ideal_ms).as_secs_f64() * 1000.0,
     );
     let (outcome, memory) = measure::peak_memory(|| style.run_traced(scenario, opts));
-    row.wall_ms = outcome.summary.wall.as_secs_f64() * 1000.0;
-    row.ratio = if row.ideal_ms > 0.0 {
-        row.wall_ms / row.ideal_ms
-    } else {
-        0.0
-    };
-    row.peak_in_flight = outcome.summary.peak_attempts;
-    row.threads = outcome.summary.threads;
-    if let Some(memory) = memory {
-        row.peak_rss_mib = Some(memory.peak_mib());
-        row.kib_per_source = Some(memory.grown_kib as f64 / scenario.sources.len().max(1) as f64);
-    }
+    let summary = &outcome.summary;
+    row.record(summary.wall, summary.peak_attempts, summary.threads, memory);
     match outcome.report {
         Ok(report) => ChildOutput {
             row,
@@ -215,20 +228,9 @@ pub fn measure_raw(scenario: &Scenario, feeds: Feeds, time_scale: f64) -> ChildO
             };
         }
     };
-    row.wall_ms = run.wall.as_secs_f64() * 1000.0;
-    row.ratio = if row.ideal_ms > 0.0 {
-        row.wall_ms / row.ideal_ms
-    } else {
-        0.0
-    };
-    row.peak_in_flight = run.peak_in_flight;
-    row.threads = run.threads;
+    row.record(run.wall, run.peak_in_flight, run.threads, memory);
     row.note =
         "fetches only: hyper's client on tokio, buffer_unordered; ideal = the fetches' own".into();
-    if let Some(memory) = memory {
-        row.peak_rss_mib = Some(memory.peak_mib());
-        row.kib_per_source = Some(memory.grown_kib as f64 / scenario.sources.len().max(1) as f64);
-    }
     ChildOutput {
         row,
         report: None,
