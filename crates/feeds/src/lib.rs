@@ -60,7 +60,7 @@ mod server;
 mod stats;
 
 pub use client::{ASK_TIMEOUT, address_of, served_by};
-pub use routes::{DEMO_RUN, TIME_SCALE_HEADER};
+pub use routes::{DEMO_RUN, Plan, TIME_SCALE_HEADER};
 pub use runs::{MAX_RUN_ID_LEN, MAX_RUNS_ON_DEMAND, Served, is_run_id};
 pub use server::{ACCEPT_BACKOFF, HEAD_TIMEOUT};
 pub use stats::Stats;

@@ -8,6 +8,9 @@
 //! - `GET /`: a page for people, the feeds and how to fetch them;
 //! - `GET /scenario.toml`: the default scenario, so a client given only the server's URL can
 //!   run the same one (its time scale in the header [`TIME_SCALE_HEADER`]);
+//! - `GET /runs/{run}/plan.json`: what a client of that run needs to know and nothing more
+//!   (the settings, the registry, the sources' names in order, the time scale), as JSON, for
+//!   the JavaScript and Python versions of the pipeline ([`Plan`]);
 //! - anything else `404`, any other method `405`. Requests hyper cannot parse never get here:
 //!   hyper answers them `400` itself.
 //!
@@ -24,8 +27,10 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use rosetta_pipeline::options::later;
-use rosetta_pipeline::scenario::{Fault, Response as FeedResponse, one_line};
+use rosetta_pipeline::registry::Registry;
+use rosetta_pipeline::scenario::{Fault, Response as FeedResponse, Settings, one_line};
 use rosetta_pipeline::transport::{PercentEncoded, percent_decode};
+use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::runs::{MAX_RUN_ID_LEN, Run, Runs, Served};
@@ -71,9 +76,10 @@ pub async fn answer(site: &Site, request: Request<Incoming>) -> Result<Response<
     Ok(match path {
         "/" => index(site),
         "/scenario.toml" => scenario_toml(site),
-        _ => match feed_path(path) {
-            Some((run, source)) => feed(site, run, source, arrived).await,
-            None => text(StatusCode::NOT_FOUND, "no such page; GET / lists them\n"),
+        _ => match (feed_path(path), plan_path(path)) {
+            (Some((run, source)), _) => feed(site, run, source, arrived).await,
+            (None, Some(run)) => plan(site, run),
+            (None, None) => text(StatusCode::NOT_FOUND, "no such page; GET / lists them\n"),
         },
     })
 }
@@ -83,6 +89,59 @@ fn feed_path(path: &str) -> Option<(&str, &str)> {
     let (run, source) = path.strip_prefix("/runs/")?.split_once("/feeds/")?;
     // A `/` in a source name arrives encoded (`%2F`); a raw one is another path.
     (!run.contains('/') && !source.contains('/')).then_some((run, source))
+}
+
+/// The run id of `/runs/{run}/plan.json`.
+fn plan_path(path: &str) -> Option<&str> {
+    let run = path.strip_prefix("/runs/")?.strip_suffix("/plan.json")?;
+    (!run.contains('/')).then_some(run)
+}
+
+/// What a client of one run is told: enough to run the pipeline against this server, and
+/// nothing a client could not know. The feeds' latencies, faults and bodies stay here; a
+/// client learns them the only honest way, by fetching.
+///
+/// Served as JSON because every language reads JSON: Node.js has no TOML reader, and this way
+/// no program re-implements the scenario's validation and defaults, which were applied once,
+/// in Rust, when the server was given its scenario.
+#[derive(Debug, Serialize)]
+pub struct Plan<'a> {
+    /// Multiplies the timeout and the lookup time (the server applies it to the latencies).
+    pub time_scale: f64,
+    /// The scenario's name, the report's first key.
+    pub name: &'a str,
+    /// Every setting, defaults filled in.
+    pub settings: &'a Settings,
+    /// Station to region: the registry a lookup answers from, after `lookup_ms`.
+    pub registry: &'a Registry,
+    /// The sources' names, in file order: what to fetch, and the order the report lists them in.
+    pub sources: Vec<&'a str>,
+}
+
+/// `GET /runs/{run}/plan.json`: the run's [`Plan`].
+fn plan(site: &Site, run: &str) -> Response<Body> {
+    let Some(run) = site.runs.find_or_create(run) else {
+        return text(StatusCode::NOT_FOUND, "no such run\n");
+    };
+    let scenario = run.scenario();
+    let plan = Plan {
+        time_scale: run.time_scale(),
+        name: &scenario.name,
+        settings: &scenario.settings,
+        registry: &scenario.registry,
+        sources: scenario
+            .sources
+            .iter()
+            .map(|source| source.name.as_str())
+            .collect(),
+    };
+    let json = serde_json::to_string_pretty(&plan).expect("a plan always serializes");
+    let mut response = text(StatusCode::OK, json);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// A feed: find the run and the source, count the request, wait out the latency, answer.
@@ -158,6 +217,7 @@ fn index(site: &Site) -> Response<Body> {
         "Routes (HTTP/1.1, GET only, one request per connection):\n\
          \x20 GET /                           this page\n\
          \x20 GET /scenario.toml              the scenario as TOML; its time scale in the header {TIME_SCALE_HEADER}\n\
+         \x20 GET /runs/{{run}}/plan.json       what a client of the run needs: settings, registry, feed names, time scale\n\
          \x20 GET /runs/{{run}}/feeds/{{source}}  a feed, after its latency: 200 and the body (fault none),\n\
          \x20                                 503 on the run's first request then 200 (first), 500 (always),\n\
          \x20                                 or no answer until you close the connection (hang)\n\
@@ -249,5 +309,13 @@ mod tests {
         assert_eq!(feed_path("/runs/a/b/feeds/c"), None);
         assert_eq!(feed_path("/runs/7"), None);
         assert_eq!(feed_path("/feeds/oslo"), None);
+    }
+
+    #[test]
+    fn plan_paths_have_one_segment() {
+        assert_eq!(plan_path("/runs/7/plan.json"), Some("7"));
+        assert_eq!(plan_path("/runs/a/b/plan.json"), None);
+        assert_eq!(plan_path("/runs/7/plan"), None);
+        assert_eq!(feed_path("/runs/7/plan.json"), None);
     }
 }

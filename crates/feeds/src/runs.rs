@@ -97,6 +97,11 @@ impl Run {
         (source, source.respond(attempt))
     }
 
+    /// The time scale this run's feeds wait at.
+    pub fn time_scale(&self) -> f64 {
+        self.served.time_scale
+    }
+
     /// A latency in scenario milliseconds as the real time this run waits.
     pub fn scaled(&self, latency_ms: u64) -> Duration {
         RunOptions::with_time_scale(self.served.time_scale).scaled(latency_ms)

@@ -330,6 +330,37 @@ fn the_scenario_and_its_time_scale_can_be_fetched() {
 }
 
 #[test]
+fn a_run_tells_its_client_the_plan_and_nothing_more() {
+    let server = bare_server();
+    let feeds = server.host(scenario(), 0.5);
+    let answer = get(feeds.addr, &format!("/runs/{}/plan.json", feeds.run));
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    let plan: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let scenario = scenario();
+    assert_eq!(plan["time_scale"], 0.5);
+    assert_eq!(plan["name"], "feeds-test");
+    // Every setting, the defaults filled in: a client applies no default of its own.
+    assert_eq!(plan["settings"]["timeout_ms"], 1000);
+    assert_eq!(
+        plan["settings"]["concurrency"],
+        scenario.settings.concurrency
+    );
+    assert_eq!(plan["registry"], serde_json::json!({ "Oslo": "north" }));
+    let names: Vec<&str> = scenario.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(plan["sources"], serde_json::json!(names));
+    // What a client learns only by fetching stays on the server.
+    for secret in ["latency_ms", "fault", "body"] {
+        assert!(!answer.body.contains(secret), "{secret} in {}", answer.body);
+    }
+    assert_eq!(get(feeds.addr, "/runs/404/plan.json").status, 404);
+    // A server with a default scenario plans any run id a person types.
+    let demo = demo_server();
+    let answer = get(demo.addr(), "/runs/my-run/plan.json");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[test]
 fn other_methods_paths_and_malformed_requests_are_refused() {
     let server = demo_server();
     let addr = server.addr();

@@ -1,0 +1,1 @@
+//! The pipeline in JavaScript and Python (work in progress).
