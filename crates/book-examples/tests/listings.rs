@@ -127,3 +127,37 @@ fn the_seed_bug_processes_nothing_and_python_says_why() {
         "{stderr}"
     );
 }
+
+/// The same mistake in Rust (`fixtures/seed_bug.rs`), compiled: the compiler says it before
+/// anything runs, in the words the book quotes.
+#[test]
+fn the_seed_bug_in_rust_is_a_compiler_warning() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed_bug.rs");
+    let out = std::env::temp_dir().join(format!("seed-bug-{}.rmeta", std::process::id()));
+    let output = Command::new(&rustc)
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "lib",
+            "--emit=metadata",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&fixture)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run `{rustc}`: {error}"));
+    let _ = std::fs::remove_file(&out);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "a warning, not an error: {stderr}");
+    for said in [
+        "warning: unused implementer of `Future` that must be used",
+        "process_data(result); // the bug",
+        "= note: futures do nothing unless you `.await` or poll them",
+        "`#[warn(unused_must_use)]`",
+    ] {
+        assert!(stderr.contains(said), "{said:?} not in:\n{stderr}");
+    }
+}

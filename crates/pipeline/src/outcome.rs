@@ -5,7 +5,7 @@
 //! function whatever the style. This module imports nothing from the crate: the trace, the
 //! model and the report all build on it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How one fetch attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -20,7 +20,7 @@ pub enum AttemptOutcome {
 }
 
 /// Why a source failed: the outcome of its last attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailReason {
     /// The last attempt timed out.

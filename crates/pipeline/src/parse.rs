@@ -10,7 +10,7 @@
 //! This is pure, synchronous code, like `frame.rs` in mini-redis: every style calls it the same
 //! way. Read next: [`crate::registry`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::tenths::Tenths;
 
@@ -28,7 +28,7 @@ pub struct Record {
 }
 
 /// Why a line (or a record) was rejected. The text of each reason is part of the specification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Reason {
     /// The line has no `;`.
     #[serde(rename = "missing ';'")]

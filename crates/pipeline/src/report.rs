@@ -9,7 +9,7 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_width::UnicodeWidthStr;
 
 use crate::aggregate::{self, WorkerTally};
@@ -19,7 +19,12 @@ use crate::scenario::Scenario;
 use crate::tenths::Tenths;
 
 /// The final report of a run. Its JSON form has exactly these keys, in this order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// It also reads back from JSON, strictly (a missing, unknown or mistyped key is an error):
+/// that is how the JavaScript and Python styles, whose reports arrive as JSON from another
+/// process, are compared with the reference like every other style.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     /// The scenario's name.
     pub scenario: String,
@@ -44,7 +49,8 @@ pub struct Report {
 }
 
 /// A source that failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailedSource {
     /// The source's name.
     pub source: String,
@@ -55,7 +61,8 @@ pub struct FailedSource {
 }
 
 /// A rejected line or record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RejectedLine {
     /// The source's name.
     pub source: String,
@@ -66,7 +73,8 @@ pub struct RejectedLine {
 }
 
 /// One station's statistics.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StationRow {
     /// The station's name.
     pub station: String,

@@ -37,6 +37,18 @@ pub enum RunError {
         /// The panic message, if it was a string.
         message: String,
     },
+    /// The style is a program of its own that needs an interpreter this machine lacks (the
+    /// JavaScript styles need Node.js, the Python one Python 3.11). Not a failure of the style:
+    /// the comparison shows it as "not installed", with the command that installs it.
+    #[error("{style} needs {needs}: {install}")]
+    NotInstalled {
+        /// The style's name.
+        style: &'static str,
+        /// What is missing, and what was found instead, if anything.
+        needs: String,
+        /// The one command that installs it, or where to get it.
+        install: String,
+    },
     /// The style's machinery broke an invariant (a channel closed early, a task lost).
     #[error("the {style} style failed: {message}")]
     Internal {

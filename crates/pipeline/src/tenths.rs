@@ -13,7 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// A temperature in integer tenths of a degree (`-3.5` is `Tenths(-35)`).
 ///
@@ -87,6 +87,25 @@ impl Serialize for Tenths {
     }
 }
 
+impl<'de> Deserialize<'de> for Tenths {
+    /// Reads a report's temperature back: a JSON number with at most one decimal. By value, not
+    /// by spelling: JavaScript writes `-1.0` as `-1`, and it is the same temperature. A number
+    /// that is not a whole number of tenths (`3.25`) is refused, not rounded: it would mean the
+    /// program that wrote it computed something else.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let degrees = f64::deserialize(deserializer)?;
+        let tenths = (degrees * 10.0).round();
+        // The nearest f64 to a tenth times ten lies within a few ulps of a whole number.
+        if (degrees * 10.0 - tenths).abs() > 1e-6 || tenths.abs() > f64::from(i32::MAX) {
+            return Err(de::Error::custom(format_args!(
+                "{degrees} is not a temperature in tenths of a degree"
+            )));
+        }
+        // In range and whole, as just checked: the cast is exact.
+        Ok(Tenths(tenths as i32))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +149,15 @@ mod tests {
             serde_json::to_string(&[Tenths(35), Tenths(-5), Tenths(20), Tenths(23), Tenths(0)])
                 .unwrap();
         assert_eq!(json, "[3.5,-0.5,2.0,2.3,0.0]");
+    }
+
+    #[test]
+    fn temperatures_read_back_by_value_not_by_spelling() {
+        let read: Vec<Tenths> = serde_json::from_str("[3.5, -1, -1.0, 0, 2.3, -99.9]").unwrap();
+        assert_eq!(read, [35, -10, -10, 0, 23, -999].map(Tenths));
+        for bad in ["3.25", "1e10", "\"3.5\""] {
+            assert!(serde_json::from_str::<Tenths>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

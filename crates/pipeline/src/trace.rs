@@ -188,6 +188,20 @@ impl Trace {
         state.push(Event { at, thread, kind });
     }
 
+    /// Records that `kind` happened at `at` on this trace's clock, on the calling thread: for
+    /// events another process saw with its own clock (the JavaScript and Python styles report
+    /// theirs over a pipe, and the time a line arrives is not the time it happened).
+    ///
+    /// `at` is kept between the latest event's time and now, so that times never run backwards
+    /// against the recorded order and never lie in the future.
+    pub fn record_at(&self, at: Duration, kind: EventKind) {
+        let thread = current_thread_number();
+        let mut state = self.lock();
+        let latest = state.events.last().map_or(Duration::ZERO, |event| event.at);
+        let at = at.min(self.inner.start.elapsed()).max(latest);
+        state.push(Event { at, thread, kind });
+    }
+
     // ANCHOR: hand_off
     /// Records that one record was handed to worker `worker` now, on the calling thread.
     ///
@@ -386,6 +400,26 @@ mod tests {
             events.len()
         );
         assert_eq!(trace.summary().threads, 2);
+    }
+
+    #[test]
+    fn times_from_another_clock_keep_the_recorded_order_and_never_lie_ahead() {
+        let trace = Trace::new();
+        trace.record(EventKind::RunStarted);
+        let started = trace.events()[0].at;
+        // Before the latest event: moved up to it.
+        trace.record_at(
+            Duration::ZERO,
+            EventKind::LookupStarted {
+                station: "a".into(),
+            },
+        );
+        // In the future: moved back to now.
+        trace.record_at(Duration::from_secs(3600), EventKind::RunFinished);
+        let events = trace.events();
+        assert_eq!(events[1].at, started);
+        assert!(events[2].at >= events[1].at);
+        assert!(events[2].at <= trace.elapsed());
     }
 
     #[test]

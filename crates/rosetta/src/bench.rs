@@ -179,7 +179,15 @@ pub fn measure(style: &Style, scenario: &Scenario, opts: &RunOptions) -> ChildOu
     );
     let (outcome, memory) = measure::peak_memory(|| style.run_traced(scenario, opts));
     let summary = &outcome.summary;
-    row.record(summary.wall, summary.peak_attempts, summary.threads, memory);
+    match outcome.child_peak_kib {
+        // A program in another language: the memory is its interpreter's, a whole process with
+        // its start-up, which cannot be divided into a figure per source.
+        Some(kib) => {
+            row.record(summary.wall, summary.peak_attempts, summary.threads, None);
+            row.peak_rss_mib = Some(kib as f64 / 1024.0);
+        }
+        None => row.record(summary.wall, summary.peak_attempts, summary.threads, memory),
+    }
     match outcome.report {
         Ok(report) => ChildOutput {
             row,

@@ -122,9 +122,10 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct TraceArgs {
-    /// The style to trace.
-    #[arg(value_parser = style_name)]
-    pub(crate) style: String,
+    /// The style to trace; several run one after another on the same scenario, and their SVG
+    /// timelines share one time axis (`trace callbacks node-callbacks --svg both.svg`).
+    #[arg(value_parser = style_name, required = true, num_args = 1..)]
+    pub(crate) styles: Vec<String>,
     #[command(flatten)]
     pub(crate) scenario: ScenarioArgs,
     /// Draw a timeline in the terminal (the default when no file is asked for).
@@ -335,13 +336,22 @@ pub(crate) fn style_name(text: &str) -> Result<String, String> {
     }
 }
 
-pub(crate) fn chosen(names: &[String]) -> Vec<&'static styles::Style> {
+/// The styles `names` ask for, in registry order; all of them if none is named. On `sim`
+/// (`tcp` false) "all" is the Rust styles, and naming a style in another language is an error
+/// (it fetches from a feed server).
+pub(crate) fn chosen(names: &[String], tcp: bool) -> anyhow::Result<Vec<&'static styles::Style>> {
     if names.is_empty() {
-        styles::ALL.iter().collect()
-    } else {
-        styles::ALL
-            .iter()
-            .filter(|style| names.iter().any(|name| name == style.name))
-            .collect()
+        return Ok(if tcp {
+            styles::every().collect()
+        } else {
+            styles::ALL.iter().collect()
+        });
     }
+    let chosen: Vec<_> = styles::every()
+        .filter(|style| names.iter().any(|name| name == style.name))
+        .collect();
+    if !tcp && let Some(why) = chosen.iter().find_map(|style| style.needs_tcp()) {
+        anyhow::bail!(why);
+    }
+    Ok(chosen)
 }

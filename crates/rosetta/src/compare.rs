@@ -10,7 +10,7 @@ use std::time::Duration;
 use unicode_width::UnicodeWidthStr;
 
 use rosetta_pipeline::model::{self, Ideal};
-use rosetta_pipeline::{RunOptions, Scenario};
+use rosetta_pipeline::{RunError, RunOptions, Scenario};
 
 use crate::network::Network;
 
@@ -31,6 +31,13 @@ pub enum Verdict {
     Failed {
         /// The error, as one line.
         error: String,
+    },
+    /// The style is a program in another language whose interpreter this machine lacks: not a
+    /// disagreement, and the Rust styles still run. (The test suite does not accept this: it
+    /// runs the programs itself and fails without their interpreters.)
+    NotInstalled {
+        /// What is missing and the command that installs it, as one line.
+        why: String,
     },
 }
 
@@ -63,9 +70,14 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// True if every style produced the reference's report.
+    /// True if every style that ran produced the reference's report (a style whose interpreter
+    /// is not installed did not run, and is listed as such).
     pub fn all_agree(&self) -> bool {
-        self.reference_text.is_some() && self.rows.iter().all(|row| row.verdict == Verdict::Agrees)
+        self.reference_text.is_some()
+            && self
+                .rows
+                .iter()
+                .all(|row| matches!(row.verdict, Verdict::Agrees | Verdict::NotInstalled { .. }))
     }
 
     /// The reference's row, if the reference was one of the styles asked for (otherwise it ran
@@ -87,6 +99,9 @@ pub use rosetta_conformance::diff;
 /// Compares a style's report text with the reference's.
 pub fn verdict(reference: Option<&str>, style: &Style, outcome: &Outcome) -> Verdict {
     match (&outcome.report, reference) {
+        (Err(error @ RunError::NotInstalled { .. }), _) => Verdict::NotInstalled {
+            why: error.to_string(),
+        },
         (Err(error), _) => Verdict::Failed {
             error: error.to_string(),
         },
@@ -244,11 +259,25 @@ fn mark(verdict: &Verdict) -> &'static str {
     match verdict {
         Verdict::Agrees => "✓",
         Verdict::Differs { .. } | Verdict::Failed { .. } => "✗",
+        Verdict::NotInstalled { .. } => "-",
     }
 }
 
 /// A row's cells, in the order of [`HEADER`].
 fn cells(row: &Row, ideal: Duration) -> [String; 8] {
+    if let Verdict::NotInstalled { .. } = row.verdict {
+        let blank = || "-".to_string();
+        return [
+            row.style.name.to_string(),
+            row.style.runtime.to_string(),
+            blank(),
+            ms(ideal),
+            blank(),
+            blank(),
+            blank(),
+            "not installed (see below)".to_string(),
+        ];
+    }
     let summary = &row.outcome.summary;
     let ratio = if ideal.is_zero() {
         "-".to_string()
@@ -387,6 +416,9 @@ pub fn render_disagreements(comparison: &Comparison) -> String {
             }
             Verdict::Failed { error } => {
                 let _ = writeln!(out, "✗ {} failed: {error}", row.style.name);
+            }
+            Verdict::NotInstalled { why } => {
+                let _ = writeln!(out, "- {why}");
             }
         }
     }

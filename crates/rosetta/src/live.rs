@@ -144,6 +144,7 @@ fn run_drawing(
         report: Err(RunError::from_panic(style.name, "run", payload)),
         summary: trace.summary(),
         trace,
+        child_peak_kib: None,
     });
     // The last frame is drawn from the finished trace, and headed with the wall time the table
     // shows for this run: one figure (`RunStarted` to `RunFinished`), from one place.

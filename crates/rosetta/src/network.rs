@@ -87,6 +87,11 @@ impl Network {
         }
     }
 
+    /// Whether runs fetch over `tcp` (from a server here or elsewhere) rather than `sim`.
+    pub fn is_tcp(&self) -> bool {
+        !matches!(self.feeds, Where::Sim)
+    }
+
     /// The time scale of every run.
     pub fn time_scale(&self) -> f64 {
         self.time_scale

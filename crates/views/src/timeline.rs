@@ -512,20 +512,75 @@ pub fn timeline(style: &str, spans: &Spans, options: TimelineOptions) -> String 
 
 /// The same timeline as a standalone SVG (no external fonts or scripts), for the book and slides.
 pub fn svg(style: &str, spans: &Spans) -> String {
-    let lanes = lanes(spans, true);
-    let (label_w, plot_w, row_h, top) = (180.0, 640.0, 18.0, 40.0);
-    let threads: Vec<&String> = spans.threads.values().map(|(name, _)| name).collect();
-    let rows = lanes.len() + threads.len();
-    let phases = spans.spans.iter().any(|span| !span.phases.is_empty());
-    // A second legend line on tcp, for the socket phases.
-    let legend_h = if phases { 16.0 } else { 0.0 };
-    let height = top + row_h * rows as f64 + 50.0 + legend_h;
-    let width = label_w + plot_w + 20.0;
-    let total = spans
-        .end
-        .saturating_sub(spans.start)
+    svg_stacked(&[(style, spans)])
+}
+
+/// Several runs' timelines in one SVG, one under the other, on one time axis (the longest
+/// run's): `rosetta trace A B --svg FILE`, so that two styles' runs of one scenario can be set
+/// side by side at the same scale (the book's Node.js and Rust figure).
+pub fn svg_stacked(runs: &[(&str, &Spans)]) -> String {
+    let (label_w, plot_w) = (180.0, 640.0);
+    let total = runs
+        .iter()
+        .map(|(_, spans)| spans.end.saturating_sub(spans.start))
+        .max()
+        .unwrap_or_default()
         .max(Duration::from_micros(1))
         .as_secs_f64();
+    let phases = runs
+        .iter()
+        .any(|(_, spans)| spans.spans.iter().any(|span| !span.phases.is_empty()));
+    let heights: Vec<f64> = runs.iter().map(|(_, spans)| run_height(spans)).collect();
+    // A second legend line on tcp, for the socket phases.
+    let legend_h = if phases { 16.0 } else { 0.0 };
+    let height = heights.iter().sum::<f64>() + 36.0 + legend_h;
+    let width = label_w + plot_w + 20.0;
+    let mut svg = Svg::new(width, height, "monospace", 11);
+    let mut top = 0.0;
+    for ((style, spans), run_h) in runs.iter().zip(&heights) {
+        draw_run(&mut svg, style, spans, top, total, (label_w, plot_w));
+        top += run_h;
+    }
+    let legend_y = top + 16.0;
+    svg.text(
+        format_args!(r##"x="8" y="{legend_y:.1}" fill="#333""##),
+        "green answered, red error, yellow timed out, blue lookup, grey unknown station; grey \
+         ticks: thread active",
+    );
+    if phases {
+        svg.text(
+            format_args!(r##"x="8" y="{:.1}" fill="#333""##, legend_y + 16.0),
+            "on tcp: black ticks at connected, request sent, first byte; pale: connecting, \
+             dark: reading",
+        );
+    }
+    svg.finish()
+}
+
+/// The rows an SVG timeline draws for one run, at [`ROW_H`] each: a lane per source (and the
+/// lookups), then a row per thread.
+fn run_height(spans: &Spans) -> f64 {
+    let rows = lanes(spans, true).len() + spans.threads.len();
+    RUN_TOP + ROW_H * rows as f64 + 30.0
+}
+
+/// The height of one lane of an SVG timeline.
+const ROW_H: f64 = 18.0;
+/// The space above a run's lanes, for its title.
+const RUN_TOP: f64 = 40.0;
+
+/// One run's timeline, its title `top` from the SVG's top, on an axis of `total` seconds.
+fn draw_run(
+    svg: &mut Svg,
+    style: &str,
+    spans: &Spans,
+    top: f64,
+    total: f64,
+    (label_w, plot_w): (f64, f64),
+) {
+    let lanes = lanes(spans, true);
+    let threads: Vec<&String> = spans.threads.values().map(|(name, _)| name).collect();
+    let rows = lanes.len() + threads.len();
     let x_of =
         |at: Duration| label_w + at.saturating_sub(spans.start).as_secs_f64() / total * plot_w;
     let colour = |kind: SpanKind| match kind {
@@ -536,17 +591,18 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         SpanKind::Lookup(Some(true)) => "#0277bd",
         SpanKind::Lookup(Some(false)) => "#90a4ae",
     };
-    let mut svg = Svg::new(width, height, "monospace", 11);
+    let wall = spans.end.saturating_sub(spans.start).as_secs_f64();
     svg.text(
-        format_args!(r#"x="8" y="20" font-size="13""#),
+        format_args!(r#"x="8" y="{:.1}" font-size="13""#, top + 20.0),
         format_args!(
             "{style}: {:.1} ms, {}",
-            total * 1000.0,
+            wall * 1000.0,
             threads_phrase(threads.len())
         ),
     );
+    let lanes_top = top + RUN_TOP;
     for (row, (lane, list)) in lanes.iter().enumerate() {
-        let y = top + row_h * row as f64;
+        let y = lanes_top + ROW_H * row as f64;
         svg.text(format_args!(r#"x="8" y="{:.1}""#, y + 12.0), lane);
         for span in list {
             let (x0, x1) = (x_of(span.start), x_of(span.end));
@@ -556,17 +612,17 @@ pub fn svg(style: &str, spans: &Spans) -> String {
                     r#"x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}" stroke="white" stroke-width="0.5""#,
                     y + 2.0,
                     (x1 - x0).max(1.0),
-                    row_h - 4.0,
+                    ROW_H - 4.0,
                     colour(span.kind)
                 ),
             );
             if !span.phases.is_empty() {
-                svg_phases(&mut svg, span, y + 2.0, row_h - 4.0, x_of);
+                svg_phases(svg, span, y + 2.0, ROW_H - 4.0, x_of);
             }
         }
     }
     for (index, (name, times)) in spans.threads.values().enumerate() {
-        let y = top + row_h * (lanes.len() + index) as f64;
+        let y = lanes_top + ROW_H * (lanes.len() + index) as f64;
         svg.text(
             format_args!(r##"x="8" y="{:.1}" fill="#555""##, y + 12.0),
             name,
@@ -578,12 +634,12 @@ pub fn svg(style: &str, spans: &Spans) -> String {
                     r##"x="{:.1}" y="{:.1}" width="1.5" height="{:.1}" fill="#555""##,
                     x_of(*at),
                     y + 4.0,
-                    row_h - 8.0
+                    ROW_H - 8.0
                 ),
             );
         }
     }
-    let axis_y = top + row_h * rows as f64 + 14.0;
+    let axis_y = lanes_top + ROW_H * rows as f64 + 14.0;
     svg.shape(
         "line",
         format_args!(
@@ -601,19 +657,6 @@ pub fn svg(style: &str, spans: &Spans) -> String {
         ),
         format_args!("{:.0} ms", total * 1000.0),
     );
-    svg.text(
-        format_args!(r##"x="8" y="{:.1}" fill="#333""##, axis_y + 16.0),
-        "green answered, red error, yellow timed out, blue lookup, grey unknown station; grey \
-         ticks: thread active",
-    );
-    if phases {
-        svg.text(
-            format_args!(r##"x="8" y="{:.1}" fill="#333""##, axis_y + 32.0),
-            "on tcp: black ticks at connected, request sent, first byte; pale: connecting, \
-             dark: reading",
-        );
-    }
-    svg.finish()
 }
 
 /// A `tcp` attempt's phases on its bar (at `y`, `height` high): the connecting part shaded

@@ -90,6 +90,60 @@ const RULES: &[Rule] = &[
     },
 ];
 
+/// The same rules for the JavaScript styles (`crates/other-languages/node`): each file with
+/// the words it must not use. `spec.mjs` is imported by the callbacks style, so it is held to
+/// the callbacks rule; `channel.mjs` is imported by the Promise-chains style.
+const SCRIPT_RULES: &[(&str, &[&str], &str)] = &[
+    (
+        "crates/other-languages/node/callbacks.mjs",
+        CALLBACKS_ONLY,
+        "node-callbacks uses error-first callbacks only, no Promise",
+    ),
+    (
+        "crates/other-languages/node/spec.mjs",
+        CALLBACKS_ONLY,
+        "spec.mjs is imported by node-callbacks, which uses no Promise",
+    ),
+    (
+        "crates/other-languages/node/promises.mjs",
+        &["async", "await"],
+        "node-promises is written with Promise chains only",
+    ),
+    (
+        "crates/other-languages/node/channel.mjs",
+        &["async", "await"],
+        "channel.mjs is imported by node-promises, which is written with Promise chains only",
+    ),
+];
+
+/// What a callbacks-only JavaScript file must not use: Promises by any name (`fetch` returns
+/// one; `promises` catches `timers/promises` and `fs/promises`; `promisify` makes them).
+const CALLBACKS_ONLY: &[&str] = &[
+    "Promise",
+    "async",
+    "await",
+    "then",
+    "fetch",
+    "promises",
+    "promisify",
+];
+
+/// The code of a JavaScript file without its comments: `/* ... */` blocks, then `//` to the end
+/// of a line. As simple as [`code_without_comments`], and as safe: a comment marker inside a
+/// string can only hide a violation in what follows, never invent one.
+pub fn script_without_comments(text: &str) -> String {
+    let mut code = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        rest = rest[start + 2..]
+            .split_once("*/")
+            .map_or("", |(_, after)| after);
+    }
+    code.push_str(rest);
+    code_without_comments(&code)
+}
+
 /// The style crates, each of which has the [`SKELETON`].
 pub const STYLE_CRATES: &[&str] = &[
     "threads",
@@ -301,6 +355,18 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
             }
         }
     }
+    for (file, forbidden, why) in SCRIPT_RULES {
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            problems.push(format!("{file}: missing"));
+            continue;
+        };
+        let code = script_without_comments(&text);
+        for word in *forbidden {
+            if has_word(&code, word) {
+                problems.push(format!("{file}: uses `{word}`, but {why}"));
+            }
+        }
+    }
     for file in rust_files(&root.join("crates")) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if !text.starts_with("//!") {
@@ -344,6 +410,30 @@ mod tests {
         assert!(has_word("async fn f() {}", "async"));
         assert!(!has_word("use futures_lite;", "futures"));
         assert!(has_word("impl Future for X", "Future"));
+    }
+
+    #[test]
+    fn a_promise_in_the_callbacks_program_is_found_and_one_in_a_comment_is_not() {
+        let callbacks = "/** No Promise here: callbacks only. */\n\
+                         // not fetch either\n\
+                         http.get(url, (res) => done(null, res));\n";
+        let code = script_without_comments(callbacks);
+        assert!(
+            !CALLBACKS_ONLY.iter().any(|word| has_word(&code, word)),
+            "{code}"
+        );
+        for sneaked in [
+            "const body = await text;",
+            "fetch(url).then(done);",
+            "import { setTimeout } from 'node:timers/promises';",
+            "new Promise((resolve) => resolve());",
+        ] {
+            let code = script_without_comments(sneaked);
+            assert!(
+                CALLBACKS_ONLY.iter().any(|word| has_word(&code, word)),
+                "not caught: {sneaked}"
+            );
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub(crate) fn run_bench(args: &BenchArgs, out: &mut impl Write) -> anyhow::Resul
         }
         writeln!(out)?;
     }
-    let chosen = chosen(&args.styles);
+    let chosen = chosen(&args.styles, spec.tcp)?;
     let rows = print_rows(out, table, |progress| bench::run(&spec, &chosen, progress))?;
     match args.format {
         BenchFormat::Table => {}
@@ -114,7 +114,8 @@ fn run_memory(name: &str, args: &BenchArgs, out: &mut impl Write) -> anyhow::Res
          × input = peak resident memory / scenario size.\n",
         args.time_scale
     )?;
-    let chosen = chosen(&args.styles);
+    // Memory on one scenario runs on `sim`: it measures holding the scenario, not sockets.
+    let chosen = chosen(&args.styles, false)?;
     let rows = print_rows(out, true, |progress| {
         memory::run(&exe, name, &chosen, args.time_scale, progress)
     })?;

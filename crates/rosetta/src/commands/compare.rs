@@ -15,7 +15,7 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
         eprintln!("{notice}");
     }
     let (scenario, network) = args.scenario.prepare(if live { 3.0 } else { 1.0 })?;
-    let chosen = chosen(&args.styles);
+    let chosen = chosen(&args.styles, network.is_tcp())?;
     writeln!(
         out,
         "Running {} style(s) on `{}` ({} sources, concurrency {}, time scale {}),\n\
@@ -42,6 +42,13 @@ pub(crate) fn run_compare(args: &CompareArgs, out: &mut impl Write) -> anyhow::R
         .then(|| live::terminal_size().0);
     write!(out, "{}", compare::render_table(&comparison, width))?;
     write!(out, "\n{}", compare::render_notes(&comparison, width))?;
+    if !network.is_tcp() && args.styles.is_empty() {
+        writeln!(
+            out,
+            "The JavaScript and Python styles run on tcp only: leave out --transport sim to see \
+             them."
+        )?;
+    }
     let disagreements = compare::render_disagreements(&comparison);
     if !disagreements.is_empty() {
         writeln!(out, "\n{disagreements}")?;

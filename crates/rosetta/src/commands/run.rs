@@ -10,6 +10,11 @@ use crate::cli::{Format, RunArgs};
 pub(crate) fn run_one(args: &RunArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let (scenario, network) = args.scenario.prepare(1.0)?;
     let style = styles::find(&args.style).context("the style name was checked by the parser")?;
+    if !network.is_tcp()
+        && let Some(why) = style.needs_tcp()
+    {
+        anyhow::bail!(why);
+    }
     let outcome = style.run_traced(&scenario, &network.options());
     let report = outcome
         .report

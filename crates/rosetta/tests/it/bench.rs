@@ -28,6 +28,7 @@ static FORGETFUL: Style = Style {
     model: "broken on purpose",
     runtime: "none",
     run: forgets_the_last_source,
+    program: None,
 };
 
 #[test]

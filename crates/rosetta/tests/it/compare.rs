@@ -13,6 +13,7 @@ static COPYCAT: Style = Style {
     model: "the reference under another name",
     runtime: "none",
     run: rosetta_pipeline::reference::run,
+    program: None,
 };
 
 fn classroom() -> Scenario {

@@ -156,6 +156,7 @@ fn a_style_that_differs_is_named_with_a_diff() {
         model: "broken on purpose",
         runtime: "none",
         run: uncached,
+        program: None,
     };
     let scenario = Scenario::builtin("classroom").unwrap();
     let comparison = compare::compare(

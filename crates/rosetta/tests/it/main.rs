@@ -12,6 +12,8 @@
 //! - `memory`: every style's peak memory on a long feed, against the file's size.
 //! - `timing`: reports under load and at every time scale.
 //! - `cli`: the `rosetta` binary as a user runs it: output, JSON keys, exit codes, bad input.
+//! - `other_languages`: the JavaScript and Python styles on the command line: in the table, "not
+//!   installed" without their interpreter, `tcp` only, drawn beside a Rust style.
 //! - `transport`: `--transport tcp|sim`, `--feeds URL` and `rosetta feeds serve`, as a user runs
 //!   them.
 
@@ -23,6 +25,7 @@ mod differential;
 mod layout;
 mod live;
 mod memory;
+mod other_languages;
 mod timing;
 mod trace;
 mod transport;
