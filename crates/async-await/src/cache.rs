@@ -77,6 +77,7 @@ pub struct SingleFlightCache {
 }
 
 impl SingleFlightCache {
+    // ANCHOR: region_of
     /// The region of `station` (`None`: unknown), from the cache, or from `lookup()` if nobody
     /// has asked for this station before.
     pub async fn region_of<F, Fut>(&self, station: &str, lookup: F) -> Option<String>
@@ -100,6 +101,7 @@ impl SingleFlightCache {
             .await;
         region.clone()
     }
+    // ANCHOR_END: region_of
 
     /// How many lookups have completed (one per station asked for, unless an asker was dropped
     /// halfway, in which case its lookup is run again and counted once).

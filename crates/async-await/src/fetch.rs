@@ -72,6 +72,7 @@ use crate::RunContext;
 use crate::runtime::Runtime;
 
 // ANCHOR: fetch_with_retry
+// ANCHOR: retry
 /// Fetches source `index`: up to `retries + 1` attempts, each limited by the timeout. Returns
 /// the summary and, if the last attempt answered, the body (borrowed from the scenario on
 /// `sim`, read from the socket on `tcp`).
@@ -98,6 +99,7 @@ pub async fn fetch_with_retry<R: Runtime>(
         number += 1;
     }
 }
+// ANCHOR_END: retry
 
 /// Attempt number `attempt` of source `index`, limited by the timeout from its start: the feed
 /// as a timer (`sim`) or as a feed server on loopback (`tcp`).

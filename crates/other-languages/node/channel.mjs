@@ -17,6 +17,7 @@
 
 import { Fifo } from "./spec.mjs";
 
+// ANCHOR: channel
 export class Channel {
   constructor(capacity) {
     this.capacity = capacity;
@@ -64,3 +65,4 @@ export class Channel {
     while (this.receivers.length > 0) this.receivers.shift()(undefined);
   }
 }
+// ANCHOR_END: channel

@@ -367,6 +367,9 @@ export function feedsAt(text) {
       `${quote(text)}: give the server's address only (http://127.0.0.1:PORT)`);
   }
   const port = url.port === "" ? 80 : Number(url.port);
+  if (port === 0) {
+    throw new UsageError(`${quote(text)} has port 0, which nothing listens on`);
+  }
   // The `http` module wants the host without the brackets of an IPv6 literal.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   return { origin: `http://${url.hostname}:${port}`, host, port };

@@ -53,6 +53,13 @@ pub struct Program {
     /// Whether it reports its sockets' phases (`connected`, `request sent`, `first byte`).
     /// Node's `http` module and asyncio's streams show a program its socket; `fetch` does not.
     pub socket_phases: bool,
+    /// About how much of its one thread's time an attempt costs, in milliseconds: connecting,
+    /// writing, parsing the response, the Promises or tasks around it. Measured on the
+    /// project's two-core machine with the helpers' load tests (Node's `fetch` about 1.5 ms,
+    /// its `http` module and CPython's streams about 0.5 ms, against microseconds for a Rust
+    /// style). The bench uses it to skip a size at which the attempts started together would
+    /// keep the thread busy past their timeout ([`Program::cannot_keep_up`]).
+    pub attempt_cpu_ms: f64,
 }
 
 /// `node-callbacks`: error-first callbacks on Node's `http` module.
@@ -63,6 +70,7 @@ pub const NODE_CALLBACKS: Program = Program {
     interpreter: Interpreter::Node,
     file: "node/callbacks.mjs",
     socket_phases: true,
+    attempt_cpu_ms: 0.5,
 };
 
 /// `node-promises`: Promise chains on `fetch`.
@@ -73,6 +81,7 @@ pub const NODE_PROMISES: Program = Program {
     interpreter: Interpreter::Node,
     file: "node/promises.mjs",
     socket_phases: false,
+    attempt_cpu_ms: 1.5,
 };
 
 /// `node-async`: `async`/`await` on `fetch`.
@@ -83,6 +92,7 @@ pub const NODE_ASYNC: Program = Program {
     interpreter: Interpreter::Node,
     file: "node/async.mjs",
     socket_phases: false,
+    attempt_cpu_ms: 1.5,
 };
 
 /// `python-asyncio`: coroutines and tasks on asyncio's streams.
@@ -93,6 +103,7 @@ pub const PYTHON_ASYNCIO: Program = Program {
     interpreter: Interpreter::Python,
     file: "python/asyncio_pipeline.py",
     socket_phases: true,
+    attempt_cpu_ms: 0.7,
 };
 
 /// Every program, in the order the book teaches them.
@@ -117,6 +128,24 @@ impl Program {
         trace: &Trace,
     ) -> Result<Report, RunError> {
         child::run(self, scenario, opts, trace).report
+    }
+
+    /// Why this program cannot keep up with `in_flight` attempts started together under a
+    /// timeout of `timeout_ms` real milliseconds, if it cannot: the attempts would keep its one
+    /// thread busy for more than half the timeout ([`Program::attempt_cpu_ms`] each), and it
+    /// would time out feeds that answered in time. A limit of the interpreter on one thread,
+    /// not of the style: Rust styles pay microseconds per attempt.
+    pub fn cannot_keep_up(&self, in_flight: usize, timeout_ms: f64) -> Option<String> {
+        let busy_ms = in_flight as f64 * self.attempt_cpu_ms;
+        (busy_ms > timeout_ms / 2.0).then(|| {
+            format!(
+                "{} spends about {} ms of its one thread per attempt: {in_flight} attempts \
+                 started together would keep it busy for about {busy_ms:.0} ms, against a \
+                 {timeout_ms:.0} ms timeout (raise --time-scale, or lower --concurrency)",
+                self.interpreter.name(),
+                self.attempt_cpu_ms
+            )
+        })
     }
 
     /// [`Program::run`], and the interpreter's peak memory.

@@ -168,6 +168,16 @@ pub fn cannot_hold_within(style: &Style, scenario: &Scenario, limit: usize) -> O
     })
 }
 
+/// Why a program in another language cannot keep up with `scenario` at `time_scale`, if it
+/// cannot (see [`rosetta_other_languages::Program::cannot_keep_up`]).
+pub fn cannot_keep_up(style: &Style, scenario: &Scenario, time_scale: f64) -> Option<String> {
+    let in_flight = scenario.settings.concurrency.min(scenario.sources.len());
+    let timeout = RunOptions::with_time_scale(time_scale).scaled(scenario.settings.timeout_ms);
+    style
+        .program?
+        .cannot_keep_up(in_flight, timeout.as_secs_f64() * 1000.0)
+}
+
 /// One measurement, in this process: what `rosetta bench-one` runs and prints.
 pub fn measure(style: &Style, scenario: &Scenario, opts: &RunOptions) -> ChildOutput {
     let ideal_ms = style.ideal_ms(&model::ideal(scenario));
@@ -354,6 +364,7 @@ pub fn run(
                 ))
             } else {
                 cannot_hold(style, &scenario)
+                    .or_else(|| cannot_keep_up(style, &scenario, spec.time_scale))
             };
             let row = if let Some(reason) = skip {
                 unmeasured.marked(Status::Skipped, reason)

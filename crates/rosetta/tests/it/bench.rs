@@ -107,6 +107,30 @@ fn only_the_threads_style_is_limited_by_the_thread_limit() {
 }
 
 #[test]
+fn a_program_in_another_language_is_skipped_where_its_thread_cannot_keep_up() {
+    let node = styles::find("node-async").unwrap();
+    // 1,000 in flight at 1.5 ms each: 1.5 s of one thread against a 400 ms timeout.
+    let crowded = bench::scenario(10_000, 1, Some(1_000));
+    let reason = bench::cannot_keep_up(node, &crowded, 1.0).expect("too many at once");
+    assert!(
+        reason.contains("1000 attempts") && reason.contains("400 ms timeout"),
+        "{reason}"
+    );
+    // The same at eight times the scale, or 100 in flight, is within reach.
+    assert_eq!(bench::cannot_keep_up(node, &crowded, 8.0), None);
+    let bench_size = bench::scenario(1_000, 1, Some(100));
+    assert_eq!(bench::cannot_keep_up(node, &bench_size, 1.0), None);
+    for style in styles::ALL {
+        assert_eq!(
+            bench::cannot_keep_up(style, &crowded, 1.0),
+            None,
+            "{}",
+            style.name
+        );
+    }
+}
+
+#[test]
 fn csv_and_svg_carry_every_measured_row() {
     let mut row = BenchRow::new(100, 100, "smol", 120.0);
     row.wall_ms = 126.0;

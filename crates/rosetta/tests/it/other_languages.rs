@@ -9,7 +9,7 @@ use crate::cli::{rosetta, stderr, stdout};
 #[test]
 fn a_missing_interpreter_is_a_row_saying_so_and_the_other_styles_still_run() {
     let output = Command::new(env!("CARGO_BIN_EXE_rosetta"))
-        .args(["compare", "--time-scale", "0.25"])
+        .args(["compare", "--time-scale", "1"])
         .env("ROSETTA_NODE", "/nonexistent/node-for-this-test")
         .output()
         .expect("rosetta runs");
@@ -64,8 +64,6 @@ fn trace_draws_a_program_and_a_rust_style_on_one_time_axis() {
         "trace",
         "callbacks",
         "node-callbacks",
-        "--time-scale",
-        "0.25",
         "--svg",
         path.to_str().unwrap(),
     ]);
