@@ -2,18 +2,27 @@
 //!
 //! `info.toml` lists the exercises in teaching order. Each entry names the exercise, its folder
 //! (`NN-name`, the number being its place in the order), the book chapter to read with it (a
-//! file of `book/src/`), the minutes it takes, and a hint:
+//! file of `book/src/`), the minutes it takes, and its hints, in tiers:
 //!
 //! ```toml
-//! format_version = 1
+//! format_version = 2
 //!
 //! [[exercise]]
 //! name = "countdown-callbacks"
 //! dir = "01-countdown-callbacks"
 //! chapter = "callbacks.md"
 //! minutes = 10
-//! hint = """..."""
+//! hints = [
+//!     """A nudge: what to think about.""",
+//!     """The approach: the steps, without the code.""",
+//!     """Where the solution is (`solutions/01-countdown-callbacks/src/lib.rs`), and what to
+//!     look for there.""",
+//! ]
 //! ```
+//!
+//! The tiers go from least to most given away; `learn hint` shows the first, and each
+//! `learn hint --more` one more (see `crate::hints`), so that a learner takes only as much help
+//! as they need. Version 1 of the format had a single `hint`.
 //!
 //! Reading it checks everything the runner relies on, so that a mistake in the file is one
 //! clear message rather than a confusing failure later.
@@ -26,8 +35,13 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use toml::Spanned;
 
-/// The version of `info.toml`'s format that this runner reads.
-pub const FORMAT_VERSION: i64 = 1;
+/// The version of `info.toml`'s format that this runner reads (2: `hints`, in tiers, replaced
+/// version 1's single `hint`).
+pub const FORMAT_VERSION: i64 = 2;
+
+/// How many tiers of hints an exercise has: at least a nudge and a pointer at the solution,
+/// at most four (beyond that, a hint is a walkthrough).
+pub const HINT_TIERS: std::ops::RangeInclusive<usize> = 2..=4;
 
 /// The book's chapters that exercises refer to: file name, number and title, as
 /// `book/src/SUMMARY.md` has them (a test in `xtask`'s `exercises.rs` checks that they agree, reading
@@ -61,8 +75,9 @@ pub struct Exercise {
     pub chapter: String,
     /// About how long it takes, in minutes.
     pub minutes: u32,
-    /// A hint: how to start, without the answer.
-    pub hint: String,
+    /// The hints, from the gentlest to the last, which points at the solution: between
+    /// [`HINT_TIERS`] of them, none empty.
+    pub hints: Vec<String>,
 }
 
 impl Exercise {
@@ -166,6 +181,13 @@ impl Course {
     }
 }
 
+/// Just the version of `info.toml`, read before anything else, so that a file in another
+/// version gets a message about the version rather than about the fields that changed.
+#[derive(Debug, Deserialize)]
+struct VersionOnly {
+    format_version: Option<i64>,
+}
+
 /// `info.toml` as written; [`parse_info`] checks what types alone cannot.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,29 +205,31 @@ struct ExerciseEntry {
     dir: String,
     chapter: String,
     minutes: u32,
-    hint: String,
+    /// Each tier with where it is, so that an empty one is reported at its own line.
+    hints: Vec<Spanned<String>>,
 }
 
 /// Parses the text of `info.toml` into the exercises, checking every rule. Errors name the
 /// line.
 pub fn parse_info(text: &str) -> anyhow::Result<Vec<Exercise>> {
+    // A syntax error is left to the full parse below, which names its line.
+    if let Ok(VersionOnly {
+        format_version: Some(version),
+    }) = toml::from_str(text)
+    {
+        check_version(version)?;
+    }
     let file: InfoFile = toml::from_str(text).map_err(|error| {
         let at = error
             .span()
             .map(|span| format!("line {}: ", line_of(text, span.start)));
         anyhow::anyhow!("{}{}", at.unwrap_or_default(), error.message().trim())
     })?;
-    if file.format_version != FORMAT_VERSION {
-        bail!(
-            "format_version {} is not supported: this runner reads version {FORMAT_VERSION} \
-             (update async-rosetta?)",
-            file.format_version
-        );
-    }
+    check_version(file.format_version)?;
     let mut exercises = Vec::new();
     for entry in file.exercises {
         let line = line_of(text, entry.span().start);
-        let exercise = check_exercise(line, entry.into_inner())?;
+        let exercise = check_exercise(text, line, entry.into_inner())?;
         let expected = exercises.len() as u32 + 1;
         if exercise.number != expected {
             bail!(
@@ -223,23 +247,54 @@ pub fn parse_info(text: &str) -> anyhow::Result<Vec<Exercise>> {
     Ok(exercises)
 }
 
-/// Checks one entry (which starts at `line`) and numbers it from its folder.
-fn check_exercise(line: usize, entry: ExerciseEntry) -> anyhow::Result<Exercise> {
+/// Refuses a version of the format other than this runner's, saying which side is older.
+fn check_version(version: i64) -> anyhow::Result<()> {
+    match version {
+        FORMAT_VERSION => Ok(()),
+        1 => bail!(
+            "format_version 1 is not supported: this runner reads version {FORMAT_VERSION}, in \
+             which each exercise's single `hint` became `hints`, a list of {} to {} tiers",
+            HINT_TIERS.start(),
+            HINT_TIERS.end()
+        ),
+        _ => bail!(
+            "format_version {version} is not supported: this runner reads version \
+             {FORMAT_VERSION} (update async-rosetta?)"
+        ),
+    }
+}
+
+/// Checks one entry (which starts at `line` of `text`) and numbers it from its folder.
+fn check_exercise(text: &str, line: usize, entry: ExerciseEntry) -> anyhow::Result<Exercise> {
     let ExerciseEntry {
         name,
         dir,
         chapter,
         minutes,
-        hint,
+        hints,
     } = entry;
-    for (key, value) in [
-        ("name", &name),
-        ("dir", &dir),
-        ("chapter", &chapter),
-        ("hint", &hint),
-    ] {
+    for (key, value) in [("name", &name), ("dir", &dir), ("chapter", &chapter)] {
         if value.trim().is_empty() {
             bail!("line {line}: `{key}` is empty");
+        }
+    }
+    if !HINT_TIERS.contains(&hints.len()) {
+        bail!(
+            "line {line}: `hints` has {} tier{}; give {} to {}: a nudge first, the approach \
+             next, and last, where the solution is",
+            hints.len(),
+            if hints.len() == 1 { "" } else { "s" },
+            HINT_TIERS.start(),
+            HINT_TIERS.end()
+        );
+    }
+    for (index, hint) in hints.iter().enumerate() {
+        if hint.get_ref().trim().is_empty() {
+            bail!(
+                "line {}: hint {} of `hints` is empty",
+                line_of(text, hint.span().start),
+                index + 1
+            );
         }
     }
     if !(1..=120).contains(&minutes) {
@@ -261,7 +316,7 @@ fn check_exercise(line: usize, entry: ExerciseEntry) -> anyhow::Result<Exercise>
         dir,
         chapter,
         minutes,
-        hint,
+        hints: hints.into_iter().map(Spanned::into_inner).collect(),
     })
 }
 
@@ -304,22 +359,26 @@ mod tests {
     use super::*;
 
     const INFO: &str = r#"
-format_version = 1
+format_version = 2
 
 [[exercise]]
 name = "first"
 dir = "01-first"
 chapter = "callbacks.md"
 minutes = 10
-hint = "Count."
+hints = ["Count.", "Count down to zero."]
 
 [[exercise]]
 name = "second-one"
 dir = "02-second-one"
 chapter = "promises.md"
 minutes = 15
-hint = """
-Chain them."""
+hints = [
+    "Chain them.",
+    """
+Chain them with `then`.""",
+    "See solutions/02-second-one/src/lib.rs.",
+]
 "#;
 
     fn course() -> Course {
@@ -336,7 +395,14 @@ Chain them."""
         let second = &course.exercises[1];
         assert_eq!(second.number, 2);
         assert_eq!(second.package(), "rosetta-exercise-02-second-one");
-        assert_eq!(second.hint, "Chain them.");
+        assert_eq!(
+            second.hints,
+            [
+                "Chain them.",
+                "Chain them with `then`.",
+                "See solutions/02-second-one/src/lib.rs."
+            ]
+        );
         assert_eq!(
             second.chapter_title(),
             "chapter 5, Promises in Rust (book/src/promises.md)"
@@ -375,15 +441,51 @@ Chain them."""
 
     #[test]
     fn refuses_mistakes_with_the_line() {
+        let first_hints = "hints = [\"Count.\", \"Count down to zero.\"]";
         let cases = [
-            (INFO.replace("format_version = 1", ""), "format_version"),
+            (INFO.replace("format_version = 2", ""), "format_version"),
             (
-                INFO.replace("format_version = 1", "format_version = 2"),
-                "not supported",
+                INFO.replace("format_version = 2", "format_version = 3"),
+                "format_version 3 is not supported: this runner reads version 2",
             ),
             (
-                INFO.replace("hint = \"Count.\"", "hint = \"\""),
-                "line 4: `hint` is empty",
+                // A file of the old format is told what changed, not "unknown field `hint`".
+                INFO.replace("format_version = 2", "format_version = 1")
+                    .replace(first_hints, "hint = \"Count.\""),
+                "each exercise's single `hint` became `hints`",
+            ),
+            (
+                INFO.replace(first_hints, "hint = \"Count.\""),
+                "line 9: unknown field `hint`",
+            ),
+            (
+                INFO.replace(first_hints, "hints = [\"Count.\"]"),
+                "line 4: `hints` has 1 tier; give 2 to 4",
+            ),
+            (
+                INFO.replace(first_hints, "hints = []"),
+                "line 4: `hints` has 0 tiers; give 2 to 4",
+            ),
+            (
+                INFO.replace(first_hints, "hints = [\"a\", \"b\", \"c\", \"d\", \"e\"]"),
+                "line 4: `hints` has 5 tiers; give 2 to 4",
+            ),
+            (
+                // The empty tier is reported at its own line, not at the entry's.
+                INFO.replace("    \"Chain them.\",", "    \"Chain them.\",\n    \" \","),
+                "line 18: hint 2 of `hints` is empty",
+            ),
+            (
+                INFO.replace(first_hints, "hints = \"Count.\""),
+                "line 9: invalid type: string \"Count.\", expected a sequence",
+            ),
+            (
+                INFO.replace(first_hints, "hints = [\"Count.\", 2]"),
+                "line 9: invalid type: integer `2`, expected a string",
+            ),
+            (
+                INFO.replace("name = \"first\"", "name = \" \""),
+                "line 4: `name` is empty",
             ),
             (
                 INFO.replace("minutes = 10", "minutes = \"ten\""),
@@ -398,7 +500,7 @@ Chain them."""
                 "in order",
             ),
             (
-                INFO.replace("hint = \"Count.\"", "hint = \"C\"\nhnit = \"x\""),
+                INFO.replace(first_hints, &format!("{first_hints}\nhnit = \"x\"")),
                 "unknown field `hnit`",
             ),
             (

@@ -2,14 +2,17 @@
 //!
 //! The exercises (`exercises/`, a Cargo workspace of their own) are a graded path from
 //! callbacks to async/await; `exercises/info.toml` lists them in order, with the book chapter,
-//! the minutes and a hint of each. The runner checks them, one at a time, and keeps the
+//! the minutes and the hints of each. The runner checks them, one at a time, and keeps the
 //! learner's progress:
 //!
 //! - `list`: every exercise, done or not, and the progress;
 //! - `check [NN]`: build and test one exercise (the current one by default), and show the first
-//!   failure in the learner's terms: what to do where, what was expected, what happened, what
-//!   to reread;
-//! - `hint [NN]`: the exercise's hint;
+//!   failure in the learner's terms: what to do where, what was expected, what happened (and
+//!   what the test printed), what to reread; with the compiler's warnings about the learner's
+//!   code, and clippy's, for an exercise that declares the lints it teaches; `--all` shows
+//!   every compile error and every warning;
+//! - `hint [NN] [--more]`: the exercise's first hint; with `--more`, one more each time, up to
+//!   the last, which points at the solution (how far the learner went is kept);
 //! - `watch` (the default): check the current exercise each time its files change, and move on
 //!   to the next when it passes;
 //! - `reset NN`: restore an exercise as shipped (the runner carries the originals: no git
@@ -31,12 +34,14 @@
 //! - [`check`]: one check (cargo's JSON messages, the tests run with a time limit);
 //! - [`show`]: everything printed, as strings;
 //! - [`progress`]: the git-ignored progress file;
+//! - [`hints`]: the hints, one tier at a time;
 //! - [`watch`]: the watch loop and its change detection;
 //! - [`reset`]: backup, then restore from the originals compiled into the runner;
 //! - [`verify`]: the maintainers' checks, behind `cargo xtask verify-exercises`.
 
 pub mod check;
 pub mod course;
+pub mod hints;
 pub mod progress;
 pub mod reset;
 pub mod show;
@@ -74,24 +79,38 @@ pub struct LearnArgs {
 enum LearnCommand {
     /// Every exercise, done or not, and your progress.
     List,
-    /// Build and test an exercise (default: the current one) and show the first failure.
+    /// Build and test an exercise (default: the current one) and show the first failure, and
+    /// the compiler's and clippy's warnings.
     Check {
         /// The exercise: number, folder or name.
         exercise: Option<String>,
         /// Stop the tests after this many seconds (a test that waits for ever).
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         timeout: u64,
+        /// Show every compile error and every warning, not only the first error and the first
+        /// few warnings.
+        #[arg(long)]
+        all: bool,
     },
-    /// A hint for an exercise (default: the current one).
+    /// A hint for an exercise (default: the current one): the first, or one more with
+    /// `--more`.
     Hint {
         /// The exercise: number, folder or name.
         exercise: Option<String>,
+        /// Show one hint more than last time (and every one before it); the last hint points
+        /// at the solution.
+        #[arg(long)]
+        more: bool,
     },
     /// Check the current exercise whenever its files change; move on when it passes.
     Watch {
         /// Check the current exercise once (moving on if it passes), then stop.
         #[arg(long)]
         once: bool,
+        /// Show every compile error and every warning, not only the first error and the first
+        /// few warnings.
+        #[arg(long)]
+        all: bool,
     },
     /// Restore an exercise as shipped, keeping a copy of your version in
     /// `exercises/.rosetta-backup/`.
@@ -101,12 +120,13 @@ enum LearnCommand {
     },
 }
 
-/// Check options for a learner at a terminal.
-fn interactive_options(timeout: Duration) -> CheckOptions {
+/// Check options for a learner at a terminal (`all`: every error and warning, `--all`).
+fn interactive_options(timeout: Duration, all: bool) -> CheckOptions {
     CheckOptions {
         show_build_progress: true,
         color: Paint::for_stdout().enabled,
         test_timeout: timeout,
+        all,
         ..CheckOptions::default()
     }
 }
@@ -115,17 +135,21 @@ fn interactive_options(timeout: Duration) -> CheckOptions {
 pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let course = Course::find(args.exercises.as_deref())?;
     let paint = Paint::for_stdout();
-    let command = args
-        .command
-        .as_ref()
-        .unwrap_or(&LearnCommand::Watch { once: false });
+    let command = args.command.as_ref().unwrap_or(&LearnCommand::Watch {
+        once: false,
+        all: false,
+    });
     match command {
         LearnCommand::List => {
             let progress = Progress::load(&course.dir)?;
             write!(out, "{}", show::list(&course, &progress, paint))?;
             Ok(ExitCode::SUCCESS)
         }
-        LearnCommand::Check { exercise, timeout } => {
+        LearnCommand::Check {
+            exercise,
+            timeout,
+            all,
+        } => {
             let mut progress = Progress::load(&course.dir)?;
             let exercise = match exercise {
                 Some(text) => course.resolve(text)?.clone(),
@@ -139,7 +163,7 @@ pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
                 "{}",
                 paint.dim(&format!("Checking {}...", show::label(&exercise)))
             )?;
-            let options = interactive_options(Duration::from_secs(*timeout));
+            let options = interactive_options(Duration::from_secs(*timeout), *all);
             let verdict = check::check(&course, &exercise, &options)?;
             progress.set_done(&exercise, verdict.passed());
             progress.save()?;
@@ -161,19 +185,26 @@ pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        LearnCommand::Hint { exercise } => {
-            let progress = Progress::load(&course.dir)?;
+        LearnCommand::Hint { exercise, more } => {
+            let mut progress = Progress::load(&course.dir)?;
             let exercise = match exercise {
                 Some(text) => course.resolve(text)?,
                 None => match progress.current(&course) {
                     Some(current) => current,
-                    None => bail!("every exercise is done: name one to see its hint"),
+                    None => bail!("every exercise is done: name one to see its hints"),
                 },
             };
-            write!(out, "{}", show::hint(exercise, paint))?;
+            let ask = if *more {
+                hints::Ask::More
+            } else {
+                hints::Ask::First
+            };
+            let reveal = hints::reveal(&mut progress, exercise, ask);
+            progress.save()?;
+            write!(out, "{}", hints::render(exercise, &reveal, paint))?;
             Ok(ExitCode::SUCCESS)
         }
-        LearnCommand::Watch { once } => {
+        LearnCommand::Watch { once, all } => {
             let options = watch::WatchOptions {
                 once: *once,
                 poll: Duration::from_millis(500),
@@ -181,7 +212,7 @@ pub fn run(args: &LearnArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             watch::watch(
                 &course,
                 &options,
-                &interactive_options(Duration::from_secs(60)),
+                &interactive_options(Duration::from_secs(60), *all),
                 out,
             )
         }

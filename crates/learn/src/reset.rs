@@ -451,8 +451,8 @@ mod tests {
         let course = Course {
             dir: repo.join("exercises"),
             exercises: crate::course::parse_info(
-                "format_version = 1\n[[exercise]]\nname = \"first\"\ndir = \"01-first\"\n\
-                 chapter = \"x.md\"\nminutes = 10\nhint = \"h\"\n",
+                "format_version = 2\n[[exercise]]\nname = \"first\"\ndir = \"01-first\"\n\
+                 chapter = \"x.md\"\nminutes = 10\nhints = [\"h\", \"i\"]\n",
             )
             .unwrap(),
         };

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 
-use crate::check::Verdict;
+use crate::check::{Clippy, Verdict, Warnings};
 use crate::course::{Course, Exercise, outline};
 use crate::progress::Progress;
 
@@ -103,15 +103,23 @@ fn indent(text: &str, by: &str) -> String {
         .join("\n")
 }
 
-/// The outcome of a check, in full.
+/// The outcome of a check, in full: what happened, the warnings, and where to read.
 pub fn verdict(exercise: &Exercise, verdict: &Verdict, paint: Paint) -> String {
     let name = label(exercise);
     let hint = command(&format!("hint {}", exercise.number));
     let read = exercise.chapter_title();
+    // What happened, then the warnings, then where to read: a warning is often why a test
+    // failed, so it comes before the way out, not after it.
     let mut out = String::new();
+    let mut footer = format!("  Read: {read}. Stuck? {hint}.\n");
     match verdict {
-        Verdict::Passed { tests } => {
-            let _ = writeln!(out, "{} {name}: all {tests} tests pass.", paint.green("✓"));
+        Verdict::Passed { tests, .. } => {
+            let _ = writeln!(
+                out,
+                "{} {name}: all {tests} tests pass.\n",
+                paint.green("✓")
+            );
+            footer.clear();
         }
         Verdict::TestsFail { first, .. } if first.reached_todo() => {
             let location = first.location.as_deref().unwrap_or("your code");
@@ -131,23 +139,25 @@ pub fn verdict(exercise: &Exercise, verdict: &Verdict, paint: Paint) -> String {
             );
             let _ = writeln!(
                 out,
-                "    {location}{}",
+                "    {location}{}\n",
                 if what.is_empty() {
                     String::new()
                 } else {
                     format!(": {what}")
                 }
             );
+            out.push_str(&printed(&first.output, "before it got there"));
             let _ = writeln!(
                 out,
-                "\n  That is where your code goes: the comment at the top of the file says what \
-                 to write.\n  Read: {read}. Stuck? {hint}."
+                "  That is where your code goes: the comment at the top of the file says what \
+                 to write.\n"
             );
         }
         Verdict::TestsFail {
             failed,
             total,
             first,
+            ..
         } => {
             let tests = if *failed == 1 {
                 format!("1 of {total} tests fails")
@@ -162,38 +172,72 @@ pub fn verdict(exercise: &Exercise, verdict: &Verdict, paint: Paint) -> String {
                 .unwrap_or_default();
             let _ = writeln!(out, "  test {}{at}\n", paint.bold(&first.test));
             let _ = writeln!(out, "{}\n", indent(&wrap_prose(&first.message, 92), "    "));
-            if !first.message.contains("reread:") {
-                let _ = writeln!(out, "  Read: {read}.");
-            }
-            let _ = writeln!(out, "  Stuck? {hint}.");
+            out.push_str(&printed(&first.output, "before it failed"));
+            // The exercises' tests say what to reread themselves.
+            footer = if first.message.contains("reread:") {
+                format!("  Stuck? {hint}.\n")
+            } else {
+                format!("  Read: {read}.\n  Stuck? {hint}.\n")
+            };
         }
-        Verdict::DoesNotCompile { errors, first } => {
+        Verdict::DoesNotCompile { errors, shown, .. } => {
             let count = if *errors == 1 {
                 "1 error".to_string()
             } else {
                 format!("{errors} errors")
             };
+            let which = if shown.len() < *errors {
+                ". The first:"
+            } else {
+                ":"
+            };
             let _ = writeln!(
                 out,
-                "{} {name}: does not compile ({count}). The first:\n",
+                "{} {name}: does not compile ({count}){which}\n",
                 paint.red("✗")
             );
-            let _ = writeln!(out, "{}\n", indent(first, "  "));
-            let _ = writeln!(out, "  Read: {read}. Stuck? {hint}.");
+            for error in shown {
+                let _ = writeln!(out, "{}\n", indent(error, "  "));
+            }
+            if shown.len() < *errors {
+                let _ = writeln!(
+                    out,
+                    "  {} shows all {errors}.\n",
+                    command(&format!("check {} --all", exercise.number))
+                );
+            }
         }
-        Verdict::TimedOut { binary, after } => {
-            let _ = writeln!(
-                out,
-                "{} {name}: the `{binary}` tests were still running after {} s, and were \
-                 stopped.\n",
-                paint.red("✗"),
-                after.as_secs()
-            );
+        Verdict::TimedOut {
+            binary,
+            after,
+            hung,
+            ..
+        } => {
+            let seconds = after.as_secs();
+            match hung {
+                Some(hung) => {
+                    let _ = writeln!(
+                        out,
+                        "{} {name}: test {} hangs: it was still running after {seconds} s, and \
+                         was stopped.\n",
+                        paint.red("✗"),
+                        paint.bold(&hung.test)
+                    );
+                    out.push_str(&printed(&hung.output, "before it hung"));
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "{} {name}: the `{binary}` tests were still running after {seconds} s, \
+                         and were stopped.\n",
+                        paint.red("✗"),
+                    );
+                }
+            }
             let why = "Something waits for ever, or loops: a future that returns `Pending` \
                        without arranging a wake-up, a callback that is never called, a lock \
                        that is never released, a channel that is never closed...";
-            let _ = writeln!(out, "{}", wrap(why, 92, "  "));
-            let _ = writeln!(out, "  Read: {read}. Stuck? {hint}.");
+            let _ = writeln!(out, "{}\n", wrap(why, 92, "  "));
         }
         Verdict::BuildError { message } => {
             let _ = writeln!(
@@ -202,7 +246,114 @@ pub fn verdict(exercise: &Exercise, verdict: &Verdict, paint: Paint) -> String {
                 paint.red("✗"),
                 indent(message, "    ")
             );
+            footer.clear();
         }
+    }
+    let section = verdict
+        .warnings()
+        .map(|warnings| warnings_section(exercise, warnings, paint))
+        .unwrap_or_default();
+    out.push_str(&section);
+    if !footer.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    out.push_str(&footer);
+    if footer.is_empty() && section.is_empty() {
+        // A passed check with nothing more to say is one line, as it always was.
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+    }
+    out
+}
+
+/// At most this many lines of what a test printed are shown: the last ones, nearest the
+/// failure.
+const PRINTED_LINES: usize = 40;
+
+/// What a test printed `when` (before it failed, before it hung), indented, or nothing if it
+/// printed nothing.
+fn printed(output: &str, when: &str) -> String {
+    if output.trim().is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = output.lines().collect();
+    let cut = lines.len().saturating_sub(PRINTED_LINES);
+    let mut out = format!("  What it printed {when}:\n\n");
+    if cut > 0 {
+        let _ = writeln!(out, "    ({cut} earlier lines not shown)");
+    }
+    for line in &lines[cut..] {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The warnings of a check, as cargo rendered them, under a line that counts them and says
+/// whether clippy looked; nothing if there are none and clippy did not run.
+fn warnings_section(exercise: &Exercise, warnings: &Warnings, paint: Paint) -> String {
+    let clippy = match &warnings.clippy {
+        Clippy::NotRun => None,
+        Clippy::Ran { lints } | Clippy::Unavailable { lints, .. } => Some(lints.join(", ")),
+    };
+    let mut out = String::new();
+    if warnings.count == 0 {
+        if let (Clippy::Ran { .. }, Some(lints)) = (&warnings.clippy, &clippy) {
+            let _ = writeln!(
+                out,
+                "{}\n",
+                paint.dim(&format!(
+                    "  No warnings, from the compiler or from clippy ({lints})."
+                ))
+            );
+        }
+    } else {
+        let count = if warnings.count == 1 {
+            "1 warning".to_string()
+        } else {
+            format!("{} warnings", warnings.count)
+        };
+        let from = match (&warnings.clippy, &clippy) {
+            (Clippy::Ran { .. }, Some(lints)) => {
+                format!("from the compiler and from clippy ({lints})")
+            }
+            _ => "from the compiler".to_string(),
+        };
+        let _ = writeln!(out, "  {}\n", paint.bold(&format!("{count}, {from}:")));
+        for warning in &warnings.shown {
+            let _ = writeln!(out, "{}\n", indent(warning, "  "));
+        }
+        let hidden = warnings.count - warnings.shown.len().min(warnings.count);
+        if hidden > 0 {
+            let which = if warnings.shown.is_empty() {
+                "them".to_string()
+            } else if hidden == 1 {
+                "the other one".to_string()
+            } else {
+                format!("the other {hidden}")
+            };
+            let _ = writeln!(
+                out,
+                "  {} shows {which}.\n",
+                command(&format!("check {} --all", exercise.number))
+            );
+        }
+    }
+    if let (Clippy::Unavailable { why, .. }, Some(lints)) = (&warnings.clippy, &clippy) {
+        let why = why.lines().last().unwrap_or_default().trim();
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.dim(&format!(
+                "  Clippy could not run ({why}), so its lints for this exercise ({lints}) were \
+                 not checked: `rustup component add clippy` installs it."
+            ))
+        );
     }
     out
 }
@@ -321,18 +472,10 @@ fn wrap_prose(text: &str, width: usize) -> String {
         .join("\n")
 }
 
-/// The hint of an exercise, with where to read more.
+/// The first hint of an exercise, with where to read more and how to see the next (`watch`'s
+/// `h`; `learn hint` goes through [`crate::hints`], which also counts what was shown).
 pub fn hint(exercise: &Exercise, paint: Paint) -> String {
-    format!(
-        "{}\n\n{}\n\n  Read: {}.\n  {}\n",
-        paint.bold(&format!("Hint for {}:", label(exercise))),
-        wrap(exercise.hint.trim(), 92, "  "),
-        exercise.chapter_title(),
-        paint.dim(&format!(
-            "Still stuck? One way to solve it is in solutions/{}/src/lib.rs (try a while first).",
-            exercise.dir
-        ))
-    )
+    crate::hints::render(exercise, &crate::hints::Reveal::first(exercise, 0), paint)
 }
 
 #[cfg(test)]
@@ -341,20 +484,28 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::check::Failure;
+    use crate::check::{Failure, Hung};
     use crate::course::parse_info;
 
     fn exercise() -> Exercise {
         parse_info(
-            "format_version = 1\n[[exercise]]\nname = \"countdown-callbacks\"\n\
+            "format_version = 2\n[[exercise]]\nname = \"countdown-callbacks\"\n\
              dir = \"01-countdown-callbacks\"\nchapter = \"callbacks.md\"\nminutes = 10\n\
-             hint = \"Count down.\"\n",
+             hints = [\"Count down.\", \"See the solution.\"]\n",
         )
         .unwrap()
         .remove(0)
     }
 
     const PLAIN: Paint = Paint::PLAIN;
+
+    /// Every test passed, with no warning.
+    fn passed(tests: usize) -> Verdict {
+        Verdict::Passed {
+            tests,
+            warnings: Warnings::default(),
+        }
+    }
 
     #[test]
     fn a_todo_says_where_the_code_goes() {
@@ -365,7 +516,9 @@ mod tests {
                 test: "t".into(),
                 location: Some("exercises/01-countdown-callbacks/src/lib.rs:90:5".into()),
                 message: "not yet implemented: start every feed".into(),
+                output: String::new(),
             },
+            warnings: Warnings::default(),
         };
         let text = super::verdict(&exercise(), &verdict, PLAIN);
         assert!(
@@ -392,7 +545,9 @@ mod tests {
                 test: "done_is_called_once".into(),
                 location: Some("exercises/01-countdown-callbacks/tests/countdown.rs:20:9".into()),
                 message: "`done` should be called once\n  expected: 1\n       got: 0".into(),
+                output: String::new(),
             },
+            warnings: Warnings::default(),
         };
         let text = super::verdict(&exercise(), &verdict, PLAIN);
         assert!(text.starts_with("✗ 01 countdown-callbacks: 1 of 4 tests fails. The first:"));
@@ -406,21 +561,28 @@ mod tests {
     #[test]
     fn other_verdicts_read_well() {
         let exercise = exercise();
-        let passed = super::verdict(&exercise, &Verdict::Passed { tests: 4 }, PLAIN);
+        let passed = super::verdict(&exercise, &passed(4), PLAIN);
         assert_eq!(passed, "✓ 01 countdown-callbacks: all 4 tests pass.\n");
         let timed_out = Verdict::TimedOut {
             binary: "countdown".into(),
             after: Duration::from_secs(60),
+            hung: None,
+            warnings: Warnings::default(),
         };
         let text = super::verdict(&exercise, &timed_out, PLAIN);
         assert!(text.contains("still running after 60 s"), "{text}");
         let error = Verdict::DoesNotCompile {
             errors: 2,
-            first: "error[E0277]: `MutexGuard` cannot be sent".into(),
+            shown: vec!["error[E0277]: `MutexGuard` cannot be sent".into()],
+            warnings: Warnings::default(),
         };
         let text = super::verdict(&exercise, &error, PLAIN);
         assert!(text.contains("does not compile (2 errors)"), "{text}");
         assert!(text.contains("\n  error[E0277]"), "{text}");
+        assert!(
+            text.contains("`cargo run -- learn check 1 --all` shows all 2."),
+            "{text}"
+        );
     }
 
     #[test]
@@ -438,7 +600,9 @@ mod tests {
         assert!(text.contains("Next: 01 countdown-callbacks."), "{text}");
         let text = hint(&course.exercises[0], PLAIN);
         assert!(
-            text.starts_with("Hint for 01 countdown-callbacks:\n\n  Count down.\n"),
+            text.starts_with(
+                "Hints for 01 countdown-callbacks:\n\n  hint 1 of 2\n    Count down.\n"
+            ),
             "{text}"
         );
     }
@@ -458,12 +622,14 @@ mod tests {
                 test: "done_is_called_once".into(),
                 location: None,
                 message: "`done` should be called once".into(),
+                output: "started 3 feeds".into(),
             },
+            warnings: Warnings::default(),
         };
         for (plain, coloured) in [
             (
-                super::verdict(&exercise, &Verdict::Passed { tests: 4 }, PLAIN),
-                super::verdict(&exercise, &Verdict::Passed { tests: 4 }, colour),
+                super::verdict(&exercise, &passed(4), PLAIN),
+                super::verdict(&exercise, &passed(4), colour),
             ),
             (
                 super::verdict(&exercise, &failed, PLAIN),
@@ -482,5 +648,190 @@ mod tests {
                 "the same words, in a terminal or through a pipe"
             );
         }
+    }
+
+    /// A warning as cargo renders it (rustc 1.95), paths already relative to the repository.
+    const MUST_USE: &str = "warning: unused implementer of `Future` that must be used\n  \
+        --> exercises/01-countdown-callbacks/src/lib.rs:9:5\n   |\n9  |     ping();\n   |     \
+        ^^^^^^\n   |\n   = note: futures do nothing unless you `.await` or poll them";
+
+    fn warnings(count: usize, shown: usize, clippy: Clippy) -> Warnings {
+        Warnings {
+            count,
+            shown: (0..shown)
+                .map(|n| format!("{MUST_USE}\n   = note: number {n}"))
+                .collect(),
+            clippy,
+        }
+    }
+
+    fn clippy_ran() -> Clippy {
+        Clippy::Ran {
+            lints: vec!["clippy::await_holding_lock".into()],
+        }
+    }
+
+    #[test]
+    fn warnings_are_shown_whether_the_tests_pass_or_fail() {
+        let exercise = exercise();
+        let passed = Verdict::Passed {
+            tests: 4,
+            warnings: warnings(1, 1, Clippy::NotRun),
+        };
+        let text = super::verdict(&exercise, &passed, PLAIN);
+        assert!(
+            text.starts_with(
+                "✓ 01 countdown-callbacks: all 4 tests pass.\n\n  1 warning, from the compiler:\n\n  \
+                 warning: unused implementer of `Future` that must be used\n    --> exercises/"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n     = note: futures do nothing unless you `.await` or poll them\n"),
+            "rendered as cargo renders it, indented: {text}"
+        );
+        assert!(text.ends_with("number 0\n\n"), "{text:?}");
+
+        let failed = Verdict::TestsFail {
+            failed: 1,
+            total: 4,
+            first: Failure {
+                test: "done_is_called_once".into(),
+                location: None,
+                message: "`done` should be called once".into(),
+                output: String::new(),
+            },
+            warnings: warnings(5, 3, clippy_ran()),
+        };
+        let text = super::verdict(&exercise, &failed, PLAIN);
+        let warned = text
+            .find("5 warnings, from the compiler and from clippy (clippy::await_holding_lock):")
+            .expect(&text);
+        assert!(
+            text.find("`done` should be called once").unwrap() < warned,
+            "the failure first: {text}"
+        );
+        assert_eq!(
+            text.matches("warning: unused implementer").count(),
+            3,
+            "{text}"
+        );
+        assert!(
+            text.contains("`cargo run -- learn check 1 --all` shows the other 2."),
+            "{text}"
+        );
+        assert!(
+            text.find("Stuck?").unwrap() > warned,
+            "where to read comes last: {text}"
+        );
+    }
+
+    #[test]
+    fn clippy_says_when_it_found_nothing_and_when_it_could_not_run() {
+        let exercise = exercise();
+        let clean = Verdict::Passed {
+            tests: 4,
+            warnings: warnings(0, 0, clippy_ran()),
+        };
+        let text = super::verdict(&exercise, &clean, PLAIN);
+        assert_eq!(
+            text,
+            "✓ 01 countdown-callbacks: all 4 tests pass.\n\n  No warnings, from the compiler or \
+             from clippy (clippy::await_holding_lock).\n\n"
+        );
+        let missing = Verdict::Passed {
+            tests: 4,
+            warnings: warnings(
+                0,
+                0,
+                Clippy::Unavailable {
+                    lints: vec!["clippy::await_holding_lock".into()],
+                    why: "error: no such command: `clippy`".into(),
+                },
+            ),
+        };
+        let text = super::verdict(&exercise, &missing, PLAIN);
+        assert!(
+            text.contains("Clippy could not run (error: no such command: `clippy`)"),
+            "{text}"
+        );
+        assert!(text.contains("`rustup component add clippy`"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_test_shows_what_it_printed_before_it_failed() {
+        let verdict = Verdict::TestsFail {
+            failed: 1,
+            total: 2,
+            first: Failure {
+                test: "prints_then_fails".into(),
+                location: None,
+                message: "assertion `left == right` failed".into(),
+                output: "the answer so far: 41\n[tests/probe.rs:12:19] answer() * 2 = 82".into(),
+            },
+            warnings: Warnings::default(),
+        };
+        let text = super::verdict(&exercise(), &verdict, PLAIN);
+        assert!(
+            text.contains(
+                "    assertion `left == right` failed\n\n  What it printed before it failed:\n\n    \
+                 the answer so far: 41\n    [tests/probe.rs:12:19] answer() * 2 = 82\n\n  Read:"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_hung_test_is_named_with_what_it_printed() {
+        let verdict = Verdict::TimedOut {
+            binary: "hang".into(),
+            after: Duration::from_secs(60),
+            hung: Some(Hung {
+                test: "hangs_after_printing".into(),
+                output: "waiting for a message that never comes".into(),
+            }),
+            warnings: Warnings::default(),
+        };
+        let text = super::verdict(&exercise(), &verdict, PLAIN);
+        assert!(
+            text.starts_with(
+                "✗ 01 countdown-callbacks: test hangs_after_printing hangs: it was still running \
+                 after 60 s, and was stopped.\n\n  What it printed before it hung:\n\n    \
+                 waiting for a message that never comes\n\n  Something waits for ever"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_compile_error_is_shown_when_asked_for() {
+        let every = Verdict::DoesNotCompile {
+            errors: 2,
+            shown: vec!["error[E0308]: one".into(), "error[E0308]: two".into()],
+            warnings: warnings(1, 1, Clippy::NotRun),
+        };
+        let text = super::verdict(&exercise(), &every, PLAIN);
+        assert!(
+            text.starts_with(
+                "✗ 01 countdown-callbacks: does not compile (2 errors):\n\n  error[E0308]: one\n\n  \
+                 error[E0308]: two\n\n  1 warning, from the compiler:"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("--all"), "{text}");
+        let first_only = Verdict::DoesNotCompile {
+            errors: 2,
+            shown: vec!["error[E0308]: one".into()],
+            warnings: warnings(1, 0, Clippy::NotRun),
+        };
+        let text = super::verdict(&exercise(), &first_only, PLAIN);
+        assert!(
+            text.contains("`cargo run -- learn check 1 --all` shows all 2.\n\n  1 warning"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`cargo run -- learn check 1 --all` shows them."),
+            "{text}"
+        );
     }
 }

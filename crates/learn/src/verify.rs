@@ -8,16 +8,20 @@
 //!
 //! - **The course is complete** ([`course_problems`], quick, no build): every exercise of
 //!   `info.toml` has its folder, a `//!` header naming its chapter, a `// TODO` and a `todo!()`,
-//!   tests that name the chapter to reread, a hint, and a solution whose manifest runs the same
-//!   test files with the same dependencies; the workspace lists exactly these exercises;
+//!   tests that name the chapter to reread, hints (the last naming the solution's folder), and
+//!   a solution whose manifest runs the same test files with the same dependencies; an
+//!   exercise with lints of its own (to declare clippy's) keeps the workspace's rustc lints; the
+//!   workspace lists exactly these exercises;
 //!   ([`missing_chapters`]) every chapter exists in the book; and
 //!   ([`originals_problems`](crate::reset::originals_problems)) the copy of the exercises that
 //!   `learn reset` restores from (`crates/learn/originals/`) is the exercises as they are.
 //! - **The checks are honest** ([`build_rounds`], slow: it builds the exercises workspace
 //!   twice): in a scratch copy of `exercises/`, every exercise, unsolved, fails
 //!   `rosetta learn check` (its tests fail, or it does not compile); then, with each exercise's
-//!   `src/` replaced by its solution's, every exercise passes it. The copy shares one target
-//!   directory across both rounds, so the dependencies are built once.
+//!   `src/` replaced by its solution's, every exercise passes it, without a warning (the
+//!   compiler's, or clippy's for the lints its `Cargo.toml` declares: a solution is an
+//!   example). The copy shares one target directory across both rounds, so the dependencies
+//!   are built once.
 //!
 //! The solutions themselves are members of the main workspace: `cargo test`, `cargo clippy`
 //! and `cargo fmt --check` there already run their tests and lints.
@@ -28,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::check::{CheckOptions, Verdict, cargo, check};
+use crate::check::{CheckOptions, Clippy, Verdict, cargo, check};
 use crate::course::{Course, Exercise};
 use crate::reset::copy_dir;
 
@@ -38,7 +42,12 @@ pub fn course_problems(course: &Course) -> Vec<String> {
     let repo = course.repo();
     let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
 
-    let members = workspace_members(&manifest(&course.dir.join("Cargo.toml")));
+    let workspace = manifest(&course.dir.join("Cargo.toml"));
+    let members = workspace_members(&workspace);
+    let workspace_rust_lints = workspace
+        .get("workspace")
+        .and_then(|workspace| workspace.get("lints"))
+        .and_then(|lints| lints.get("rust"));
     let dirs: Vec<String> = course.exercises.iter().map(|e| e.dir.clone()).collect();
     if members != dirs {
         problems.push(format!(
@@ -52,6 +61,20 @@ pub fn course_problems(course: &Course) -> Vec<String> {
         let solution = repo.join("solutions").join(&exercise.dir);
         let exercise_manifest = manifest(&dir.join("Cargo.toml"));
         let solution_manifest = manifest(&solution.join("Cargo.toml"));
+        // An exercise that declares clippy lints has a `[lints]` table of its own (cargo takes a
+        // package's lints from the workspace whole or not at all): it must keep the workspace's.
+        let own_lints = exercise_manifest
+            .get("lints")
+            .filter(|lints| lints.get("workspace").is_none());
+        if let Some(lints) = own_lints
+            && lints.get("rust") != workspace_rust_lints
+        {
+            problem(
+                "Cargo.toml: `[lints.rust]` should repeat the workspace's \
+                 `[workspace.lints.rust]`"
+                    .into(),
+            );
+        }
         let lib = read(&dir.join("src/lib.rs"));
         let solution_lib = read(&solution.join("src/lib.rs"));
         let chapter = format!("book/src/{}", exercise.chapter);
@@ -77,8 +100,20 @@ pub fn course_problems(course: &Course) -> Vec<String> {
         if !lib.contains("todo!(") {
             problem("src/lib.rs has no `todo!()` where the learner's code goes".into());
         }
-        if exercise.hint.trim().len() < 40 {
-            problem("info.toml: the hint is too short to help".into());
+        for (tier, hint) in exercise.hints.iter().enumerate() {
+            if hint.trim().len() < 40 {
+                problem(format!("info.toml: hint {} is too short to help", tier + 1));
+            }
+        }
+        let solution = format!("solutions/{}/", exercise.dir);
+        if !exercise
+            .hints
+            .last()
+            .is_some_and(|last| last.contains(&solution))
+        {
+            problem(format!(
+                "info.toml: the last hint should say where the solution is (`{solution}...`)"
+            ));
         }
         if !(5..=30).contains(&exercise.minutes) {
             problem(format!(
@@ -294,7 +329,25 @@ impl Row {
             (Verdict::BuildError { message }, _) => Some(format!(
                 "{name}: unsolved, cargo cannot build it: {message}"
             )),
-            (_, Verdict::Passed { .. }) => None,
+            (_, Verdict::Passed { warnings, .. }) => match &warnings.clippy {
+                // A solution is an example: clean under the compiler's warnings and under the
+                // clippy lints its exercise teaches.
+                _ if warnings.count > 0 => Some(format!(
+                    "{name}: with the solution's src/ in its place, `check` says: {}; the first: {}",
+                    self.solved.summary(),
+                    warnings
+                        .shown
+                        .first()
+                        .and_then(|warning| warning.lines().next())
+                        .unwrap_or_default()
+                )),
+                Clippy::Unavailable { lints, why } => Some(format!(
+                    "{name}: clippy could not run, so the solution is not checked against {}: {}",
+                    lints.join(", "),
+                    why.lines().last().unwrap_or_default()
+                )),
+                Clippy::NotRun | Clippy::Ran { .. } => None,
+            },
             (_, solved) => Some(format!(
                 "{name}: with the solution's src/ in its place, `check` says: {}",
                 solved.summary()
@@ -437,6 +490,7 @@ pub fn default_scratch(course: &Course) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Warnings;
 
     /// The repository's own course.
     fn course() -> Course {
@@ -458,6 +512,103 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(workspace_members(&workspace), ["01-a", "02-b"]);
+    }
+
+    #[test]
+    fn an_exercise_with_lints_of_its_own_keeps_the_workspaces() {
+        // A course of one exercise, under this build's target directory, whose `[lints]` table
+        // declares a clippy lint and forgets one of the workspace's rustc lints.
+        let exe = std::env::current_exe().expect("the test binary has a path");
+        let dir = exe
+            .ancestors()
+            .nth(3)
+            .unwrap()
+            .join("learn-lints/exercises");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("01-x/src")).unwrap();
+        std::fs::write(
+            dir.join("info.toml"),
+            "format_version = 2\n[[exercise]]\nname = \"x\"\ndir = \"01-x\"\n\
+             chapter = \"pitfalls.md\"\nminutes = 10\nhints = [\"h\", \"solutions/01-x\"]\n",
+        )
+        .unwrap();
+        let workspace = "[workspace]\nmembers = [\"01-x\"]\n\n[workspace.lints.rust]\n\
+                         unsafe_code = \"forbid\"\ndead_code = \"allow\"\n";
+        std::fs::write(dir.join("Cargo.toml"), workspace).unwrap();
+        let lints = "[package]\nname = \"rosetta-exercise-01-x\"\n\n[lints.rust]\n\
+                     unsafe_code = \"forbid\"\n\n[lints.clippy]\nawait_holding_lock = \"warn\"\n";
+        std::fs::write(dir.join("01-x/Cargo.toml"), lints).unwrap();
+        let course = Course::load(&dir).unwrap();
+        let expected = "01-x: Cargo.toml: `[lints.rust]` should repeat the workspace's \
+                        `[workspace.lints.rust]`";
+        assert!(
+            course_problems(&course)
+                .iter()
+                .any(|problem| problem == expected),
+            "{:#?}",
+            course_problems(&course)
+        );
+        // Once it repeats them, that problem is gone.
+        let fixed = lints.replace(
+            "unsafe_code = \"forbid\"\n",
+            "unsafe_code = \"forbid\"\ndead_code = \"allow\"\n",
+        );
+        std::fs::write(dir.join("01-x/Cargo.toml"), fixed).unwrap();
+        assert!(
+            !course_problems(&course)
+                .iter()
+                .any(|problem| problem == expected),
+            "{:#?}",
+            course_problems(&course)
+        );
+    }
+
+    #[test]
+    fn a_solution_must_pass_without_a_warning() {
+        let exercise = course().exercises[0].clone();
+        let unsolved = Verdict::DoesNotCompile {
+            errors: 1,
+            shown: vec!["error: x".into()],
+            warnings: Warnings::default(),
+        };
+        let solved = |warnings: Warnings| Row {
+            exercise: exercise.clone(),
+            unsolved: unsolved.clone(),
+            solved: Verdict::Passed { tests: 4, warnings },
+        };
+        assert_eq!(solved(Warnings::default()).problem(), None);
+        let lints = vec!["clippy::await_holding_lock".to_string()];
+        let clean = Warnings {
+            clippy: Clippy::Ran {
+                lints: lints.clone(),
+            },
+            ..Warnings::default()
+        };
+        assert_eq!(solved(clean).problem(), None);
+        let warned = Warnings {
+            count: 1,
+            shown: vec!["warning: this `MutexGuard` is held across an await point\n --> x".into()],
+            clippy: Clippy::Ran {
+                lints: lints.clone(),
+            },
+        };
+        let problem = solved(warned).problem().expect("a warning is a problem");
+        assert!(
+            problem.ends_with(
+                "`check` says: passes (4 tests), 1 warning; the first: warning: this `MutexGuard` \
+                 is held across an await point"
+            ),
+            "{problem}"
+        );
+        let unchecked = Warnings {
+            clippy: Clippy::Unavailable {
+                lints,
+                why: "error: no such command: `clippy`".into(),
+            },
+            ..Warnings::default()
+        };
+        let problem = solved(unchecked).problem().expect("unchecked is a problem");
+        assert!(problem.contains("clippy could not run"), "{problem}");
     }
 
     #[test]

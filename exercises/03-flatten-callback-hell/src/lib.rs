@@ -126,9 +126,8 @@ pub fn fetch_with_retry(
     max_attempts: u32,
     done: impl FnOnce(Fetched) + 'static,
 ) {
-    // TODO: write a function of your own, say `fetch_from(event_loop, feed, number,
-    // max_attempts, done)`, that calls `attempt` for attempt `number`. In the attempt's
-    // callback: an answer, or a failure of the last attempt, goes to `done`; any other failure
-    // calls `fetch_from` again with `number + 1`. Then start it here at attempt 1.
+    // TODO: up to `max_attempts` attempts, one after the other, each started only when the one
+    // before has failed; `done` once, with the first answer or the last failure. No nesting:
+    // the code must not grow with the number of attempts.
     todo!("retry with a named function that calls itself")
 }

@@ -1,6 +1,6 @@
-//! # Exercise 04: a single-flight cache of callbacks
+//! # Exercise 04: a single-flight cache of callbacks, whose lookups can fail
 //!
-//! Chapter 4, Callbacks (`book/src/callbacks.md`). About 15 minutes.
+//! Chapter 4, Callbacks (`book/src/callbacks.md`). About 20 minutes.
 //!
 //! Many records name the same station, and a registry lookup is slow. A cache that only
 //! remembers *answers* still looks a station up once per asker that comes before the first
@@ -8,25 +8,29 @@
 //! the lookup, later askers wait for that same lookup, and when it answers, everyone is
 //! answered.
 //!
-//! In callback style, "waiting" is a callback pushed onto a list. Each station's [`Entry`] is
-//! either `Pending` (with the callbacks of everyone waiting) or `Done` (with the answer).
-//! Write [`SingleFlightCache::region_of`]:
+//! The chapter's cache never meets a registry that is down. This one does: a lookup may fail
+//! ([`LookupError::Unreachable`]), and a failure is not an answer. Write
+//! [`SingleFlightCache::region_of`] so that it keeps this contract (the tests check each point):
 //!
-//! - no entry: insert `Pending` with this asker's callback, then start [`lookup`]; when it
-//!   answers, replace the entry by `Done` and call every waiter, in the order they asked;
-//! - `Pending`: push the callback onto the list;
-//! - `Done`: answer from the cache, but on a later turn of the loop (`set_immediate`), never
-//!   before `region_of` returns, so that callers see the same order of events on a hit as on a
-//!   miss.
+//! - **one lookup at a time per station**: askers that come while a lookup of their station is
+//!   in flight wait for it, and are answered in the order they asked; other stations' lookups
+//!   do not wait for it;
+//! - **answers are kept**: a region, or `None` for a station the registry does not know, is
+//!   given to every later asker without another lookup;
+//! - **failures are not kept**: everyone waiting for a failed lookup gets the error, and the
+//!   next asker starts a fresh lookup, even one that asks again from inside its own error
+//!   callback;
+//! - **always later**: `then` is never called before `region_of` returns, not even on a hit;
+//! - **re-entrant**: a callback may call `region_of` again, for any station.
 //!
-//! One thread runs every callback, one at a time, so "look at the map, then insert" cannot be
-//! raced: no lock. But a `RefCell` borrowed twice panics: end the borrow before you start the
-//! lookup and before you call the waiters (a waiter may ask the cache for another station).
+//! One thread runs every callback, one at a time: no lock is needed, but a `RefCell` borrowed
+//! twice panics.
 //!
 //! Check your work with `cargo run -- learn check 4`. Stuck? `cargo run -- learn hint 4`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -38,10 +42,31 @@ pub const LOOKUP_TIME: Duration = Duration::from_millis(10);
 /// The registry: station to region.
 const REGISTRY: &[(&str, &str)] = &[("Oslo", "north"), ("Bergen", "west"), ("Riga", "east")];
 
+/// Why a lookup failed. A station the registry does not know is not a failure: it is the
+/// answer `Ok(None)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    /// The registry could not be reached; asking again later may work.
+    Unreachable,
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::Unreachable => f.write_str("the registry is unreachable"),
+        }
+    }
+}
+
+/// What a lookup gives: the region (`None`: the station is unknown), or why there is none.
+pub type Lookup = Result<Option<String>, LookupError>;
+
 thread_local! {
     /// What happened on this thread, in order: `lookup STATION` when a lookup starts, then
-    /// `found STATION` when it answers.
+    /// `found STATION` or `failed STATION` when it ends.
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// How many of the next lookups on this thread fail (the registry is down for them).
+    static OUTAGE: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Takes the log of this thread's lookups so far, leaving it empty.
@@ -49,46 +74,58 @@ pub fn take_log() -> Vec<String> {
     LOG.with(|log| log.take())
 }
 
+/// Makes the next `count` lookups started on this thread fail with
+/// [`LookupError::Unreachable`]; the ones after them reach the registry again.
+pub fn fail_next_lookups(count: usize) {
+    OUTAGE.with(|outage| outage.set(count));
+}
+
 fn log(entry: String) {
     LOG.with(|log| log.borrow_mut().push(entry));
 }
 
 /// Looks `station` up in the registry (slow: [`LOOKUP_TIME`]); calls `answer` with its region,
-/// or `None` if the registry does not know it.
-pub fn lookup(
-    event_loop: &EventLoop,
-    station: &str,
-    answer: impl FnOnce(Option<String>) + 'static,
-) {
+/// `None` if the registry does not know it, or an error if the registry cannot be reached.
+pub fn lookup(event_loop: &EventLoop, station: &str, answer: impl FnOnce(Lookup) + 'static) {
     log(format!("lookup {station}"));
+    // Decided when the lookup starts, so that a test can say which lookups fail.
+    let fails = OUTAGE.with(|outage| {
+        let left = outage.get();
+        outage.set(left.saturating_sub(1));
+        left > 0
+    });
     let station = station.to_string();
     event_loop.set_timeout(LOOKUP_TIME, move || {
+        if fails {
+            log(format!("failed {station}"));
+            return answer(Err(LookupError::Unreachable));
+        }
         log(format!("found {station}"));
         let region = REGISTRY
             .iter()
             .find(|(known, _)| *known == station)
             .map(|(_, region)| region.to_string());
-        answer(region);
+        answer(Ok(region));
     });
 }
 
-/// A callback waiting for a region.
-type Waiter = Box<dyn FnOnce(Option<String>)>;
+/// A callback waiting for a lookup.
+type Waiter = Box<dyn FnOnce(Lookup)>;
 
 /// What the cache knows about one station.
 enum Entry {
-    /// The lookup is in flight; these callbacks wait for it, in the order they asked.
+    /// A lookup is in flight; these callbacks wait for it, in the order they asked.
     Pending(Vec<Waiter>),
     /// The registry has answered (`None`: the station is unknown, which is an answer too).
     Done(Option<String>),
 }
 
-/// Station to region, where each station is looked up at most once, however many ask for it
-/// while its lookup is in flight.
+/// Station to region, where each station is looked up at most once at a time, however many
+/// ask for it while its lookup is in flight, and answers (never failures) are kept.
 pub struct SingleFlightCache {
     /// The loop that lookups and answers are scheduled on.
     event_loop: EventLoop,
-    /// Every station ever asked for.
+    /// Every station with a lookup in flight or an answer.
     entries: RefCell<HashMap<String, Entry>>,
 }
 
@@ -102,15 +139,12 @@ impl SingleFlightCache {
         })
     }
 
-    /// Calls `then` with the region of `station`, on a later turn of the loop. Looks the station
-    /// up only if nobody has asked for it before; askers that come while the lookup is in
-    /// flight wait for it, and are answered in the order they asked.
-    pub fn region_of(self: &Rc<Self>, station: &str, then: impl FnOnce(Option<String>) + 'static) {
-        // TODO: `match` on `self.entries.borrow_mut().get_mut(station)`, with the three cases
-        // described at the top of this file. For a new station, the lookup's callback needs the
-        // cache (`Rc::clone(self)`) and the station as an owned `String`. In that callback,
-        // `insert` the `Done` entry (which gives back the `Pending` one and its waiters), let
-        // the borrow end, then call each waiter with a clone of the region.
-        todo!("answer from the cache, wait for a lookup in flight, or start one")
+    /// Calls `then` with the region of `station`, on a later turn of the loop: from the cache,
+    /// from the lookup in flight, or from a new lookup. A failed lookup's error goes to
+    /// everyone who waited for it, and is forgotten.
+    pub fn region_of(self: &Rc<Self>, station: &str, then: impl FnOnce(Lookup) + 'static) {
+        // TODO: keep the contract at the top of this file: one lookup per station at a time,
+        // answers kept and failures not, every callback called later, never now.
+        todo!("answer from the cache, wait for the lookup in flight, or start one")
     }
 }

@@ -9,19 +9,17 @@
 //! [`Promise::new`] is given: like `new Promise((resolve) => ...)`, it runs its executor **at
 //! once** (promises are eager: the work starts whether or not anyone ever waits for the value).
 //! A promise's [`State`] is `Pending`, with the reactions waiting for the value, or `Resolved`,
-//! with the value. Write four small pieces, in this order:
+//! with the value. Write the four pieces its contract needs (each one's doc comment says what
+//! it guarantees):
 //!
-//! 1. [`Resolve::resolve`]: store the value, then schedule every waiting reaction with
-//!    `set_immediate`, in order, each with a clone of the value;
-//! 2. [`Promise::when_resolved`]: if pending, push the reaction; if resolved, schedule it with
-//!    `set_immediate`. Never call it synchronously (JavaScript runs reactions as
+//! 1. [`Resolve::resolve`]: the value is stored, and every reaction waiting for it runs, in the
+//!    order it was registered;
+//! 2. [`Promise::when_resolved`]: a reaction runs once the value is there, and **never
+//!    synchronously**, not even when the value is there already (JavaScript runs reactions as
 //!    "microtasks", always after the current code);
-//! 3. [`Promise::then`]: a new promise, resolved with `f(value)` when this one is resolved;
-//! 4. [`Promise::then_promise`]: the same when the callback returns a *promise*: resolve the
-//!    new promise when the inner one is resolved, with its value.
-//!
-//! Each is three to ten lines. `then` and `then_promise` are one `Promise::new` whose executor
-//! calls `self.when_resolved(...)`.
+//! 3. [`Promise::then`]: a new promise of `f(value)`;
+//! 4. [`Promise::then_promise`]: a new promise of the value of the promise that `g(value)`
+//!    returns.
 //!
 //! Check your work with `cargo run -- learn check 5`. Stuck? `cargo run -- learn hint 5`.
 
@@ -110,16 +108,15 @@ impl<T: Clone + 'static> Promise<T> {
     /// Calls `reaction` with the value, on a later turn of the loop: once the promise is
     /// resolved, or right after the current callback if it already is. Never synchronously.
     pub fn when_resolved(&self, reaction: impl FnOnce(T) + 'static) {
-        // TODO: borrow the state mutably and `match` on it: push the boxed reaction onto a
-        // pending list, or `set_immediate` a call of it with a clone of the value.
-        todo!("react now-ish, or later")
+        // TODO: `reaction` runs once, with the value, after the current callback: later if the
+        // promise is pending, on the next turn of the loop if it is resolved already.
+        todo!("react soon, or once resolved")
     }
 
     /// `promise.then(x => f(x))`, where `f` returns a plain value: a new promise, resolved
     /// with `f`'s result once this one is resolved.
     pub fn then<U: Clone + 'static>(&self, f: impl FnOnce(T) -> U + 'static) -> Promise<U> {
-        // TODO: `Promise::new(&self.event_loop, |resolve| ...)`, whose executor registers a
-        // reaction on `self` that resolves the new promise with `f(value)`.
+        // TODO: a promise of `f(value)`, resolved once this one is; `f` runs once.
         todo!("a new promise, resolved with f(value)")
     }
 
@@ -130,8 +127,7 @@ impl<T: Clone + 'static> Promise<T> {
         &self,
         g: impl FnOnce(T) -> Promise<U> + 'static,
     ) -> Promise<U> {
-        // TODO: like `then`, but the reaction calls `g(value)` and registers a reaction on
-        // *that* promise, which resolves the new one.
+        // TODO: a promise of the value of `g(value)`'s promise, resolved once that one is.
         todo!("a new promise, resolved with the value of g(value)")
     }
 }
@@ -141,9 +137,8 @@ impl<T: Clone + 'static> Resolve<T> {
     /// the order they were registered. (Taking `self` by value makes resolving twice
     /// impossible.)
     pub fn resolve(self, value: T) {
-        // TODO: swap `State::Resolved(value.clone())` into `self.promise.state` (see
-        // `std::mem::replace`); the old state is `Pending(reactions)`. Then `set_immediate`
-        // each reaction with its own clone of the value.
+        // TODO: afterwards the promise is resolved with `value`, and every reaction that was
+        // waiting runs (later, in the order registered), each with the value.
         todo!("store the value, schedule the reactions")
     }
 }

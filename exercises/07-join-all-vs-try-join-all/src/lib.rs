@@ -121,7 +121,7 @@ pub fn fetch(name: &'static str) -> impl Future<Output = Result<String, FetchErr
 pub fn fetch_every(
     names: &[&'static str],
 ) -> impl Future<Output = Vec<Result<String, FetchError>>> {
-    // TODO: `future::join_all` of one `fetch` per name.
+    // TODO: every fetch runs to its end; every result, in the order of `names`.
     future::poll_fn(|_| todo!("every result, in order"))
 }
 
@@ -131,6 +131,7 @@ pub fn fetch_every(
 pub fn fetch_all_or_first_error(
     names: &[&'static str],
 ) -> impl Future<Output = Result<Vec<String>, FetchError>> {
-    // TODO: `future::try_join_all` of one `fetch` per name.
+    // TODO: every body in the order of `names`, or the first error as soon as it happens,
+    // with the fetches still running cancelled.
     future::poll_fn(|_| todo!("every body, or the first error"))
 }

@@ -5,15 +5,13 @@
 //! A timeout is a race between the work and a timer. Build one, then use it to write the
 //! pipeline's fetch-with-retry, the way `crates/combinators` does:
 //!
-//! 1. [`with_timeout`]: race `future` against `futures_timer::Delay::new(limit)` with
-//!    `future::select`: `Ok(output)` if the future wins, `Err(Elapsed)` if the timer does.
-//!    `select` needs `Unpin` futures; `Box::pin(future)` makes any future `Unpin`.
-//! 2. [`fetch_with_retry`]: attempt 1 ([`call_feed`]), limited to `settings.timeout_ms`; if it
-//!    answered, or it was the last attempt (`settings.max_attempts()`), resolve with a
-//!    [`Fetched`] (`FetchSummary::after(attempt, outcome)` builds the summary); otherwise go on
-//!    with the next attempt. A loop cannot wait, so the next attempt is a recursive call, like
-//!    exercise 03's, returning a future this time. A future whose type contains itself has no
-//!    size: box it (`.boxed_local()`), which is why the function returns a `LocalBoxFuture`.
+//! 1. [`with_timeout`]: `Ok(output)` if `future` finishes within `limit`, `Err(Elapsed)` if
+//!    the time runs out first (and then the future is dropped: cancelled);
+//! 2. [`fetch_with_retry`]: up to `settings.max_attempts()` attempts ([`call_feed`]), one after
+//!    the other, each limited to `settings.timeout_ms`; it resolves with a [`Fetched`] (its
+//!    summary from `FetchSummary::after`) as soon as one answers, or after the last. A loop
+//!    cannot wait, as in exercise 03; and a future whose type would contain itself has no
+//!    size, which is why the function returns a boxed `LocalBoxFuture`.
 //!
 //! No `async` and no `.await` in this file (a test checks). The placeholders
 //! `future::poll_fn(|_| todo!(...))` are futures that panic when polled: replace them.
@@ -121,8 +119,7 @@ pub fn with_timeout<F: Future>(
     future: F,
     limit: Duration,
 ) -> impl Future<Output = Result<F::Output, Elapsed>> {
-    // TODO: `future::select(Box::pin(future), Delay::new(limit))`, then `map` the `Either` to
-    // a `Result`.
+    // TODO: the future's output if it finishes within `limit`; `Elapsed` if not.
     future::poll_fn(|_| todo!("race the future against a timer"))
 }
 
@@ -132,9 +129,7 @@ pub fn fetch_with_retry(
     source: Rc<Source>,
     settings: Settings,
 ) -> LocalBoxFuture<'static, Fetched> {
-    // TODO: a helper `fn attempts_from(attempt, source, settings) -> LocalBoxFuture<'static,
-    // Fetched>` that races `call_feed(Rc::clone(&source), attempt)` against the timeout and,
-    // `then`, either resolves (`future::ready(...)`) or calls itself for `attempt + 1`. Turn
-    // the attempt's result into an `AttemptOutcome` (`Answered`, `Error` or `Timeout`) first.
+    // TODO: attempts 1, 2, ... each limited by the timeout, until one answers or none are
+    // left; every attempt's outcome (`Answered`, `Error`, `Timeout`) counts in the summary.
     future::poll_fn(|_| todo!("attempt, and on failure, the next attempt")).boxed_local()
 }

@@ -6,19 +6,17 @@
 //! a struct that holds the future and a deadline (a `futures_timer::Delay`), and a `poll` that
 //! polls both and lets the first to be ready decide.
 //!
-//! 1. `poll` for [`Timeout`]: poll the future first (if both are ready at once, the work that
-//!    got done wins, as with `tokio::time::timeout`: a generic future cannot say *when* it became
-//!    ready; chapter 6's `Timeout` asks its feed for that and compares deadlines), then the
-//!    deadline. Future ready: `Ready(Ok(output))`; deadline ready:
-//!    `Ready(Err(Elapsed))`; neither: `Pending`. Polling both with the same `cx` registers the
-//!    task's waker with both, so whichever comes first wakes it.
+//! 1. `poll` for [`Timeout`]: `Ready(Ok(output))` when the future is ready,
+//!    `Ready(Err(Elapsed))` when the deadline is, `Pending` while neither is, and woken by
+//!    whichever comes first. If both are ready at once, the work that got done wins, as with
+//!    `tokio::time::timeout` (a generic future cannot say *when* it became ready; chapter 6's
+//!    `Timeout` asks its feed for that and compares deadlines).
 //! 2. [`TimeoutExt::timeout`]: the same as a method, so that any future can write
 //!    `.timeout(duration)`, the way `FutureExt` gives every future `.map(...)`. (The blanket
 //!    `impl<F: Future> TimeoutExt for F {}` below is what puts it on every future.)
 //!
-//! `future` is marked `#[pin]`, so `self.project()` gives it to you as `Pin<&mut F>`;
-//! `deadline` is a `Delay`, which is `Unpin`: `Pin::new(this.deadline)` pins it on the spot.
-//! Cancellation needs no code: dropping the `Timeout` drops both.
+//! `future` is marked `#[pin]` (see exercise 11 for what that gives you); `deadline` is a
+//! `Delay`, which is `Unpin`. Cancellation needs no code: dropping the `Timeout` drops both.
 //!
 //! No `async` and no `.await` in this file (a test checks).
 //!
@@ -72,8 +70,8 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        // TODO: poll `this.future` (a `Pin<&mut F>`); if ready, `Ready(Ok(output))`. Then poll
-        // `Pin::new(this.deadline)`; if ready, `Ready(Err(Elapsed))`. Otherwise `Pending`.
+        // TODO: the future's output if it is ready (even if the deadline is too), `Elapsed` if
+        // only the deadline is, `Pending` otherwise, with both sure to wake this task.
         todo!("the future first, then the deadline")
     }
 }
@@ -83,7 +81,7 @@ impl<F: Future> Future for Timeout<F> {
 pub trait TimeoutExt: Future + Sized {
     /// This future, limited to `duration`: see [`timeout`].
     fn timeout(self, duration: Duration) -> Timeout<Self> {
-        // TODO: one call.
+        // TODO: `self`, limited to `duration`, as [`timeout`] does it.
         todo!("this future, limited to `duration`")
     }
 }

@@ -4,21 +4,27 @@
 //!
 //! [`FetchWithRetry`] is fetch-with-retry written by hand, the way chapter 6 wrote futures: an
 //! `enum` of states, each holding what the rest of the work needs, and a `poll` that moves
-//! between them. Read it: about forty lines, and every line is bookkeeping.
+//! between them. Read it: about forty lines, and nearly every line is bookkeeping.
 //!
-//! Write [`fetch_with_retry_async`], the same thing as an `async fn`: a `loop` that `.await`s
-//! `timeout(limit, attempt(feed, number))` and decides what to do with the result. It should
-//! behave exactly like the state machine (the tests run both on the same feeds and compare the
-//! results and the logs), and it will be about fifteen lines.
+//! **Goal:** [`fetch_with_retry_async`], the same fetch-with-retry as an `async fn`, written
+//! from scratch: you write the control flow, and let the compiler write the states and the
+//! `poll`.
 //!
-//! That is what `async`/`.await` is: you write the loop, and the compiler writes the `enum` (one
-//! state per `.await`, holding the variables alive across it) and its `poll`. The hand-written
-//! futures it awaits here, [`Attempt`] and [`Timeout`], are ordinary futures: an `async fn`
-//! can await any `Future`, whoever wrote it.
+//! **Contract**, checked by the tests:
+//!
+//! - on every kind of feed (healthy, failing, hanging) and for any number of attempts, it
+//!   returns what the state machine returns, and makes the same attempts in the same order
+//!   (the tests run both and compare the results and the logs of [`attempt`]);
+//! - every attempt is limited by [`timeout`], so a hanging feed cannot hang it;
+//! - it does not use the state machine: it never polls a [`FetchWithRetry`], directly or
+//!   through `.await` (the tests count the polls with [`state_machine_polls`]).
+//!
+//! The futures it awaits, [`Attempt`] and [`Timeout`], were written by hand, and an `async fn`
+//! can await them like any other `Future`.
 //!
 //! Check your work with `cargo run -- learn check 15`. Stuck? `cargo run -- learn hint 15`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -66,11 +72,20 @@ thread_local! {
     /// What happened on this thread: `attempt N` when an attempt is created, then `answer N` or
     /// `error N` when it ends (a timed-out attempt just stops).
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// How many times this thread has polled a [`FetchWithRetry`].
+    static STATE_MACHINE_POLLS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Takes the log of this thread's attempts so far, leaving it empty.
 pub fn take_log() -> Vec<String> {
     LOG.with(|log| log.take())
+}
+
+/// How many times this thread has polled a [`FetchWithRetry`] so far. The tests read it before
+/// and after running the `async fn`: a rewrite that awaits the hand-written state machine (or
+/// polls it) instead of replacing it would behave the same, and only this count tells.
+pub fn state_machine_polls() -> u64 {
+    STATE_MACHINE_POLLS.with(Cell::get)
 }
 
 fn log(entry: String) {
@@ -201,6 +216,7 @@ impl Future for FetchWithRetry<'_> {
     type Output = Fetched;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fetched> {
+        STATE_MACHINE_POLLS.with(|polls| polls.set(polls.get() + 1));
         // Every field is `Unpin` (`Delay` is, and so are references), so the whole enum is, and
         // `&mut *self` is allowed: no pin projection needed.
         loop {
@@ -241,8 +257,8 @@ impl Future for FetchWithRetry<'_> {
 /// Fetches `feed` with up to `max_attempts` attempts, each limited to `limit`: the same state
 /// machine, written by the compiler from a loop.
 pub async fn fetch_with_retry_async(feed: &Feed, max_attempts: u32, limit: Duration) -> Fetched {
-    // TODO: `let mut number = 1; loop { ... }`: await `timeout(limit, attempt(feed, number))`,
-    // turn its result into an `Outcome` and a body, return a `Fetched` when the attempt
-    // answered or was the last, and go round with `number + 1` otherwise.
-    todo!("the state machine above, as a loop with `.await`")
+    // TODO: the decisions of `FetchWithRetry::poll`, without its bookkeeping: at most
+    // `max_attempts` attempts, each limited to `limit`, stopping at the first answer; the
+    // result says how many attempts were made and how the last one ended.
+    todo!("fetch-with-retry, written with `.await`")
 }

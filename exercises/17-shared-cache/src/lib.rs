@@ -7,19 +7,14 @@
 //! can be cloned; every clone, when awaited, gets the same output, and the work runs once.
 //! (JavaScript programmers do the same by caching promises in a `Map`.)
 //!
-//! Write [`SingleFlightCache::region_of`]:
+//! Write [`SingleFlightCache::region_of`]: each station is looked up at most once, however
+//! many tasks ask for it, at the same time or later, and every one of them gets the region.
+//! Tasks that ask for *other* stations never wait for this lookup.
 //!
-//! 1. lock the map; take the station's `SharedLookup`, or create it if there is none:
-//!    `lookup(Arc::clone(&self.registry), station.to_string()).boxed().shared()`, and insert
-//!    it; clone it;
-//! 2. **release the lock**, then `.await` the clone.
-//!
-//! Why each piece: `shared()` needs a future whose output is `Clone` (`Option<String>` is) and
-//! that can be stored, so its type must be nameable: `.boxed()` makes it a
-//! `BoxFuture<'static, _>`, which needs the future to own everything it uses (hence the owned
-//! `Arc` and `String`) and to be `Send` (hence a `Send` future, for tasks on other threads).
-//! And the lock is a `std::sync::Mutex`: held across an `.await`, it would block other threads
-//! and make the future un-`Send` (chapter 13, exercise 21).
+//! What the types ask of you: a stored future needs a type you can name (`SharedLookup`), a
+//! future that owns everything it uses (`'static`), and is `Send` (tasks run on other
+//! threads). And the lock is a `std::sync::Mutex`: held across an `.await`, it would block
+//! other threads and make the future un-`Send` (chapter 13, exercise 21).
 //!
 //! Check your work with `cargo run -- learn check 17`. Stuck? `cargo run -- learn hint 17`.
 
@@ -93,9 +88,8 @@ impl SingleFlightCache {
 
     /// The region of `station` (`None`: unknown), looking it up only if nobody has before.
     pub async fn region_of(&self, station: &str) -> Option<String> {
-        // TODO: in a block of its own (so that the guard is dropped at its end), lock
-        // `self.lookups`, `entry(station.to_string()).or_insert_with(...)` a new shared lookup,
-        // and `.clone()` it out. Then await the clone.
+        // TODO: the station's region, from the one lookup of it that every asker shares; the
+        // map is never locked while anything is awaited.
         todo!("find or start the station's shared lookup, then await it")
     }
 }

@@ -1,5 +1,6 @@
 //! Tests of exercise 21: `record_visit`'s future is `Send` and counts every visit;
-//! `book_next_slot` never gives two bookings the same slot.
+//! `book_next_slot` never gives two bookings the same slot, and writes a booking only once it
+//! is confirmed.
 //!
 //! The first test is checked by the compiler: if this file does not compile because a
 //! `MutexGuard` "cannot be sent between threads safely", the future of `record_visit` keeps a
@@ -65,7 +66,9 @@ async fn bookings_at_the_same_time_get_different_slots() {
     let tasks: Vec<_> = names
         .map(|name| {
             let calendar = Arc::clone(&calendar);
-            tokio::spawn(async move { book_next_slot(calendar, name, 5 * MS).await })
+            tokio::spawn(
+                async move { book_next_slot(calendar, name, tokio::time::sleep(5 * MS)).await },
+            )
         })
         .into_iter()
         .collect();
@@ -84,5 +87,63 @@ async fn bookings_at_the_same_time_get_different_slots() {
         "six names in the calendar",
         calendar.lock().await.booked().len(),
         6,
+    );
+}
+
+#[tokio::test]
+async fn a_booking_shows_only_once_it_is_confirmed() {
+    // Writing the booking first and sleeping through the confirmation without the lock also
+    // keeps the slots apart (the test above passes), but shows a booking nobody has confirmed.
+    // Here the test decides when the confirmation comes, and looks at the calendar meanwhile.
+    let calendar = Arc::new(tokio::sync::Mutex::new(Calendar::default()));
+    let (asked, waiting) = tokio::sync::oneshot::channel::<()>();
+    let (confirm, confirmed) = tokio::sync::oneshot::channel::<()>();
+    let confirmation = async move {
+        // The booking has come as far as its confirmation: tell the test, then wait for it.
+        let _ = asked.send(());
+        let _ = confirmed.await;
+    };
+    let booking = tokio::spawn({
+        let calendar = Arc::clone(&calendar);
+        async move { book_next_slot(calendar, "ana", confirmation).await }
+    });
+    match tokio::time::timeout(Duration::from_secs(10), waiting).await {
+        Ok(Ok(())) => {}
+        // The confirmation was dropped without being awaited: the booking ended without it.
+        Ok(Err(_)) => match booking.await {
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            _ => panic!(
+                "`book_next_slot` returned without waiting for its `confirmation`\n    reread: \
+                 {REREAD}"
+            ),
+        },
+        Err(_) => panic!(
+            "`book_next_slot` did not come to its `confirmation` within 10 s\n    reread: \
+             {REREAD}"
+        ),
+    }
+    // Locked (the booking holds the lock through its wait) is the right answer; a calendar we
+    // can read must not show the booking yet.
+    if let Ok(seen) = calendar.try_lock() {
+        check(
+            "the calendar, read while ana's booking waits for its confirmation (a booking is \
+             written after its confirmation; and for no other booking to take its slot \
+             meanwhile, the lock must be held through the wait)",
+            seen.booked().to_vec(),
+            Vec::<String>::new(),
+        );
+    }
+    confirm
+        .send(())
+        .expect("the booking waits for its confirmation");
+    let slot = tokio::time::timeout(Duration::from_secs(10), booking)
+        .await
+        .expect("the booking finishes once confirmed")
+        .expect("the booking does not panic");
+    check("ana's slot", slot, 0);
+    check(
+        "the calendar once the booking is confirmed",
+        calendar.lock().await.booked().to_vec(),
+        vec!["ana".to_string()],
     );
 }

@@ -12,14 +12,11 @@
 //! 1. [`drain`] has that bug. It races `receive_and_handle` (take a message, then spend
 //!    `handling` on it) against a ticker. Whenever the tick comes while a message is being
 //!    handled, the message is lost. Run the tests: with ticks more frequent than the handling,
-//!    every message is. Fix it: race only `inbox.recv()`, and handle the message in the branch,
-//!    after the race, where nothing can cancel it.
+//!    every message is. Fix it, so that every message is handled exactly once, however often
+//!    the ticks come, and the ticks are still counted.
 //! 2. Write [`fetch_with_progress`]: wait for `fetch`, counting a progress report every `every`
-//!    meanwhile. The fetch must run once, from start to end, whatever the ticks do. Racing
-//!    `fetch` itself in the loop would move it into the first `select!` (the compiler refuses);
-//!    the way to race one future again and again is to pin it once, before the loop
-//!    (`let mut fetch = std::pin::pin!(fetch);`), and race `&mut fetch`: a lost race then drops
-//!    only the reference.
+//!    meanwhile. The fetch must run once, from start to end, whatever the ticks do. (Racing
+//!    `fetch` itself in a loop moves it into the first `select!`: the compiler refuses.)
 //!
 //! Check your work with `cargo run -- learn check 22`. Stuck? `cargo run -- learn hint 22`.
 
@@ -45,9 +42,8 @@ pub async fn drain(mut inbox: Receiver<u32>, handling: Duration, tick: Duration)
     let mut drained = Drained::default();
     let mut ticker = interval(tick);
     loop {
-        // TODO: this loses messages. `receive_and_handle` takes a message from the channel, then
-        // handles it; when the tick wins the race meanwhile, that future, and the message in
-        // it, are dropped. Race `inbox.recv()` instead, and handle the message in the branch.
+        // TODO: this loses messages: a tick that wins the race while a message is being handled
+        // drops it. Every message must be handled exactly once, whenever the ticks come.
         tokio::select! {
             handled = receive_and_handle(&mut inbox, handling) => match handled {
                 Some(message) => drained.handled.push(message),
@@ -88,8 +84,7 @@ pub async fn slow_fetch(latency: Duration, body: &'static str) -> &'static str {
 /// Returns the fetch's output and the number of reports. The fetch runs once, from start to
 /// end, however many reports interrupt the wait.
 pub async fn fetch_with_progress<F: Future>(fetch: F, every: Duration) -> (F::Output, u32) {
-    // TODO: pin `fetch` once; make a ticker whose first tick comes after `every`
-    // (`interval_at(Instant::now() + every, every)`); then loop on a `select!` between
-    // `&mut fetch` (return its output and the count) and `ticker.tick()` (count a report).
+    // TODO: the fetch's output, and how many reports came while it ran: one every `every`,
+    // the first after `every` (not at once); the fetch runs once, to its end.
     todo!("race the same fetch against a ticker, again and again")
 }

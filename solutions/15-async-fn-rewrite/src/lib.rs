@@ -3,9 +3,9 @@
 //!
 //! The exercise (`exercises/15-async-fn-rewrite/src/lib.rs`) explains the task; chapter 7 of the
 //! book (`book/src/async-await.md`) explains what the compiler generates from an `async fn`.
-//! Compare `crates/state-machines/src/fetch.rs` with `crates/async-await/src/pipeline.rs`.
+//! Compare `crates/state-machines/src/fetch.rs` with `crates/async-await/src/fetch.rs`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -53,11 +53,20 @@ thread_local! {
     /// What happened on this thread: `attempt N` when an attempt is created, then `answer N` or
     /// `error N` when it ends (a timed-out attempt just stops).
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// How many times this thread has polled a [`FetchWithRetry`].
+    static STATE_MACHINE_POLLS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Takes the log of this thread's attempts so far, leaving it empty.
 pub fn take_log() -> Vec<String> {
     LOG.with(|log| log.take())
+}
+
+/// How many times this thread has polled a [`FetchWithRetry`] so far. The tests read it before
+/// and after running the `async fn`: a rewrite that awaits the hand-written state machine (or
+/// polls it) instead of replacing it would behave the same, and only this count tells.
+pub fn state_machine_polls() -> u64 {
+    STATE_MACHINE_POLLS.with(Cell::get)
 }
 
 fn log(entry: String) {
@@ -188,6 +197,7 @@ impl Future for FetchWithRetry<'_> {
     type Output = Fetched;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fetched> {
+        STATE_MACHINE_POLLS.with(|polls| polls.set(polls.get() + 1));
         // Every field is `Unpin` (`Delay` is, and so are references), so the whole enum is, and
         // `&mut *self` is allowed: no pin projection needed.
         loop {

@@ -5,6 +5,7 @@
 //! of the book (`book/src/data-management.md`) explains the trade-offs. `crates/combinators`
 //! uses `buffer_unordered`; `crates/async-await` uses a semaphore.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -21,6 +22,9 @@ pub struct Gauge {
     peak: AtomicUsize,
     /// The feeds whose fetch has started, in the order they started.
     started: Mutex<Vec<usize>>,
+    /// The tokio task each fetch ran in (`None` for a fetch outside any task, inside a
+    /// `block_on`), in the order they started.
+    tasks: Mutex<Vec<Option<tokio::task::Id>>>,
 }
 
 impl Gauge {
@@ -36,6 +40,16 @@ impl Gauge {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// How many fetches ran outside any spawned task (polled by a `block_on` directly), and in
+    /// how many different tasks the others ran. One task per fetch is `(0, fetches)`; a stream
+    /// polled by the caller is `(fetches, 0)`.
+    pub fn tasks(&self) -> (usize, usize) {
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        let outside = tasks.iter().filter(|task| task.is_none()).count();
+        let distinct: HashSet<_> = tasks.iter().flatten().collect();
+        (outside, distinct.len())
+    }
 }
 
 /// One fetch in flight: counted in the gauge from its creation to its drop.
@@ -48,6 +62,13 @@ impl<'a> InFlight<'a> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(index);
+        // Which task is running this fetch: a task spawned with `tokio::spawn` has an id; the
+        // future given to `block_on` (a `#[tokio::test]`'s body) is not a task and has none.
+        gauge
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tokio::task::try_id());
         let now = gauge.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         gauge.peak.fetch_max(now, Ordering::SeqCst);
         InFlight(gauge)

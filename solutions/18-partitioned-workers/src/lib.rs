@@ -3,7 +3,7 @@
 //!
 //! The exercise (`exercises/18-partitioned-workers/src/lib.rs`) explains the task; chapter 10 of
 //! the book (`book/src/communication.md`) explains channels and backpressure.
-//! `crates/async-await/src/pipeline.rs` has the same workers.
+//! `crates/async-await/src/workers.rs` has the same workers.
 
 use async_channel::{Receiver, Sender};
 use rosetta_pipeline::aggregate::{Enriched, WorkerTally};

@@ -54,19 +54,22 @@ impl Calendar {
 }
 
 // ANCHOR: book_next_slot
-/// Books the next free slot for `who`: finds it, waits `confirm_time` for the confirmation, then
-/// writes the booking; returns the slot's number. Two bookings never get the same slot.
+/// Books the next free slot for `who`: finds it, waits for `confirmation`, then writes the
+/// booking; returns the slot's number. Two bookings never get the same slot, and a booking
+/// shows in the calendar only once it is confirmed.
 pub async fn book_next_slot(
     calendar: Arc<tokio::sync::Mutex<Calendar>>,
     who: &str,
-    confirm_time: Duration,
+    confirmation: impl Future<Output = ()>,
 ) -> usize {
     // The lock must cover the whole booking, wait included: released during the wait, another
-    // booking could find the same free slot. An async mutex may be held across `.await`: its
-    // guard is `Send`, and a task that wants the lock meanwhile waits without blocking a thread.
+    // booking could find the same free slot. (Writing the booking first and confirming it
+    // afterwards, without the lock, would keep the slots apart, but show unconfirmed bookings.)
+    // An async mutex may be held across `.await`: its guard is `Send`, and a task that wants the
+    // lock meanwhile waits without blocking a thread.
     let mut calendar = calendar.lock().await;
     let slot = calendar.booked.len();
-    tokio::time::sleep(confirm_time).await;
+    confirmation.await;
     calendar.booked.push(who.to_string());
     slot
 }

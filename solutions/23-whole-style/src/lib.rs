@@ -3,7 +3,8 @@
 //!
 //! The exercise (`exercises/23-whole-style/src/lib.rs`) explains the task; chapter 7 of the
 //! book (`book/src/async-await.md`) walks through the same design. `crates/async-await/src/
-//! pipeline.rs` is the project's version, generic over the runtime.
+//! lib.rs` (with `fetch.rs`, `cache.rs` and `workers.rs`) is the project's version, generic
+//! over the runtime.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

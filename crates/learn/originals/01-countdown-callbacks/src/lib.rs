@@ -7,17 +7,14 @@
 //!
 //! 1. start **every** feed at once, without waiting for one before starting the next;
 //! 2. when the **last** one has answered, call `done` **exactly once**, with all the bodies in
-//!    the order of `feeds` (not the order in which they answered).
+//!    the order of `feeds` (not the order in which they answered);
+//! 3. with no feeds at all, `done` still gets its (empty) list, but on a later turn of the
+//!    loop, never before `fetch_all` has returned. A function that calls back sometimes *now*
+//!    and sometimes *later* is a trap for whoever calls it.
 //!
-//! Callbacks have no `join`: you count. Put what the feeds' callbacks share in a
-//! [`Countdown`] behind an `Rc<RefCell<…>>` (one thread runs every callback, one at a time, so
-//! no lock is needed). Each callback stores its body and counts down; the one that reaches zero
-//! takes `done` out of the `Option` and calls it.
-//!
-//! One more case: with no feeds, nobody counts down, so call `done` yourself with an empty list,
-//! but on a later turn of the loop (`event_loop.set_immediate(...)`), never before `fetch_all`
-//! has returned. A function that calls back sometimes *now* and sometimes *later* is a trap for
-//! whoever calls it.
+//! Callbacks have no `join`: nothing tells you when *all* of them have run. [`Countdown`] is
+//! the state the feeds' callbacks can share while they answer (one thread runs every callback,
+//! one at a time, so no lock is needed).
 //!
 //! Check your work with `cargo run -- learn check 1`, or let `cargo run -- learn watch` check it
 //! each time you save. Stuck? `cargo run -- learn hint 1`.
@@ -82,10 +79,8 @@ pub fn fetch_all<F>(event_loop: &EventLoop, feeds: &[Feed], done: F)
 where
     F: FnOnce(Vec<String>) + 'static,
 {
-    // TODO: with no feeds, call `done(Vec::new())` from `event_loop.set_immediate`, and return.
-    // TODO: otherwise, make one `Rc<RefCell<Countdown<F>>>`, then call `fetch` for every feed,
-    // with a callback that stores the body at the feed's index and counts down. The callback
-    // that brings `remaining` to zero collects the bodies and calls `done`. (Drop the `RefCell`
-    // borrow before calling `done`.)
-    todo!("start every feed, count the answers down, call `done` at zero")
+    // TODO: every feed started before any answers; `done` called exactly once, after the last
+    // answer, with the bodies in the order of `feeds`; with no feeds, `done(vec![])` later,
+    // never before this function returns.
+    todo!("start every feed, and call `done` once, when all have answered")
 }

@@ -138,9 +138,7 @@ pub fn first_reading(
     feed: &str,
     done: impl FnOnce(Result<FirstReading, Error>) + 'static,
 ) {
-    // TODO: call `fetch_feed`. In its callback: on an error, `return done(Err(error))`; on a
-    // body, call `first_record` and do the same with its error; then call `lookup_region`
-    // (with a clone of `event_loop`, since the callback must own what it uses), and in *its*
-    // callback, call `done` with the reading or the lookup's error.
+    // TODO: fetch, take the first record, look its station up; `done` gets the reading or the
+    // first error, exactly once, and nothing starts after an error.
     todo!("fetch, parse, look up: pass every error to `done`")
 }

@@ -7,14 +7,12 @@
 //! and a method says what happens after it, like a JavaScript promise chain.
 //!
 //! 1. [`first_reading`]: [`fetch`] the feed, take its [`first_record`], [`lookup`] the
-//!    station, and build a [`FirstReading`]. Use `and_then`, which runs the next step only on
-//!    `Ok` and passes an `Err` straight through (the chain stops at the first error, with no
-//!    `if (err) return` in sight). The closure given to `and_then` must return a *future*:
-//!    wrap a plain `Result` in `future::ready(...)`; `map_ok` changes an `Ok` value on the way.
+//!    station, and build a [`FirstReading`]; the chain stops at the first error, and nothing
+//!    starts after it. `and_then` runs the next step only on `Ok` and passes an `Err` straight
+//!    through, with no `if (err) return` in sight.
 //! 2. [`first_reading_with_backup`]: the first reading of `primary`, or, if that fails for any
-//!    reason, of `backup`. Use `then`, which runs whatever the outcome and gets the whole
-//!    `Result`. Its two branches return two different future types; `.left_future()` and
-//!    `.right_future()` make them one (`Either`).
+//!    reason, of `backup`, which is not fetched at all when the primary succeeds. `then` runs
+//!    whatever the outcome and gets the whole `Result`.
 //!
 //! No `async` and no `.await` in this file (a test checks): the point is to see what they
 //! replaced. One more difference from exercise 05's promises: these futures are **lazy**.
@@ -141,8 +139,8 @@ pub fn first_record(body: &str) -> Result<(String, i32), Error> {
 /// Fetches `feed`, parses its first line, looks up the station's region: the reading, or the
 /// first error on the way (and nothing started after it).
 pub fn first_reading(feed: &'static str) -> impl Future<Output = Result<FirstReading, Error>> {
-    // TODO: `fetch(feed).and_then(...)` with `first_record`, then `.and_then(...)` with
-    // `lookup(station.clone())` and `.map_ok(...)` to build the `FirstReading`.
+    // TODO: a future of the feed's first reading, or of the first error on the way, after
+    // which nothing else starts.
     future::poll_fn(|_| todo!("chain fetch, first_record and lookup with and_then"))
 }
 
@@ -152,7 +150,6 @@ pub fn first_reading_with_backup(
     primary: &'static str,
     backup: &'static str,
 ) -> impl Future<Output = Result<FirstReading, Error>> {
-    // TODO: `first_reading(primary).then(move |result| match result { ... })`: on `Ok`, a ready
-    // future of it (`.left_future()`); on `Err`, the backup's first reading (`.right_future()`).
+    // TODO: a future of the primary's first reading; only if that fails, of the backup's.
     future::poll_fn(|_| todo!("try the primary, then (only if it fails) the backup"))
 }

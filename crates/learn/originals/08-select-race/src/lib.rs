@@ -13,10 +13,6 @@
 //! 2. [`first_success`]: resolve with the first *body* (JavaScript's `Promise.any`). If the
 //!    winner failed, keep the loser and wait for it; if both fail, give the last error.
 //!
-//! `race` is a `map` over the `select`. `first_success` needs `then`, because one branch is a
-//! ready value and the other a future to wait for: `.left_future()` / `.right_future()` give
-//! them one type, as in exercise 06.
-//!
 //! No `async` and no `.await` in this file (a test checks). The placeholders
 //! `future::poll_fn(|_| todo!(...))` are futures that panic when polled: replace them.
 //!
@@ -123,8 +119,8 @@ pub fn race(
     a: &'static str,
     b: &'static str,
 ) -> impl Future<Output = (&'static str, Result<String, FetchError>)> {
-    // TODO: `future::select(fetch(a), fetch(b)).map(...)`, matching on `Either::Left` and
-    // `Either::Right`.
+    // TODO: both fetches at once; the first to finish, success or failure, with its feed's
+    // name; the other one cancelled.
     future::poll_fn(|_| todo!("the first of two fetches to finish"))
 }
 
@@ -135,8 +131,8 @@ pub fn first_success(
     a: &'static str,
     b: &'static str,
 ) -> impl Future<Output = Result<(&'static str, String), FetchError>> {
-    // TODO: `future::select(...).then(move |either| ...)`. Find out who won, with what, and
-    // which future lost; an `Ok` is a ready result, an `Err` means waiting for the loser (and
-    // turning its body into a `(name, body)`).
+    // TODO: both fetches at once; the first body to arrive, with its feed's name. A failure
+    // does not end the race while the other fetch may still succeed; both failing gives the
+    // last error.
     future::poll_fn(|_| todo!("the first body, falling back on the loser"))
 }

@@ -10,10 +10,9 @@
 //! never polled again, and its task hangs for ever.
 //!
 //! Write `poll` for [`Countdown`]: a countdown from `n` returns `Pending` `n` times, then
-//! `Ready(LIFTOFF)`. Nothing outside will ever wake it, so each time it says `Pending` it wakes
-//! its own task first (`cx.waker().wake_by_ref()`): "nothing to wait for, just poll me again".
-//! And a future polled again after `Ready` breaks the contract too: panic with "`Countdown`
-//! polled after completion".
+//! `Ready(LIFTOFF)`. Nothing outside will ever wake it: each `Pending` must still lead to
+//! another poll, on any executor. And a future polled again after `Ready` breaks the contract
+//! too: panic with "`Countdown` polled after completion".
 //!
 //! No `async` and no `.await` in this file (a test checks).
 //!
@@ -54,9 +53,8 @@ impl Future for Countdown {
     type Output = &'static str;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // TODO: `match self.state`: at `Counting(0)`, move to `Done` and return `Ready`; at
-        // `Counting(n)`, count down, wake the task, return `Pending`; at `Done`, panic.
-        // (`Countdown` is `Unpin`, so `self.state = ...` works through the `Pin`.)
+        // TODO: `Pending` `n` times, each time sure to be polled again; then `Ready(LIFTOFF)`;
+        // a poll after that panics.
         todo!("count down, waking the task each time")
     }
 }

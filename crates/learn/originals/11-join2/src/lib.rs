@@ -63,9 +63,8 @@ impl<A: Future, B: Future> Future for Join2<A, B> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        // TODO: if `this.a_output` is `None`, poll `this.a` (already a `Pin<&mut A>`) and store
-        // a `Ready` output; the same for `b`. If both outputs are there, `take()` them and
-        // return `Ready`; otherwise `Pending`.
+        // TODO: both outputs, `(a's, b's)`, once both futures have finished; each future
+        // polled until it is ready and never after; `Pending` until then.
         todo!("poll what is not finished; ready when both are")
     }
 }

@@ -8,17 +8,14 @@
 //!
 //! [`TimerFuture`] shares a [`Shared`] with its thread, behind `Arc<Mutex<…>>`:
 //!
-//! 1. [`TimerFuture::new`]: spawn a thread that sleeps `duration`, then sets `completed` and
-//!    wakes the stored waker, if any. Take the waker out under the lock, and call `wake()`
-//!    after releasing it (waking may make an executor poll us at once, and `poll` takes the
-//!    same lock).
-//! 2. `poll`: under the lock, if `completed`, `Ready(())`; otherwise store a clone of
-//!    `cx.waker()` and return `Pending`. Store the waker of **every** poll, not just the first:
-//!    only the task that polled last is waiting, and a future can move between tasks.
-//!    (`Waker::will_wake` tells you when the stored one is the same, to save a clone.)
+//! 1. [`TimerFuture::new`]: a thread completes the timer after `duration`, and wakes whoever
+//!    waits for it, if anyone does;
+//! 2. `poll`: `Ready(())` once the timer has completed; otherwise `Pending`, with the task
+//!    that polled **last** sure to be woken (a future can move between tasks).
 //!
-//! Checking `completed` and storing the waker under one lock is what makes this correct: the
-//! thread cannot complete between the check and the store, so no wake-up is lost.
+//! Whatever the order in which the thread and `poll` run, no wake-up may be lost, and no
+//! deadlock is allowed: waking may make an executor poll the future at once, on the thread
+//! that wakes it.
 //!
 //! No `async` and no `.await` in this file (a test checks).
 //!
@@ -56,8 +53,7 @@ impl TimerFuture {
     /// and wakes the last task that polled it.
     pub fn new(duration: Duration) -> TimerFuture {
         let shared = Arc::new(Mutex::new(Shared::default()));
-        // TODO: spawn the timer thread with a clone of `shared`: sleep, then set `completed`
-        // and take the waker under the lock; wake it after the lock is released.
+        // TODO: after `duration`, the timer is completed and the waiting task, if any, woken.
         todo!("start a thread that completes the timer and wakes the task")
     }
 }
@@ -66,8 +62,8 @@ impl Future for TimerFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // TODO: lock `self.shared`; if completed, `Ready(())`; otherwise keep a clone of
-        // `cx.waker()` (replacing any older one) and return `Pending`.
+        // TODO: `Ready(())` once completed; otherwise `Pending`, with this poll's task sure to
+        // be woken on completion, even if it completes right now.
         todo!("ready, or remember who to wake")
     }
 }

@@ -4,23 +4,27 @@
 //!
 //! Starting ten thousand fetches at once is easy in async Rust, and usually wrong: the server
 //! (or your file descriptors, or your memory) will not take it. The pipeline's `concurrency`
-//! setting says "at most this many in flight". Write it two ways:
+//! setting says "at most this many in flight".
 //!
-//! 1. [`fetch_all_buffered`]: inside the calling task, with a stream. `stream::iter(0..feeds)
-//!    .map(|index| fetch(index, gauge))` is a stream of *lazy* fetches; `.buffer_unordered(limit)`
-//!    polls at most `limit` of them at once, starting the next one (in order) as soon as one
-//!    finishes; `.collect()` gathers the bodies in the order they arrive.
-//! 2. [`fetch_all_spawned`]: one `tokio::spawn`ed task per feed, so that fetches can run on
-//!    several threads, and a `tokio::sync::Semaphore` with `limit` permits: each task holds a
-//!    permit while it fetches (`acquire_owned` gives a permit that can move into the task; it
-//!    is released when dropped). Await the tasks' handles in order, so that the bodies come in
-//!    the order of the feeds.
+//! **Goal:** fetch feeds `0..feeds` with [`fetch`], at most `limit` at a time, two ways:
 //!
-//! The tests count fetches in flight with the [`Gauge`]: never more than `limit`, and `limit`
-//! reached (running them one by one would pass the first check and fail the second).
+//! 1. [`fetch_all_buffered`]: all inside the calling task, no task spawned: the caller's own
+//!    future drives the fetches.
+//! 2. [`fetch_all_spawned`]: each fetch in a task of its own (`tokio::spawn`), so that the
+//!    fetches can run on several threads and go on without the caller polling them.
+//!
+//! **Contract**, checked by the tests with the [`Gauge`]:
+//!
+//! - every feed is fetched once; never more than `limit` fetches are in flight, and `limit` is
+//!   reached (one by one would keep the first rule and break the second);
+//! - buffered: fetches start in the order of the feeds; the bodies come in the order they
+//!   arrive;
+//! - spawned: every fetch runs in a spawned task, a different one for each feed; the bodies
+//!   come in the order of the feeds, whatever order they arrive in.
 //!
 //! Check your work with `cargo run -- learn check 16`. Stuck? `cargo run -- learn hint 16`.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -37,6 +41,9 @@ pub struct Gauge {
     peak: AtomicUsize,
     /// The feeds whose fetch has started, in the order they started.
     started: Mutex<Vec<usize>>,
+    /// The tokio task each fetch ran in (`None` for a fetch outside any task, inside a
+    /// `block_on`), in the order they started.
+    tasks: Mutex<Vec<Option<tokio::task::Id>>>,
 }
 
 impl Gauge {
@@ -52,6 +59,16 @@ impl Gauge {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// How many fetches ran outside any spawned task (polled by a `block_on` directly), and in
+    /// how many different tasks the others ran. One task per fetch is `(0, fetches)`; a stream
+    /// polled by the caller is `(fetches, 0)`.
+    pub fn tasks(&self) -> (usize, usize) {
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        let outside = tasks.iter().filter(|task| task.is_none()).count();
+        let distinct: HashSet<_> = tasks.iter().flatten().collect();
+        (outside, distinct.len())
+    }
 }
 
 /// One fetch in flight: counted in the gauge from its creation to its drop.
@@ -64,6 +81,13 @@ impl<'a> InFlight<'a> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(index);
+        // Which task is running this fetch: a task spawned with `tokio::spawn` has an id; the
+        // future given to `block_on` (a `#[tokio::test]`'s body) is not a task and has none.
+        gauge
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tokio::task::try_id());
         let now = gauge.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         gauge.peak.fetch_max(now, Ordering::SeqCst);
         InFlight(gauge)
@@ -92,15 +116,15 @@ pub async fn fetch(index: usize, gauge: &Gauge) -> String {
 /// Fetches feeds `0..feeds`, at most `limit` at a time, all inside the calling task; returns the
 /// bodies in the order they arrived.
 pub async fn fetch_all_buffered(feeds: usize, limit: usize, gauge: &Gauge) -> Vec<String> {
-    // TODO: `stream::iter`, `.map(...)`, `.buffer_unordered(limit)`, `.collect().await`.
-    todo!("a stream of fetches, at most `limit` polled at once")
+    // TODO: at most `limit` fetches in flight, started in the order of the feeds, all driven
+    // by this one future (no task spawned); the bodies in the order they arrive.
+    todo!("at most `limit` fetches at once, inside this task")
 }
 
 /// Fetches feeds `0..feeds` in tasks of their own, at most `limit` at a time; returns the bodies
 /// in the order of the feeds.
 pub async fn fetch_all_spawned(feeds: usize, limit: usize, gauge: Arc<Gauge>) -> Vec<String> {
-    // TODO: an `Arc<Semaphore>` with `limit` permits; for each feed, `tokio::spawn` a task
-    // (`async move`, with its own clones of the two `Arc`s) that takes a permit with
-    // `acquire_owned().await`, then fetches. Then await every handle, in order.
-    todo!("one task per feed, a semaphore to limit them")
+    // TODO: each fetch in a spawned task of its own, at most `limit` of them fetching at any
+    // moment; the bodies in the order of the feeds.
+    todo!("one task per feed, at most `limit` fetching at once")
 }

@@ -1,5 +1,6 @@
 //! Tests of exercise 16: both versions fetch every feed once, never more than `limit` at a time,
-//! and really `limit` at a time (not one by one).
+//! and really `limit` at a time (not one by one); the spawned version runs each fetch in a task
+//! of its own.
 //!
 //! Fetches take 50 to 80 ms, so that `limit` of them starting together are certain to overlap,
 //! even on a busy machine.
@@ -83,6 +84,22 @@ async fn spawned_fetches_every_feed_at_most_limit_at_a_time() {
     let mut started = gauge.started();
     started.sort_unstable();
     check("each feed fetched once", started, (0..10).collect());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_fetches_each_run_in_a_task_of_their_own() {
+    // `buffer_unordered` would pass the test above: it limits fetches just as well. What it
+    // cannot do is run them anywhere but inside the caller's future. The gauge notes the tokio
+    // task each fetch ran in (none, for the body of this test, which is not a task).
+    let gauge = Arc::new(Gauge::default());
+    fetch_all_spawned(10, 3, Arc::clone(&gauge)).await;
+    check(
+        "fetches run outside any spawned task, and the number of different tasks they ran in \
+         (each fetch should run in a `tokio::spawn`ed task of its own: a stream polled by the \
+         caller runs them all in the caller's future, and one task for all of them is one task)",
+        gauge.tasks(),
+        (0, 10),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,16 +7,15 @@
 //! station meet in one worker, which can keep its totals without sharing them. Each worker is
 //! a task that drains a **bounded** queue. Write the stage:
 //!
-//! 1. [`start_workers`]: for each worker, `async_channel::bounded(capacity)` and
-//!    `tokio::spawn(worker(inbox))`; keep the senders and the task handles in [`Workers`].
-//! 2. `worker`: take records from the queue (`inbox.recv().await`) and add them to a
-//!    `WorkerTally`, until `recv` fails, which happens once the queue is closed *and* empty;
-//!    then return the tally.
-//! 3. [`Workers::hand_off`]: send the record to its station's worker. `send(...).await` waits
-//!    while that queue is full: that is **backpressure**, the producer slowed down to the pace
-//!    of the consumer, with at most `capacity` records waiting in between.
-//! 4. [`Workers::finish`]: close every queue (`Sender::close`), then await each worker's task
-//!    and collect the tallies, by worker index.
+//! 1. [`start_workers`]: `count` workers, each a task of its own draining its own queue of
+//!    `capacity` records (`async_channel`);
+//! 2. `worker`: every record of its queue in its tally, and the tally returned once the queue
+//!    is closed and empty;
+//! 3. [`Workers::hand_off`]: the record reaches its station's worker; while that queue is
+//!    full, the sender waits: that is **backpressure**, the producer slowed down to the pace
+//!    of the consumer, with at most `capacity` records waiting in between;
+//! 4. [`Workers::finish`]: every worker ends once it has drained its queue, and the tallies
+//!    come back by worker index.
 //!
 //! Check your work with `cargo run -- learn check 18`. Stuck? `cargo run -- learn hint 18`.
 
@@ -37,14 +36,14 @@ pub struct Workers {
 /// Starts `count` workers, each a tokio task draining a queue of `capacity` records. Must be
 /// called inside a tokio runtime.
 pub fn start_workers(count: usize, capacity: usize) -> Workers {
-    // TODO: `count` times: a bounded channel and a spawned `worker` task on its receiving side.
-    // (`Iterator::unzip` can split the pairs into the two vectors.)
+    // TODO: `count` workers, each a spawned task with its own queue of `capacity` records.
     todo!("one bounded queue and one task per worker")
 }
 
 /// One worker: adds every record from its queue to its tally, until the queue is closed.
 async fn worker(inbox: Receiver<Enriched>) -> WorkerTally {
-    // TODO: `while let Ok(record) = inbox.recv().await { ... }`, then return the tally.
+    // TODO: every record of the queue in the tally, returned once the queue is closed and
+    // empty.
     todo!("drain the queue into a tally")
 }
 
@@ -52,15 +51,15 @@ impl Workers {
     /// Hands `record` to the worker that owns its station (`worker_for`), waiting while that
     /// worker's queue is full.
     pub async fn hand_off(&self, record: Enriched) {
-        // TODO: `worker_for(&record.record.station, self.queues.len())`, then `send(...).await`
-        // on that queue (it fails only if the worker is gone: panic with a clear message).
+        // TODO: the record in its station's worker's queue, waiting while that queue is full (a
+        // worker that is gone is a bug: panic with a clear message).
         todo!("send the record to its station's worker")
     }
 
     /// Closes every queue, then waits for each worker to drain its queue, and returns their
     /// tallies, by worker index.
     pub async fn finish(self) -> Vec<WorkerTally> {
-        // TODO: close every sender, then await every handle in `self.tallies`, in order.
+        // TODO: every worker drains what is queued and stops; their tallies, by worker index.
         todo!("close the queues, collect the tallies")
     }
 

@@ -4,7 +4,7 @@
 //! It is correct *on tokio*. Moving it to another runtime means replacing each tokio call with
 //! the [`Runtime`](rosetta_async_await::runtime::Runtime) trait's (`spawn`, `sleep`) or with a
 //! runtime-neutral crate (`async-channel`), and checking each place where the runtimes behave
-//! differently: here, what dropping a task's handle does.
+//! differently.
 
 use std::time::Duration;
 
@@ -12,10 +12,15 @@ use tokio::sync::mpsc;
 
 use crate::{Feed, Outcome};
 
+/// Room in the channel of outcomes. Small on purpose: a bounded channel's capacity is how much
+/// may wait unread, not how many tasks send into it, and this program reads while its tasks
+/// run, so a task never waits long for room.
+pub const MAILBOX: usize = 2;
+
 /// Fetches every feed at once, each limited to `limit`; returns the outcomes in the order of
 /// `feeds`. Must run inside a tokio runtime.
 pub async fn fetch_all(feeds: &[Feed], limit: Duration) -> Vec<Outcome> {
-    let (results, mut inbox) = mpsc::channel(feeds.len().max(1));
+    let (results, mut inbox) = mpsc::channel(MAILBOX);
     for (index, feed) in feeds.iter().copied().enumerate() {
         let results = results.clone();
         // Fire and forget: the `JoinHandle` is dropped at once, which on tokio *detaches* the
@@ -40,8 +45,12 @@ pub async fn fetch_all(feeds: &[Feed], limit: Duration) -> Vec<Outcome> {
         .collect()
 }
 
-/// The "network": the feed answers after its latency, or never.
+/// The "network": the feed answers after its latency (and, behind a batch, not before its batch
+/// is full), or never.
 async fn call(feed: Feed) -> &'static str {
+    if let Some(batch) = feed.batch {
+        batch.join().await;
+    }
     tokio::time::sleep(feed.latency).await;
     if feed.hangs {
         std::future::pending::<()>().await;

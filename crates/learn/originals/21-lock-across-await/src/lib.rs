@@ -14,14 +14,20 @@
 //! single thread it would compile, and hold the lock during the whole wait, stalling every other
 //! task that wants it.)
 //!
-//! 1. Fix [`record_visit`]: end the guard's life before the `.await`, by putting the locking and
-//!    counting in a block of their own that yields the count. The lock only needs to cover the
-//!    counting, not the writing.
-//! 2. Write [`book_next_slot`], where the lock *must* cover the wait: find the next free slot,
-//!    wait for the confirmation, then write the booking. Released during the wait, two bookings
-//!    could find the same free slot. That is the job of an **async** mutex
-//!    (`tokio::sync::Mutex`): `lock().await` waits without blocking a thread, and its guard is
-//!    `Send`, so it may be held across an `.await`.
+//! **Goal**, in two parts:
+//!
+//! 1. [`record_visit`]'s future is `Send`, and the stats are locked only while they are
+//!    counted, not while the visit is written.
+//! 2. [`book_next_slot`] books the next free slot of a calendar, where finding the slot,
+//!    waiting for the confirmation and writing the booking must be one step that no other
+//!    booking can cut into, although the confirmation is an `.await`.
+//!
+//! **Contract**, checked by the tests:
+//!
+//! - `record_visit`: `Send`; ten visits from tasks on several threads get the counts 1 to 10;
+//! - `book_next_slot`: bookings made at the same time get different slots, 0, 1, 2, ...; a
+//!   booking is written only once confirmed: while it waits for its confirmation, whoever
+//!   reads the calendar does not see it.
 //!
 //! Check your work with `cargo run -- learn check 21`. Stuck? `cargo run -- learn hint 21`.
 
@@ -47,8 +53,7 @@ impl Stats {
 /// any I/O); returns the station's count after this visit.
 pub async fn record_visit(stats: Arc<Mutex<Stats>>, station: String, write_time: Duration) -> u64 {
     // TODO: this future is not `Send`: the guard `stats` is still alive at the `.await` below.
-    // Lock, count and read the count in a block of their own, `let count = { ... };`, so that
-    // the guard is dropped before the `.await`.
+    // Make the lock cover the counting only, so that no guard is alive at the `.await`.
     let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
     let count = stats.visits.entry(station).or_default();
     *count += 1;
@@ -70,15 +75,15 @@ impl Calendar {
     }
 }
 
-/// Books the next free slot for `who`: finds it, waits `confirm_time` for the confirmation, then
-/// writes the booking; returns the slot's number. Two bookings never get the same slot.
+/// Books the next free slot for `who`: finds it, waits for `confirmation`, then writes the
+/// booking; returns the slot's number. Two bookings never get the same slot, and a booking
+/// shows in the calendar only once it is confirmed.
 pub async fn book_next_slot(
     calendar: Arc<tokio::sync::Mutex<Calendar>>,
     who: &str,
-    confirm_time: Duration,
+    confirmation: impl Future<Output = ()>,
 ) -> usize {
-    // TODO: lock the calendar (`calendar.lock().await`); the next free slot is the number of
-    // slots booked so far; wait `confirm_time` (`tokio::time::sleep`); push `who`; return the
-    // slot. Keep the guard for the whole booking.
-    todo!("find the slot, wait for the confirmation, book it: all under one lock")
+    // TODO: the next free slot is the number of slots booked so far; `who` is written into it
+    // after `confirmation` completes, never before; no other booking may find the same slot.
+    todo!("find the slot, wait for the confirmation, book it, as one step")
 }

@@ -3,31 +3,27 @@
 //! Chapter 8, Three runtimes (`book/src/runtimes.md`). About 30 minutes: the last exercise puts
 //! the others together.
 //!
-//! Write the pipeline, all five steps, in the async/await style on tokio, so that it passes the
-//! project's conformance checks: on every built-in scenario, the same report as the sequential
-//! reference (`crates/pipeline/src/reference.rs`, read it first), byte for byte, and a trace
-//! that keeps the rules (never more than `concurrency` attempts in flight, every attempt
-//! ended, one lookup per station, one hand-off per accepted record).
+//! **Goal:** the pipeline, all five steps, in the async/await style on tokio: the sequential
+//! reference (`crates/pipeline/src/reference.rs`, read it first) with its waiting made
+//! concurrent, computing exactly what it computes.
+//!
+//! **Contract**, the project's conformance checks, on every built-in scenario:
+//!
+//! - the same report as the reference, byte for byte;
+//! - concurrency: the sources are fetched at the same time, each in a task of its own (on the
+//!   runtime's worker threads, not on the thread that called [`run`]), and every one of the
+//!   `concurrency` slots gets used, never more: a slot is taken before a source's first
+//!   attempt and given back as soon as its feed has answered or given up;
+//! - every attempt has a real timeout, and is traced: an `AttemptStarted` and an
+//!   `AttemptFinished` each;
+//! - one lookup per station (through the cache), one hand-off per accepted record (to the
+//!   workers, over bounded queues).
 //!
 //! Given: the entry point [`run`], the shared `RunContext`, the single-flight cache (exercise
 //! 17, with a `OnceCell` per station), the traced `lookup`, `call_feed` (the "network"), the
-//! `worker` (exercise 18) and `enrich_and_hand_off`. Yours, marked `TODO`:
-//!
-//! 1. `fetch_with_retry`: the reference's loop, with a real timeout (`tokio::time::timeout`
-//!    around `call_feed`) instead of the model's answer. Record `AttemptStarted` and
-//!    `AttemptFinished` for every attempt.
-//! 2. `process_source`: fetch; give the slot back as soon as the feed has answered or given
-//!    up; parse the body (`parse_body`); enrich and hand off every record *at once*
-//!    (`futures::future::try_join_all` over `enrich_and_hand_off`), collecting rejections.
-//! 3. `run_async`: start the workers (bounded queues, one task each); build the `RunContext`;
-//!    for each source in file order, take a slot from a `Semaphore` of `concurrency` permits
-//!    (`acquire_owned`), then spawn its `process_source`; await the sources in order; close the
-//!    queues; await the workers; `Report::assemble`.
-//!
-//! The tests call [`run`], so the first `todo!()` they reach is `run_async`'s; the order above,
-//! from the inside out, is the easier one to write them in. `crates/async-await/src/pipeline.rs`
-//! is a finished version of this, generic over the runtime: try without it first, compare
-//! afterwards.
+//! `worker` (exercise 18) and `enrich_and_hand_off`. Yours: the three functions marked `TODO`.
+//! The tests call [`run`], so the first `todo!()` they reach is `run_async`'s; writing them
+//! from the inside out (`fetch_with_retry` first) is easier.
 //!
 //! Check your work with `cargo run -- learn check 23`. Stuck? `cargo run -- learn hint 23`.
 
@@ -93,15 +89,11 @@ async fn run_async(
     opts: RunOptions,
     trace: Trace,
 ) -> Result<Report, RunError> {
-    // TODO: 4. the workers: `settings.workers` bounded queues of `settings.channel_capacity`,
-    // each drained by a `tokio::spawn(worker(inbox))`.
-    // TODO: the `Arc<RunContext>`, with a default `SingleFlightCache` and the queues' senders.
-    // TODO: 1. an `Arc<Semaphore>` of `concurrency` permits; for each source, in file order,
-    // `acquire_owned().await` a permit, then `tokio::spawn(process_source(...))`.
-    // TODO: await each source's task in order (`panicked` turns a `JoinError` into a
-    // `RunError`), collecting the fetch summaries and the rejections.
-    // TODO: close every queue, await every worker's tally, and 5. `Report::assemble(...)` with
-    // `run.cache.lookups()`.
+    // TODO: the whole run: `settings.workers` workers, each draining a bounded queue of
+    // `settings.channel_capacity`, in tasks of their own; every source processed in a task of
+    // its own, started in file order, each holding one of `concurrency` slots while it
+    // fetches; the report assembled from the sources' outcomes in file order and the workers'
+    // tallies, once every task has ended (a panicked task becomes a `RunError`: `panicked`).
     todo!("workers, a slot and a task per source, then the merge")
 }
 
@@ -111,9 +103,9 @@ async fn process_source(
     index: usize,
     slot: OwnedSemaphorePermit,
 ) -> Result<SourceOutcome, RunError> {
-    // TODO: `fetch_with_retry`, then `drop(slot)`. No body: a `SourceOutcome` with no
-    // rejections. Otherwise 2. `parse_body(index, body)`, and 3-4. `future::try_join_all` of
-    // `enrich_and_hand_off` over the records; its `Some` results are rejections too.
+    // TODO: what the reference does for one source, with the slot given back as soon as the
+    // fetch has ended, and the source's records enriched and handed off concurrently; every
+    // rejection, of a line or of an unknown station, in the outcome.
     todo!("fetch, free the slot, parse, enrich and hand off")
 }
 
@@ -124,10 +116,9 @@ async fn fetch_with_retry(run: &RunContext, index: usize) -> (FetchSummary, Opti
     let source = &run.scenario.sources[index];
     let latency = run.opts.scaled(source.latency_ms);
     let timeout = run.opts.scaled(settings.timeout_ms);
-    // TODO: the reference's loop (`crates/pipeline/src/reference.rs`), where each attempt is
-    // `tokio::time::timeout(timeout, call_feed(latency, source.respond(attempt))).await`:
-    // `Ok(Ok(body))` answered, `Ok(Err(FeedError))` an error, `Err(_)` a timeout. Record
-    // `EventKind::AttemptStarted` before and `EventKind::AttemptFinished` after each attempt.
+    // TODO: the reference's attempts and decisions, where an attempt is `call_feed` for
+    // `source.respond(attempt)`, really limited to `timeout`; each attempt traced from its
+    // start to its end, with its outcome.
     todo!("attempts with a timeout, traced, until one answers or none are left")
 }
 

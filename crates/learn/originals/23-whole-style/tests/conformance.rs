@@ -1,10 +1,12 @@
 //! Tests of exercise 23: the conformance suite, for your style. On every built-in scenario,
 //! `whole_style::run` must produce the reference's report, byte for byte, and a trace that
-//! shows the rules were kept (bounded concurrency, every attempt ended, one lookup per station,
-//! one hand-off per accepted record).
+//! shows the rules were kept (every slot used and never more, every attempt ended, one lookup
+//! per station, one hand-off per accepted record) and that the work ran concurrently, in the
+//! style's own tasks (the reference itself, which fetches one source at a time on the calling
+//! thread, gives the right report and fails here).
 //!
-//! These are the checks `crates/rosetta/tests/it/conformance.rs` applies to every style of the
-//! project, with the same time scales.
+//! These are the checks `crates/conformance` applies to every style of the project
+//! (`check_style`), with the same time scales.
 
 use rosetta_pipeline::trace::EventKind;
 use rosetta_pipeline::{Report, RunOptions, Scenario, Trace};
@@ -55,7 +57,16 @@ fn run_style(name: &str) -> (Scenario, Report, Report, Trace) {
     (scenario, expected, report, trace)
 }
 
+/// The number the traces give the calling thread (`Event::thread`): numbers are given in the
+/// order threads first record an event in any trace, so a scratch trace tells.
+fn this_thread_in_traces() -> u64 {
+    let scratch = Trace::new();
+    scratch.record(EventKind::RunStarted);
+    scratch.events()[0].thread
+}
+
 fn check_scenario(name: &str) {
+    let caller = this_thread_in_traces();
     let (scenario, expected, report, trace) = run_style(name);
     let (expected, got) = (expected.to_string(), report.to_string());
     assert!(
@@ -65,6 +76,38 @@ fn check_scenario(name: &str) {
         diff(&expected, &got)
     );
     check_trace(name, &scenario, &report, &trace);
+    check_concurrency(name, &scenario, &trace, caller);
+}
+
+/// What shows that the style is concurrent, and that the concurrency is its own: a report can
+/// be right without either.
+fn check_concurrency(name: &str, scenario: &Scenario, trace: &Trace, caller: u64) {
+    let concurrency = scenario.settings.concurrency;
+    let peak = trace.summary().peak_attempts;
+    // The built-in scenarios have more sources than slots: at the start, every slot is busy.
+    assert!(
+        scenario.sources.len() > concurrency,
+        "the built-in scenario `{name}` should have more sources than slots"
+    );
+    assert!(
+        peak == concurrency,
+        "on `{name}`: at most {peak} fetch attempt(s) were in flight at once, but `concurrency` \
+         is {concurrency} and there are more sources than that: every slot should be busy at \
+         the start of the run (the sources fetched at the same time, each taking a slot, not \
+         one after another)\n    reread: {REREAD}"
+    );
+    let events = trace.events();
+    let on_caller = events
+        .iter()
+        .filter(|event| matches!(event.kind, EventKind::AttemptStarted { .. }))
+        .filter(|event| event.thread == caller)
+        .count();
+    assert!(
+        on_caller == 0,
+        "on `{name}`: {on_caller} attempt(s) ran on the thread that called `run`: each source \
+         should be processed in a task of its own (`tokio::spawn`), which the runtime runs on \
+         its worker threads, not inside the future `block_on` runs\n    reread: {REREAD}"
+    );
 }
 
 /// What every style's trace must show, whatever its timing.

@@ -59,7 +59,8 @@ pub fn read_response(
     socket: SocketId,
     done: impl FnOnce(Result<Response, ReadError>) + 'static,
 ) {
-    // TODO: make a `Reader` and wait for the socket to be readable.
+    // TODO: the read starts when the socket is readable, and ends with the socket closed and
+    // `done` called once.
     todo!("start reading when the socket is readable")
 }
 
