@@ -15,6 +15,8 @@
 //!   around them, and why a self-referential future must be pinned.
 //! - [`generated`] (chapter 7): the hand-written `FetchWithRetry` of `rosetta-state-machines`
 //!   written again as an `async fn` on the same executor, and the sizes of both futures.
+//! - [`select_loop`] (chapter 7): a task that loops over `tokio::select!` (`biased`) choosing
+//!   between an `mpsc` message, an `interval` tick and a shutdown signal, tested on paused time.
 //! - [`backpressure`] (chapter 10): what a bounded queue does to a fast producer.
 //! - [`caching`] (chapter 11): why a plain cache looks the same key up many times under
 //!   concurrency, and how a shared future makes it single-flight.
@@ -33,3 +35,4 @@ pub mod model;
 pub mod ordering;
 pub mod poll_by_hand;
 pub mod runtime_errors;
+pub mod select_loop;
