@@ -1,18 +1,24 @@
-//! # Exercise 07: `join_all` against `try_join_all`
+//! # Exercise 07: `join_all`, `try_join_all`, and a deadline for the group
 //!
-//! Chapter 5, Promises (`book/src/promises.md`). About 10 minutes.
+//! Chapter 5, Promises (`book/src/promises.md`). About 15 minutes.
 //!
-//! Two ways to wait for many futures at once, and the difference matters:
+//! Three ways to wait for many futures at once, and the differences matter:
 //!
-//! - [`fetch_every`]: every feed at once, and **every result**, errors included, in the order
-//!   of the names: `future::join_all`, JavaScript's `Promise.allSettled`;
+//! - [`fetch_every`] (given): every feed at once, and **every result**, errors included, in the
+//!   order of the names: `future::join_all`, JavaScript's `Promise.allSettled`;
 //! - [`fetch_all_or_first_error`]: every body, or **the first error**, as soon as it happens:
-//!   `future::try_join_all`, JavaScript's `Promise.all`. When one fetch fails, the others are
-//!   *dropped*, and dropping a future cancels it (the log shows `cancel NAME`). JavaScript
-//!   cannot do that: its promises run on, unobserved.
+//!   JavaScript's `Promise.all`. When one fetch fails, the others are *dropped*, and dropping a
+//!   future cancels it (the log shows `cancel NAME`). JavaScript cannot do that: its promises
+//!   run on, unobserved;
+//! - [`fetch_every_within`]: every result, like `fetch_every`, but the whole group has one
+//!   deadline: a fetch still running when it passes is cancelled and reported as
+//!   [`FetchError::TimedOut`], and the results that came in time are **kept**. No function of
+//!   futures-rs does this directly: build it from the pieces this chapter shows (`join_all`,
+//!   `select`, `Shared`, `futures_timer::Delay`). Ask yourself what a timeout around the whole
+//!   group would throw away.
 //!
-//! Each is one line of code. Read the tests: they show which fetches start when, which finish,
-//! which are cancelled, and in what order the results come.
+//! Read the tests: they show which fetches start when, which finish, which are cancelled, and
+//! in what order the results come.
 //!
 //! No `async` and no `.await` in this file (a test checks). The placeholders
 //! `future::poll_fn(|_| todo!(...))` are futures that panic when polled: replace them.
@@ -33,6 +39,8 @@ pub enum FetchError {
     Down(&'static str),
     /// No feed has that name.
     NoSuchFeed(&'static str),
+    /// The group's deadline passed before the feed answered; the fetch was cancelled.
+    TimedOut(&'static str),
 }
 
 impl fmt::Display for FetchError {
@@ -40,6 +48,7 @@ impl fmt::Display for FetchError {
         match self {
             FetchError::Down(feed) => write!(f, "feed `{feed}` is down"),
             FetchError::NoSuchFeed(feed) => write!(f, "no feed is called `{feed}`"),
+            FetchError::TimedOut(feed) => write!(f, "feed `{feed}` did not answer in time"),
         }
     }
 }
@@ -52,6 +61,8 @@ const FEEDS: &[(&str, u64, Option<&str>)] = &[
     ("slow", 150, Some("Tromsø;-5.0")),
     ("down", 5, None),
     ("broken", 80, None),
+    // Answers, but far too late for any deadline in the tests.
+    ("stuck", 2_000, Some("Kiruna;-12.0")),
 ];
 
 thread_local! {
@@ -121,8 +132,10 @@ pub fn fetch(name: &'static str) -> impl Future<Output = Result<String, FetchErr
 pub fn fetch_every(
     names: &[&'static str],
 ) -> impl Future<Output = Vec<Result<String, FetchError>>> {
-    // TODO: every fetch runs to its end; every result, in the order of `names`.
-    future::poll_fn(|_| todo!("every result, in order"))
+    // `join_all` polls every fetch each time it is woken, so they all start at its first poll
+    // and run at once, in one task; it keeps each output in its slot, so the order of the
+    // results is the order of `names`, not the order of the answers.
+    future::join_all(names.iter().map(|&name| fetch(name)))
 }
 
 /// Fetches every feed at once; resolves with every body, in the order of `names`, or with the
@@ -134,4 +147,20 @@ pub fn fetch_all_or_first_error(
     // TODO: every body in the order of `names`, or the first error as soon as it happens,
     // with the fetches still running cancelled.
     future::poll_fn(|_| todo!("every body, or the first error"))
+}
+
+/// Fetches every feed at once, with one deadline, `limit` from now, for the whole group:
+/// resolves, at the latest when the deadline passes, with one result per name, in the order of
+/// `names`. A fetch that finished in time gives its own result (a body or an error); a fetch
+/// still running at the deadline is dropped (cancelled) and gives
+/// `Err(FetchError::TimedOut(name))`. If a fetch and the deadline are ready at the same poll,
+/// the answer wins: it was there in time.
+pub fn fetch_every_within(
+    names: &[&'static str],
+    limit: Duration,
+) -> impl Future<Output = Vec<Result<String, FetchError>>> {
+    // TODO: every result, in the order of `names`; the fetches still running when the one
+    // deadline for the group passes are cancelled and time out; the others keep their result.
+    let _ = (names, limit);
+    future::poll_fn(|_| todo!("every result, within one deadline for the group"))
 }

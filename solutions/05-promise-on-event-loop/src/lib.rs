@@ -133,13 +133,17 @@ impl<T: Clone + 'static> Resolve<T> {
     /// impossible.)
     pub fn resolve(self, value: T) {
         let promise = self.promise;
+        // Swap the value in and take the waiting reactions out in one step: once the state
+        // says `Resolved`, a reaction registered from now on is scheduled by `when_resolved`.
         let previous = std::mem::replace(
             &mut *promise.state.borrow_mut(),
             State::Resolved(value.clone()),
         );
         let State::Pending(reactions) = previous else {
-            unreachable!("only `Resolve` resolves, and it is used once");
+            unreachable!("only `Resolve` resolves, and `resolve` takes it by value");
         };
+        // Scheduled, not called: a reaction never runs inside the code that resolved the
+        // promise. `set_immediate` keeps their order.
         for reaction in reactions {
             let value = value.clone();
             promise.event_loop.set_immediate(move || reaction(value));

@@ -1,5 +1,5 @@
 //! Solution of exercise 07: `join_all` (every result) against `try_join_all` (all, or the first
-//! error).
+//! error), and a deadline for a whole group that keeps what came in time.
 //!
 //! The exercise (`exercises/07-join-all-vs-try-join-all/src/lib.rs`) explains the task;
 //! chapter 5 of the book (`book/src/promises.md`) explains the style.
@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
-use futures::future::{self, Future, FutureExt};
+use futures::future::{self, Either, Future, FutureExt};
 use futures_timer::Delay;
 
 /// Why a fetch failed.
@@ -18,6 +18,8 @@ pub enum FetchError {
     Down(&'static str),
     /// No feed has that name.
     NoSuchFeed(&'static str),
+    /// The group's deadline passed before the feed answered; the fetch was cancelled.
+    TimedOut(&'static str),
 }
 
 impl fmt::Display for FetchError {
@@ -25,6 +27,7 @@ impl fmt::Display for FetchError {
         match self {
             FetchError::Down(feed) => write!(f, "feed `{feed}` is down"),
             FetchError::NoSuchFeed(feed) => write!(f, "no feed is called `{feed}`"),
+            FetchError::TimedOut(feed) => write!(f, "feed `{feed}` did not answer in time"),
         }
     }
 }
@@ -37,6 +40,8 @@ const FEEDS: &[(&str, u64, Option<&str>)] = &[
     ("slow", 150, Some("Tromsø;-5.0")),
     ("down", 5, None),
     ("broken", 80, None),
+    // Answers, but far too late for any deadline in the tests.
+    ("stuck", 2_000, Some("Kiruna;-12.0")),
 ];
 
 thread_local! {
@@ -107,8 +112,12 @@ pub fn fetch(name: &'static str) -> impl Future<Output = Result<String, FetchErr
 pub fn fetch_every(
     names: &[&'static str],
 ) -> impl Future<Output = Vec<Result<String, FetchError>>> {
+    // `join_all` polls every fetch each time it is woken, so they all start at its first poll
+    // and run at once, in one task; it keeps each output in its slot, so the order of the
+    // results is the order of `names`, not the order of the answers.
     future::join_all(names.iter().map(|&name| fetch(name)))
 }
+
 // ANCHOR_END: every
 
 // ANCHOR: all_or_error
@@ -118,6 +127,34 @@ pub fn fetch_every(
 pub fn fetch_all_or_first_error(
     names: &[&'static str],
 ) -> impl Future<Output = Result<Vec<String>, FetchError>> {
+    // `try_join_all` returns at the first `Err` it polls, and dropping it drops the fetches
+    // still running: that is the cancellation the log shows.
     future::try_join_all(names.iter().map(|&name| fetch(name)))
 }
 // ANCHOR_END: all_or_error
+
+// ANCHOR: within
+/// Fetches every feed at once, with one deadline, `limit` from now, for the whole group:
+/// resolves, at the latest when the deadline passes, with one result per name, in the order of
+/// `names`. A fetch that finished in time gives its own result (a body or an error); a fetch
+/// still running at the deadline is dropped (cancelled) and gives
+/// `Err(FetchError::TimedOut(name))`. If a fetch and the deadline are ready at the same poll,
+/// the answer wins: it was there in time.
+pub fn fetch_every_within(
+    names: &[&'static str],
+    limit: Duration,
+) -> impl Future<Output = Vec<Result<String, FetchError>>> {
+    // A timeout around the whole `join_all` would drop it at the deadline, and with it the
+    // results already in. So the deadline goes around each fetch instead: one timer, started
+    // now, and `Shared` so that every race holds a handle to the same one.
+    let deadline = Delay::new(limit).shared();
+    future::join_all(names.iter().map(move |&name| {
+        // `select` polls the fetch first: an answer ready at the deadline's poll wins.
+        future::select(fetch(name), deadline.clone()).map(move |winner| match winner {
+            Either::Left((result, _deadline)) => result,
+            // The fetch lost; it is dropped at the end of this arm, which cancels it.
+            Either::Right(((), _fetch)) => Err(FetchError::TimedOut(name)),
+        })
+    }))
+}
+// ANCHOR_END: within

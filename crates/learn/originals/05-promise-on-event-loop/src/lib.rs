@@ -9,16 +9,15 @@
 //! [`Promise::new`] is given: like `new Promise((resolve) => ...)`, it runs its executor **at
 //! once** (promises are eager: the work starts whether or not anyone ever waits for the value).
 //! A promise's [`State`] is `Pending`, with the reactions waiting for the value, or `Resolved`,
-//! with the value. Write the four pieces its contract needs (each one's doc comment says what
-//! it guarantees):
+//! with the value. [`Resolve::resolve`] is given too: it stores the value and schedules the
+//! reactions that were waiting. Write the three pieces that make it a promise (each one's doc
+//! comment says what it guarantees):
 //!
-//! 1. [`Resolve::resolve`]: the value is stored, and every reaction waiting for it runs, in the
-//!    order it was registered;
-//! 2. [`Promise::when_resolved`]: a reaction runs once the value is there, and **never
+//! 1. [`Promise::when_resolved`]: a reaction runs once the value is there, and **never
 //!    synchronously**, not even when the value is there already (JavaScript runs reactions as
 //!    "microtasks", always after the current code);
-//! 3. [`Promise::then`]: a new promise of `f(value)`;
-//! 4. [`Promise::then_promise`]: a new promise of the value of the promise that `g(value)`
+//! 2. [`Promise::then`]: a new promise of `f(value)`;
+//! 3. [`Promise::then_promise`]: a new promise of the value of the promise that `g(value)`
 //!    returns.
 //!
 //! Check your work with `cargo run -- learn check 5`. Stuck? `cargo run -- learn hint 5`.
@@ -137,9 +136,22 @@ impl<T: Clone + 'static> Resolve<T> {
     /// the order they were registered. (Taking `self` by value makes resolving twice
     /// impossible.)
     pub fn resolve(self, value: T) {
-        // TODO: afterwards the promise is resolved with `value`, and every reaction that was
-        // waiting runs (later, in the order registered), each with the value.
-        todo!("store the value, schedule the reactions")
+        let promise = self.promise;
+        // Swap the value in and take the waiting reactions out in one step: once the state
+        // says `Resolved`, a reaction registered from now on is scheduled by `when_resolved`.
+        let previous = std::mem::replace(
+            &mut *promise.state.borrow_mut(),
+            State::Resolved(value.clone()),
+        );
+        let State::Pending(reactions) = previous else {
+            unreachable!("only `Resolve` resolves, and `resolve` takes it by value");
+        };
+        // Scheduled, not called: a reaction never runs inside the code that resolved the
+        // promise. `set_immediate` keeps their order.
+        for reaction in reactions {
+            let value = value.clone();
+            promise.event_loop.set_immediate(move || reaction(value));
+        }
     }
 }
 
