@@ -21,47 +21,46 @@ use rosetta_pipeline::outcome::AttemptOutcome;
 use rosetta_pipeline::trace::{EventKind, SocketPhase};
 use serde::Deserialize;
 
-/// One trace line, as a program writes it.
+/// One trace line, as a program writes it: its time, and what happened (named by `trace`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Line {
+    /// Milliseconds since the program started, on its own monotonic clock.
+    ms: f64,
+    #[serde(flatten)]
+    event: Event,
+}
+
+/// What a trace line says happened.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "trace", rename_all = "snake_case")]
-enum Line {
-    RunStarted {
-        ms: f64,
-    },
+enum Event {
+    RunStarted,
     AttemptStarted {
-        ms: f64,
         source: usize,
         attempt: u32,
     },
     Socket {
-        ms: f64,
         source: usize,
         attempt: u32,
         phase: Phase,
     },
     AttemptFinished {
-        ms: f64,
         source: usize,
         attempt: u32,
         outcome: Outcome,
     },
     LookupStarted {
-        ms: f64,
         station: String,
     },
     LookupFinished {
-        ms: f64,
         station: String,
         known: bool,
     },
     HandedOff {
-        ms: f64,
         worker: usize,
         records: u32,
     },
-    RunFinished {
-        ms: f64,
-    },
+    RunFinished,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -80,20 +79,7 @@ enum Outcome {
     Timeout,
 }
 
-impl Line {
-    fn ms(&self) -> f64 {
-        match *self {
-            Line::RunStarted { ms }
-            | Line::AttemptStarted { ms, .. }
-            | Line::Socket { ms, .. }
-            | Line::AttemptFinished { ms, .. }
-            | Line::LookupStarted { ms, .. }
-            | Line::LookupFinished { ms, .. }
-            | Line::HandedOff { ms, .. }
-            | Line::RunFinished { ms } => ms,
-        }
-    }
-
+impl Event {
     /// The event, if its indices fit a run of `sources` sources and `workers` workers.
     fn into_event(self, sources: usize, workers: usize) -> Result<EventKind, String> {
         let source_fits = |source: usize, attempt: u32| {
@@ -106,19 +92,16 @@ impl Line {
             }
         };
         Ok(match self {
-            Line::RunStarted { .. } => EventKind::RunStarted,
-            Line::RunFinished { .. } => EventKind::RunFinished,
-            Line::AttemptStarted {
-                source, attempt, ..
-            } => {
+            Event::RunStarted => EventKind::RunStarted,
+            Event::RunFinished => EventKind::RunFinished,
+            Event::AttemptStarted { source, attempt } => {
                 source_fits(source, attempt)?;
                 EventKind::AttemptStarted { source, attempt }
             }
-            Line::Socket {
+            Event::Socket {
                 source,
                 attempt,
                 phase,
-                ..
             } => {
                 source_fits(source, attempt)?;
                 let phase = match phase {
@@ -132,11 +115,10 @@ impl Line {
                     phase,
                 }
             }
-            Line::AttemptFinished {
+            Event::AttemptFinished {
                 source,
                 attempt,
                 outcome,
-                ..
             } => {
                 source_fits(source, attempt)?;
                 let outcome = match outcome {
@@ -150,13 +132,11 @@ impl Line {
                     outcome,
                 }
             }
-            Line::LookupStarted { station, .. } => EventKind::LookupStarted { station },
-            Line::LookupFinished { station, known, .. } => {
+            Event::LookupStarted { station } => EventKind::LookupStarted { station },
+            Event::LookupFinished { station, known } => {
                 EventKind::LookupFinished { station, known }
             }
-            Line::HandedOff {
-                worker, records, ..
-            } => {
+            Event::HandedOff { worker, records } => {
                 if worker >= workers {
                     return Err(format!("no worker {worker} (the run has {workers})"));
                 }
@@ -222,12 +202,11 @@ impl TraceReader {
         }
         let read = serde_json::from_str::<Line>(line)
             .map_err(|error| error.to_string())
-            .and_then(|parsed| {
-                let ms = parsed.ms();
+            .and_then(|Line { ms, event }| {
                 if !ms.is_finite() || ms < 0.0 {
                     return Err(format!("`ms` is {ms}"));
                 }
-                Ok((ms, parsed.into_event(self.sources, self.workers)?))
+                Ok((ms, event.into_event(self.sources, self.workers)?))
             });
         match read {
             Ok((ms, event)) => self.record(ms, event),
