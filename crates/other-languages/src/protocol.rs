@@ -42,12 +42,12 @@ enum Event {
     Socket {
         source: usize,
         attempt: u32,
-        phase: Phase,
+        phase: SocketPhase,
     },
     AttemptFinished {
         source: usize,
         attempt: u32,
-        outcome: Outcome,
+        outcome: AttemptOutcome,
     },
     LookupStarted {
         station: String,
@@ -61,22 +61,6 @@ enum Event {
         records: u32,
     },
     RunFinished,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Phase {
-    Connected,
-    RequestSent,
-    FirstByte,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Outcome {
-    Answered,
-    Error,
-    Timeout,
 }
 
 impl Event {
@@ -104,11 +88,6 @@ impl Event {
                 phase,
             } => {
                 source_fits(source, attempt)?;
-                let phase = match phase {
-                    Phase::Connected => SocketPhase::Connected,
-                    Phase::RequestSent => SocketPhase::RequestSent,
-                    Phase::FirstByte => SocketPhase::FirstByte,
-                };
                 EventKind::Socket {
                     source,
                     attempt,
@@ -121,11 +100,6 @@ impl Event {
                 outcome,
             } => {
                 source_fits(source, attempt)?;
-                let outcome = match outcome {
-                    Outcome::Answered => AttemptOutcome::Answered,
-                    Outcome::Error => AttemptOutcome::Error,
-                    Outcome::Timeout => AttemptOutcome::Timeout,
-                };
                 EventKind::AttemptFinished {
                     source,
                     attempt,

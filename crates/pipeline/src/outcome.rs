@@ -7,8 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How one fetch attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// How one fetch attempt ended. Read back from a trace line of a program in another language
+/// (`"answered"`, `"error"`, `"timeout"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttemptOutcome {
     /// The feed answered with its body before the timeout.

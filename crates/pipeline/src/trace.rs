@@ -78,8 +78,11 @@ pub enum EventKind {
     },
 }
 
-/// How far an attempt's HTTP exchange has come, in the order an exchange passes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How far an attempt's HTTP exchange has come, in the order an exchange passes them. Read back
+/// from a trace line of a program in another language (`"connected"`, `"request_sent"`,
+/// `"first_byte"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SocketPhase {
     /// The connection is established.
     Connected,
