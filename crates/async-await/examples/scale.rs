@@ -1,19 +1,23 @@
-//! Scale run: the three runtimes on large generated scenarios, against the ideal time.
+//! Scale run: the three runtimes on large generated scenarios, against the
+//! ideal time.
 //!
 //! ```text
 //! cargo run --release -p rosetta-async-await --example scale -- [TIME_SCALE [SOURCES...]]
 //! ```
 //!
-//! Defaults: time scale 0.1, 1,000 and 10,000 sources (seed 1). For each runtime it prints the
-//! wall time, the model's ideal time at that scale (`model::ideal(..).total_ms * scale`), their
-//! ratio, the peak of attempts in flight and the threads used. `rosetta bench` does the same
-//! for every style; this example exists to tune this crate without the CLI.
+//! Defaults: time scale 0.1, 1,000 and 10,000 sources (seed 1). For each
+//! runtime it prints the wall time, the model's ideal time at that scale
+//! (`model::ideal(..).total_ms * scale`), their ratio, the peak of attempts in
+//! flight and the threads used. `rosetta bench` does the same for every style;
+//! this example exists to tune this crate without the CLI.
 
 use std::time::Instant;
 
 use rosetta_async_await::{async_std_style, smol_style, tokio_style};
 use rosetta_pipeline::trace::EventKind;
-use rosetta_pipeline::{Report, RunError, RunOptions, Scenario, Trace, model, reference};
+use rosetta_pipeline::{
+    Report, RunError, RunOptions, Scenario, Trace, model, reference,
+};
 
 /// A style's entry point.
 type RunFn = fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
@@ -39,7 +43,8 @@ fn main() {
         let scenario = Scenario::generate(sources, 1);
         let ideal_ms = model::ideal(&scenario).total_ms as f64 * time_scale;
         let instant = RunOptions::with_time_scale(0.0);
-        let expected = reference::run(&scenario, &instant, &Trace::new()).expect("reference");
+        let expected = reference::run(&scenario, &instant, &Trace::new())
+            .expect("reference");
         println!(
             "{} at time scale {time_scale}: ideal {ideal_ms:.1} ms",
             scenario.name

@@ -1,12 +1,14 @@
-//! Chapter 6: the `Future` trait and the `Poll` enum, declared again with exactly `std`'s shape,
-//! so that the book can show them from compiled code.
+//! Chapter 6: the `Future` trait and the `Poll` enum, declared again with
+//! exactly `std`'s shape, so that the book can show them from compiled code.
 //!
-//! The book cannot include `std`'s own source, and a listing typed into the book could drift
-//! from the real thing unnoticed. So [`Future`] and [`Poll`] here copy `std::future::Future` and
-//! `std::task::Poll` (without their documentation and attributes), and the tests prove that the
-//! copies match: a blanket impl turns every `std` future into one of ours and a wrapper turns
-//! ours back into `std`'s, each forwarding `poll` unchanged, which compiles only if the two
-//! signatures are the same; and `Poll` converts both ways, variant for variant.
+//! The book cannot include `std`'s own source, and a listing typed into the
+//! book could drift from the real thing unnoticed. So [`Future`] and [`Poll`]
+//! here copy `std::future::Future` and `std::task::Poll` (without their
+//! documentation and attributes), and the tests prove that the copies match: a
+//! blanket impl turns every `std` future into one of ours and a wrapper turns
+//! ours back into `std`'s, each forwarding `poll` unchanged, which compiles
+//! only if the two signatures are the same; and `Poll` converts both ways,
+//! variant for variant.
 //!
 //! Read next: [`crate::poll_by_hand`], which implements the real trait.
 
@@ -18,8 +20,9 @@ use std::task::Context;
 pub trait Future {
     /// What the future resolves to.
     type Output;
-    /// Makes progress if it can: `Ready(output)` when done, otherwise `Pending`, after arranging
-    /// for `cx.waker()` to be called when polling again is worth it.
+    /// Makes progress if it can: `Ready(output)` when done, otherwise
+    /// `Pending`, after arranging for `cx.waker()` to be called when polling
+    /// again is worth it.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output>;
 }
 
@@ -41,8 +44,8 @@ impl<F: std::future::Future + ?Sized> Future for F {
     }
 }
 
-/// A [`Future`] of ours, as a `std` future (for `Unpin` futures, so that no pin projection is
-/// needed to reach the inner one).
+/// A [`Future`] of ours, as a `std` future (for `Unpin` futures, so that no pin
+/// projection is needed to reach the inner one).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub struct AsStd<F>(pub F);
@@ -50,7 +53,10 @@ pub struct AsStd<F>(pub F);
 impl<F: Future + Unpin> std::future::Future for AsStd<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> std::task::Poll<Self::Output> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
         Future::poll(Pin::new(&mut self.0), cx).into()
     }
 }
@@ -80,19 +86,23 @@ mod tests {
 
     #[test]
     fn the_two_polls_have_one_signature() {
-        // The same function-pointer type holds `std`'s `poll` and ours (up to the `Poll` type,
-        // which is the same shape and converts both ways): the receiver is `Pin<&mut Self>`
-        // and the context `&mut Context<'_>` in both.
-        type PollFn<P> = fn(Pin<&mut crate::poll_by_hand::Countdown>, &mut Context<'_>) -> P;
+        // The same function-pointer type holds `std`'s `poll` and ours (up to
+        // the `Poll` type, which is the same shape and converts both ways): the
+        // receiver is `Pin<&mut Self>` and the context `&mut Context<'_>` in
+        // both.
+        type PollFn<P> =
+            fn(Pin<&mut crate::poll_by_hand::Countdown>, &mut Context<'_>) -> P;
         let _std: PollFn<std::task::Poll<u32>> =
             <crate::poll_by_hand::Countdown as std::future::Future>::poll;
-        let _ours: PollFn<Poll<u32>> = <crate::poll_by_hand::Countdown as Future>::poll;
+        let _ours: PollFn<Poll<u32>> =
+            <crate::poll_by_hand::Countdown as Future>::poll;
     }
 
     #[test]
     fn a_std_future_runs_as_ours_and_back() {
-        // `countdown` is a `std` future; through our trait (the blanket impl) and back to
-        // `std`'s (`AsStd`), it behaves the same: ready on the fourth poll.
+        // `countdown` is a `std` future; through our trait (the blanket impl)
+        // and back to `std`'s (`AsStd`), it behaves the same: ready on the
+        // fourth poll.
         assert_eq!(poll_to_completion(AsStd(countdown(3))), (4, 4));
     }
 

@@ -1,15 +1,16 @@
 //! Chapter 7: the state machine of chapter 6, written for you by the compiler.
 //!
-//! `rosetta-state-machines` writes fetch-with-retry by hand: a struct, an `enum FetchState`
-//! (`Start`, `Waiting { attempt, answer }`, `Done`) and a `poll` that moves between the states.
-//! [`fetch_with_retry`] below is the same fetch as an `async fn`, built on the *same* leaf
-//! futures (`feed_answer`, `timeout`, the reactor's `Sleep`) and run by the *same* hand-written
-//! executor. Only the middle layer changes hands: the compiler turns the loop into a state
-//! machine whose states are the function's suspension points, and whose fields are the local
-//! variables alive across them.
+//! `rosetta-state-machines` writes fetch-with-retry by hand: a struct, an `enum
+//! FetchState` (`Start`, `Waiting { attempt, answer }`, `Done`) and a `poll`
+//! that moves between the states. [`fetch_with_retry`] below is the same fetch
+//! as an `async fn`, built on the *same* leaf futures (`feed_answer`,
+//! `timeout`, the reactor's `Sleep`) and run by the *same* hand-written
+//! executor. Only the middle layer changes hands: the compiler turns the loop
+//! into a state machine whose states are the function's suspension points, and
+//! whose fields are the local variables alive across them.
 //!
-//! [`future_sizes`] sets the two futures' sizes side by side; the test checks that both fetch
-//! every source of `classroom` the same way.
+//! [`future_sizes`] sets the two futures' sizes side by side; the test checks
+//! that both fetch every source of `classroom` the same way.
 
 use std::borrow::Cow;
 
@@ -21,9 +22,9 @@ use rosetta_state_machines::reactor::Reactor;
 use rosetta_state_machines::timeout::{Elapsed, timeout};
 
 // ANCHOR: async_fetch
-/// Fetches source number `index`: up to `settings.max_attempts()` attempts, each raced against
-/// the timeout. The same arguments and the same result as the hand-written
-/// `rosetta_state_machines::fetch::fetch_with_retry`.
+/// Fetches source number `index`: up to `settings.max_attempts()` attempts,
+/// each raced against the timeout. The same arguments and the same result as
+/// the hand-written `rosetta_state_machines::fetch::fetch_with_retry`.
 pub async fn fetch_with_retry<'a>(
     index: usize,
     source: &'a Source,
@@ -46,7 +47,9 @@ pub async fn fetch_with_retry<'a>(
         let answer = feed_answer(reactor, source, attempt, latency);
         // The one suspension point: the hand-written `FetchState::Waiting`.
         let (outcome, body) = match timeout(reactor, limit, answer).await {
-            Ok(Ok(body)) => (AttemptOutcome::Answered, Some(Cow::Borrowed(body))),
+            Ok(Ok(body)) => {
+                (AttemptOutcome::Answered, Some(Cow::Borrowed(body)))
+            }
             Ok(Err(FeedError)) => (AttemptOutcome::Error, None),
             Err(Elapsed) => (AttemptOutcome::Timeout, None),
         };
@@ -65,14 +68,15 @@ pub async fn fetch_with_retry<'a>(
 // ANCHOR_END: async_fetch
 
 // ANCHOR: future_sizes
-/// The size in bytes of the hand-written fetch future and of the compiler's, and of the leaf
-/// future both of them hold while an attempt is in flight.
+/// The size in bytes of the hand-written fetch future and of the compiler's,
+/// and of the leaf future both of them hold while an attempt is in flight.
 pub fn future_sizes() -> Vec<(&'static str, usize)> {
     use rosetta_state_machines::fetch::{FeedAnswer, FetchWithRetry};
     use rosetta_state_machines::timeout::Timeout;
 
-    // The compiler's future has a type with no name; a function that returns it lets
-    // `size_of_val` measure it without polling it (futures are lazy: creating one runs nothing).
+    // The compiler's future has a type with no name; a function that returns it
+    // lets `size_of_val` measure it without polling it (futures are lazy:
+    // creating one runs nothing).
     fn generated_size() -> usize {
         let source = Source {
             name: String::new(),
@@ -81,8 +85,10 @@ pub fn future_sizes() -> Vec<(&'static str, usize)> {
             body: String::new(),
         };
         let settings = Settings::default();
-        let (opts, reactor, trace) = (RunOptions::default(), Reactor::new(), Trace::new());
-        let future = fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
+        let (opts, reactor, trace) =
+            (RunOptions::default(), Reactor::new(), Trace::new());
+        let future =
+            fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
         size_of_val(&future)
     }
 
@@ -108,9 +114,11 @@ mod tests {
 
     use super::*;
 
-    /// Fetches every source of `scenario` one after the other, with `how`, on a fresh executor.
+    /// Fetches every source of `scenario` one after the other, with `how`, on a
+    /// fresh executor.
     fn fetch_all(scenario: &Scenario, hand_written: bool) -> Vec<FetchSummary> {
-        // Answers at least ~50 ms of real time from their timeouts: a busy machine cannot flip one.
+        // Answers at least ~50 ms of real time from their timeouts: a busy
+        // machine cannot flip one.
         let opts = RunOptions::with_time_scale(0.25);
         let trace = Trace::new();
         let executor = Executor::new();
@@ -119,14 +127,20 @@ mod tests {
         let mut summaries = Vec::new();
         for (index, source) in scenario.sources.iter().enumerate() {
             let fetched = if hand_written {
-                let future =
-                    fetch::fetch_with_retry(index, source, settings, &opts, &reactor, &trace);
+                let future = fetch::fetch_with_retry(
+                    index, source, settings, &opts, &reactor, &trace,
+                );
                 executor.block_on(future)
             } else {
-                let future = fetch_with_retry(index, source, settings, &opts, &reactor, &trace);
+                let future = fetch_with_retry(
+                    index, source, settings, &opts, &reactor, &trace,
+                );
                 executor.block_on(future)
             };
-            assert_eq!(fetched.body.is_some(), fetched.summary.failure.is_none());
+            assert_eq!(
+                fetched.body.is_some(),
+                fetched.summary.failure.is_none()
+            );
             summaries.push(fetched.summary);
         }
         summaries
@@ -142,7 +156,10 @@ mod tests {
             .sources
             .iter()
             .map(|source| {
-                let (_, answered) = rosetta_pipeline::model::fetch_ms(source, &scenario.settings);
+                let (_, answered) = rosetta_pipeline::model::fetch_ms(
+                    source,
+                    &scenario.settings,
+                );
                 answered
             })
             .collect();

@@ -1,35 +1,39 @@
-//! Fetching one source with callbacks: a race against a timeout timer, and retries become
-//! recursion.
+//! Fetching one source with callbacks: a race against a timeout timer, and
+//! retries become recursion.
 //!
-//! An attempt races its *timeout* timer, set when the attempt starts, against the feed's answer.
-//! Whichever comes first clears the other (`clear_timeout`, or closing the socket) and calls the
-//! attempt's continuation; the loser never runs. Where the answer comes from depends on the
-//! transport:
+//! An attempt races its *timeout* timer, set when the attempt starts, against
+//! the feed's answer. Whichever comes first clears the other (`clear_timeout`,
+//! or closing the socket) and calls the attempt's continuation; the loser never
+//! runs. Where the answer comes from depends on the transport:
 //!
-//! - **`sim`**: a second timer, the *answer* timer, stands for the network: after `latency_ms`
-//!   it asks [`Source::respond`] what the feed says. Clearing the loser matters twice over: a
-//!   late answer must not be delivered after the timeout, and a pending timer keeps the event
-//!   loop alive, so a too-slow feed's answer timer, due long after its timeout, would otherwise
-//!   hold the whole run open until it fired, for nothing. (A hanging feed's answer timer never
-//!   decides anything: when it fires, it finds [`Response::Never`] and returns, and the timeout
-//!   ends the attempt.)
-//! - **`tcp`**: a socket. The attempt connects without blocking, registers the socket with the
-//!   event loop, and from then on is a chain of readiness callbacks: *writable* (the connect
-//!   has finished: did it succeed?), *writable* again for as long as the request does not fit
-//!   in the send buffer, then *readable* until the response parser has a whole response or
-//!   the server closes. Each callback does what the socket allows without blocking, and when a
-//!   call says [`WouldBlock`](std::io::ErrorKind::WouldBlock), "not now", it arms the next
-//!   callback and returns. What the bytes mean is decided by the pipeline's sans-I/O
-//!   [`ResponseParser`], written once for every style. The timeout closes the socket; an answer
-//!   clears the timeout.
+//! - **`sim`**: a second timer, the *answer* timer, stands for the network:
+//!   after `latency_ms` it asks [`Source::respond`] what the feed says.
+//!   Clearing the loser matters twice over: a late answer must not be delivered
+//!   after the timeout, and a pending timer keeps the event loop alive, so a
+//!   too-slow feed's answer timer, due long after its timeout, would otherwise
+//!   hold the whole run open until it fired, for nothing. (A hanging feed's
+//!   answer timer never decides anything: when it fires, it finds
+//!   [`Response::Never`] and returns, and the timeout ends the attempt.)
+//! - **`tcp`**: a socket. The attempt connects without blocking, registers the
+//!   socket with the event loop, and from then on is a chain of readiness
+//!   callbacks: *writable* (the connect has finished: did it succeed?),
+//!   *writable* again for as long as the request does not fit in the send
+//!   buffer, then *readable* until the response parser has a whole response or
+//!   the server closes. Each callback does what the socket allows without
+//!   blocking, and when a call says
+//!   [`WouldBlock`](std::io::ErrorKind::WouldBlock), "not now", it arms the
+//!   next callback and returns. What the bytes mean is decided by the
+//!   pipeline's sans-I/O [`ResponseParser`], written once for every style. The
+//!   timeout closes the socket; an answer clears the timeout.
 //!
-//! Continuations are Node-style *error-first*: a callback gets a `Result`, and must look at the
-//! error before it may use the value. Rust makes the check impossible to skip, which Node's
-//! `(err, body)` convention cannot. The loop's readiness callbacks are error-first too.
+//! Continuations are Node-style *error-first*: a callback gets a `Result`, and
+//! must look at the error before it may use the value. Rust makes the check
+//! impossible to skip, which Node's `(err, body)` convention cannot. The loop's
+//! readiness callbacks are error-first too.
 //!
-//! The module shows fetch-with-retry twice, side by side: nested, the way it first comes to
-//! mind ("callback hell"), and flattened into a named recursive function. A test checks that
-//! both give the same result.
+//! The module shows fetch-with-retry twice, side by side: nested, the way it
+//! first comes to mind ("callback hell"), and flattened into a named recursive
+//! function. A test checks that both give the same result.
 //!
 //! Read next: `cache.rs`, where callbacks wait for someone else's lookup.
 //!
@@ -55,8 +59,8 @@ use crate::event_loop::{SocketId, TimerId};
 /// Why an attempt failed: the `err` of a Node-style `(err, body)` callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptError {
-    /// The feed answered with an error (on `tcp`: a non-2xx status, a malformed or short
-    /// response, a refused or reset connection).
+    /// The feed answered with an error (on `tcp`: a non-2xx status, a malformed
+    /// or short response, a refused or reset connection).
     Error,
     /// The timeout fired first.
     Timeout,
@@ -72,17 +76,20 @@ impl AttemptError {
     }
 }
 
-/// An answered feed's body: lent by the scenario on `sim` (it outlives the loop, so nothing is
-/// copied), owned on `tcp`, where it was read from a socket.
+/// An answered feed's body: lent by the scenario on `sim` (it outlives the
+/// loop, so nothing is copied), owned on `tcp`, where it was read from a
+/// socket.
 pub type Body<'a> = Cow<'a, str>;
 
 /// What an attempt's racers share.
 struct Race<F> {
-    /// The attempt's continuation. The racer that finishes first takes it; a `FnOnce` shared by
-    /// several closures has to live in an `Option` that one of them empties.
+    /// The attempt's continuation. The racer that finishes first takes it; a
+    /// `FnOnce` shared by several closures has to live in an `Option` that one
+    /// of them empties.
     done: Option<F>,
-    /// The answer timer (on `sim`, the network; on `tcp`, an error found before the socket was
-    /// registered, delivered on a later turn), which the timeout clears if it wins.
+    /// The answer timer (on `sim`, the network; on `tcp`, an error found before
+    /// the socket was registered, delivered on a later turn), which the timeout
+    /// clears if it wins.
     answer: Option<TimerId>,
     /// The timeout timer, which the answer clears if it wins.
     timeout: Option<TimerId>,
@@ -91,9 +98,15 @@ struct Race<F> {
 }
 
 // ANCHOR: attempt
-/// One attempt at source `index`: calls `done` with the body, or with why there is none.
-pub fn attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
-where
+// ANCHOR: attempt_start
+/// One attempt at source `index`: calls `done` with the body, or with why there
+/// is none.
+pub fn attempt<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    done: F,
+) where
     F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
     pipeline.trace.record(EventKind::AttemptStarted {
@@ -115,9 +128,11 @@ where
         }
     }
 }
+// ANCHOR_END: attempt_start
 
-/// On `sim`, the network is a timer: after the latency, the feed answers (or, if it hangs,
-/// stays silent). Then the timeout.
+// ANCHOR: simulated_answer
+/// On `sim`, the network is a timer: after the latency, the feed answers (or,
+/// if it hangs, stays silent). Then the timeout.
 fn simulated_attempt<'a, F>(
     pipeline: &Rc<Pipeline<'a>>,
     index: usize,
@@ -126,11 +141,12 @@ fn simulated_attempt<'a, F>(
 ) where
     F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
-    // The scenario outlives the loop, so the body is lent to `done`, not copied.
+    // The scenario outlives the loop, so the body is lent to `done`, not
+    // copied.
     let source: &'a Source = &pipeline.scenario.sources[index];
-    let answer = pipeline
-        .event_loop
-        .set_timeout(pipeline.opts.scaled(source.latency_ms), {
+    let answer = pipeline.event_loop.set_timeout(
+        pipeline.opts.scaled(source.latency_ms),
+        {
             let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
             move || {
                 let result = match source.respond(number) {
@@ -141,11 +157,14 @@ fn simulated_attempt<'a, F>(
                 };
                 finish(&pipeline, index, number, &race, result);
             }
-        });
+        },
+    );
     race.borrow_mut().answer = Some(answer);
     set_attempt_timeout(pipeline, index, number, race);
 }
+// ANCHOR_END: simulated_answer
 
+// ANCHOR: attempt_timeout
 /// Sets the attempt's timeout timer: `timeout_ms` (scaled) from now.
 fn set_attempt_timeout<'a, F>(
     pipeline: &Rc<Pipeline<'a>>,
@@ -156,17 +175,28 @@ fn set_attempt_timeout<'a, F>(
     F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
     let timeout_ms = pipeline.scenario.settings.timeout_ms;
-    let timeout = pipeline
-        .event_loop
-        .set_timeout(pipeline.opts.scaled(timeout_ms), {
-            let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
-            move || finish(&pipeline, index, number, &race, Err(AttemptError::Timeout))
-        });
+    let timeout =
+        pipeline
+            .event_loop
+            .set_timeout(pipeline.opts.scaled(timeout_ms), {
+                let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
+                move || {
+                    finish(
+                        &pipeline,
+                        index,
+                        number,
+                        &race,
+                        Err(AttemptError::Timeout),
+                    )
+                }
+            });
     race.borrow_mut().timeout = Some(timeout);
 }
+// ANCHOR_END: attempt_timeout
 
-/// The winner of the race: clear the losers' timers, close the socket, record the outcome,
-/// continue.
+// ANCHOR: finish_clear
+/// The winner of the race: clear the losers' timers, close the socket, record
+/// the outcome, continue.
 fn finish<'a, F>(
     pipeline: &Pipeline<'a>,
     index: usize,
@@ -184,16 +214,21 @@ fn finish<'a, F>(
             race.socket.take(),
         )
     };
-    // The winner clears the losers, so a loser normally never runs. One can still come late:
-    // an error the loop delivers on a later turn, for a socket it could not arm, after the
-    // timeout has closed that socket. The race is decided; it is dropped.
+    // The winner clears the losers, so a loser normally never runs. One can
+    // still come late: an error the loop delivers on a later turn, for a socket
+    // it could not arm, after the timeout has closed that socket. The race is
+    // decided; it is dropped.
     let Some(done) = done else { return };
-    // Clearing the winner's own timer too is harmless: it has fired, so it is already gone.
+    // Clearing the winner's own timer too is harmless: it has fired, so it is
+    // already gone.
     for timer in timers.into_iter().flatten() {
         pipeline.event_loop.clear_timeout(timer);
     }
-    // On `tcp`, the socket closes here, on every path (answer, error or timeout):
-    // deregistered from the poller, then closed, and a callback still waiting on it dropped.
+    // ANCHOR_END: finish_clear
+    // ANCHOR: finish_record
+    // On `tcp`, the socket closes here, on every path (answer, error or
+    // timeout): deregistered from the poller, then closed, and a callback still
+    // waiting on it dropped.
     if let Some(socket) = socket {
         pipeline.event_loop.close(socket);
     }
@@ -208,20 +243,23 @@ fn finish<'a, F>(
     });
     done(result);
 }
+// ANCHOR_END: finish_record
 // ANCHOR_END: attempt
 
 // ANCHOR: tcp_attempt
-/// How many reads one readable callback makes at most before it lets the loop turn: a fast
-/// server must not keep the loop's only thread reading its socket while other attempts'
-/// sockets, and their timeouts, wait. What is left is still there on the next turn: interest
-/// is level-triggered, so the re-armed socket is reported ready at once.
+/// How many reads one readable callback makes at most before it lets the loop
+/// turn: a fast server must not keep the loop's only thread reading its socket
+/// while other attempts' sockets, and their timeouts, wait. What is left is
+/// still there on the next turn: interest is level-triggered, so the re-armed
+/// socket is reported ready at once.
 const READS_PER_CALLBACK: usize = 16;
 
 /// The size of a read: what the reference reads at a time, too.
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
-/// On `tcp`: starts the connect and registers the socket with the loop, then waits for the
-/// socket to be writable, which it becomes when the connect has finished, one way or the other.
+/// On `tcp`: starts the connect and registers the socket with the loop, then
+/// waits for the socket to be writable, which it becomes when the connect has
+/// finished, one way or the other.
 fn tcp_attempt<'a, F>(
     pipeline: &Rc<Pipeline<'a>>,
     index: usize,
@@ -231,11 +269,12 @@ fn tcp_attempt<'a, F>(
 ) where
     F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
-    let started = start_connect(feeds.addr).and_then(|stream| pipeline.event_loop.register(stream));
+    let started = start_connect(feeds.addr)
+        .and_then(|stream| pipeline.event_loop.register(stream));
     let socket = match started {
         Ok(socket) => socket,
-        // Refused at once, or out of descriptors (the socket, if there was one, is closed
-        // already: never registered, it was dropped).
+        // Refused at once, or out of descriptors (the socket, if there was one,
+        // is closed already: never registered, it was dropped).
         Err(_) => return fail_on_a_later_turn(pipeline, index, number, race),
     };
     race.borrow_mut().socket = Some(socket);
@@ -256,10 +295,11 @@ fn tcp_attempt<'a, F>(
         .on_writable(socket, move |ready| exchange.connected(ready));
 }
 
-/// Ends the attempt as an error found before there was a socket to wait on, the way an answer
-/// would end it: on a later turn, from a timer that the timeout clears if it wins. A
-/// continuation called before `attempt` returns would run `fetch_with_retry`'s next attempt
-/// inside this one, and `start_sources` inside itself (see "Zalgo" in `cache.rs`).
+/// Ends the attempt as an error found before there was a socket to wait on, the
+/// way an answer would end it: on a later turn, from a timer that the timeout
+/// clears if it wins. A continuation called before `attempt` returns would run
+/// `fetch_with_retry`'s next attempt inside this one, and `start_sources`
+/// inside itself (see "Zalgo" in `cache.rs`).
 fn fail_on_a_later_turn<'a, F>(
     pipeline: &Rc<Pipeline<'a>>,
     index: usize,
@@ -270,14 +310,17 @@ fn fail_on_a_later_turn<'a, F>(
 {
     let answer = pipeline.event_loop.set_timeout(Duration::ZERO, {
         let (pipeline, race) = (Rc::clone(pipeline), Rc::clone(race));
-        move || finish(&pipeline, index, number, &race, Err(AttemptError::Error))
+        move || {
+            finish(&pipeline, index, number, &race, Err(AttemptError::Error))
+        }
     });
     race.borrow_mut().answer = Some(answer);
 }
 
-/// One attempt's HTTP exchange, passed by value from each readiness callback to the next: the
-/// state a blocking exchange keeps in its local variables, here moved into the closure that
-/// waits. Whoever holds it is the only step of the exchange that can run.
+/// One attempt's HTTP exchange, passed by value from each readiness callback to
+/// the next: the state a blocking exchange keeps in its local variables, here
+/// moved into the closure that waits. Whoever holds it is the only step of the
+/// exchange that can run.
 struct Exchange<'a, F> {
     /// The pipeline, for the loop and the trace.
     pipeline: Rc<Pipeline<'a>>,
@@ -302,8 +345,8 @@ impl<'a, F> Exchange<'a, F>
 where
     F: FnOnce(Result<Body<'a>, AttemptError>) + 'a,
 {
-    /// The socket is writable: the connect has finished. Connected, then write the request;
-    /// refused or reset, then the attempt is an error.
+    /// The socket is writable: the connect has finished. Connected, then write
+    /// the request; refused or reset, then the attempt is an error.
     fn connected(self, ready: io::Result<&TcpStream>) {
         match ready.and_then(connection_established) {
             Ok(stream) => {
@@ -315,22 +358,24 @@ where
     }
 
     // ANCHOR: tcp_write
-    /// Writes as much of the request as the socket takes now. A partial write is normal (the
-    /// send buffer had room for part of it); `WouldBlock` means the buffer is full: the rest
-    /// goes on the next writable callback. Once it is all written, wait for the response.
+    /// Writes as much of the request as the socket takes now. A partial write
+    /// is normal (the send buffer had room for part of it); `WouldBlock` means
+    /// the buffer is full: the rest goes on the next writable callback. Once it
+    /// is all written, wait for the response.
     fn write(mut self, mut stream: &TcpStream) {
         while self.sent < self.request.len() {
             match stream.write(&self.request[self.sent..]) {
                 Ok(0) => return self.end(Err(AttemptError::Error)),
                 Ok(written) => self.sent += written,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    let (pipeline, socket) = (Rc::clone(&self.pipeline), self.socket);
-                    pipeline
-                        .event_loop
-                        .on_writable(socket, move |ready| match ready {
+                    let (pipeline, socket) =
+                        (Rc::clone(&self.pipeline), self.socket);
+                    pipeline.event_loop.on_writable(socket, move |ready| {
+                        match ready {
                             Ok(stream) => self.write(stream),
                             Err(_) => self.end(Err(AttemptError::Error)),
-                        });
+                        }
+                    });
                     return;
                 }
                 // A signal cut the call short: call again.
@@ -352,16 +397,17 @@ where
     }
 
     // ANCHOR: tcp_read
-    /// The socket is readable: read what has arrived and feed it to the parser, until the
-    /// response is complete, the server closes, or a read says `WouldBlock` (nothing more for
-    /// now: wait for readable again).
+    /// The socket is readable: read what has arrived and feed it to the parser,
+    /// until the response is complete, the server closes, or a read says
+    /// `WouldBlock` (nothing more for now: wait for readable again).
     fn read(mut self, ready: io::Result<&TcpStream>) {
         let mut stream = match ready {
             Ok(stream) => stream,
             Err(_) => return self.end(Err(AttemptError::Error)),
         };
-        // On the stack, for this callback only: what the exchange keeps between callbacks is
-        // in the parser. (One callback runs at a time, so one buffer would do for every socket.)
+        // On the stack, for this callback only: what the exchange keeps between
+        // callbacks is in the parser. (One callback runs at a time, so one
+        // buffer would do for every socket.)
         let mut buffer = [0; READ_BUFFER_BYTES];
         for _ in 0..READS_PER_CALLBACK {
             match stream.read(&mut buffer) {
@@ -375,11 +421,15 @@ where
                         self.reached(SocketPhase::FirstByte);
                     }
                     // `Some` once the response is complete, or malformed.
-                    if let Some(finished) = self.parser.feed(&buffer[..read]).transpose() {
+                    if let Some(finished) =
+                        self.parser.feed(&buffer[..read]).transpose()
+                    {
                         return self.answered(finished);
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    break;
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return self.end(Err(AttemptError::Error)),
             }
@@ -388,8 +438,8 @@ where
     }
 
     // ANCHOR_END: tcp_read
-    /// A finished exchange, in the specification's terms ([`http::outcome`]): a 2xx is the
-    /// body, anything else an error.
+    /// A finished exchange, in the specification's terms ([`http::outcome`]): a
+    /// 2xx is the body, anything else an error.
     fn answered<E>(self, finished: Result<http::Response, E>) {
         let result = match http::outcome(finished) {
             (AttemptOutcome::Answered, Some(body)) => Ok(Cow::Owned(body)),
@@ -414,13 +464,18 @@ where
 }
 
 // ANCHOR: tcp_connect
-/// Starts a connect to `addr` without waiting for it: a non-blocking socket's `connect`
-/// returns at once, connected (rarely), refused (sometimes, on loopback), or in progress (the
-/// handshake goes on in the kernel). std's `TcpStream::connect` would block until the
-/// handshake is over, which can be long when the server's accept queue is full; socket2 makes
-/// the socket non-blocking before connecting.
+/// Starts a connect to `addr` without waiting for it: a non-blocking socket's
+/// `connect` returns at once, connected (rarely), refused (sometimes, on
+/// loopback), or in progress (the handshake goes on in the kernel). std's
+/// `TcpStream::connect` would block until the handshake is over, which can be
+/// long when the server's accept queue is full; socket2 makes the socket
+/// non-blocking before connecting.
 fn start_connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     socket.set_nonblocking(true)?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
@@ -431,9 +486,9 @@ fn start_connect(addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(socket.into())
 }
 
-/// Whether a connect that has finished (its socket is writable) succeeded. A failure is kept
-/// in the socket's pending error (`SO_ERROR`), which `take_error` reads; with none, the socket
-/// is connected if it has a peer.
+/// Whether a connect that has finished (its socket is writable) succeeded. A
+/// failure is kept in the socket's pending error (`SO_ERROR`), which
+/// `take_error` reads; with none, the socket is connected if it has a peer.
 fn connection_established(stream: &TcpStream) -> io::Result<&TcpStream> {
     if let Some(failure) = stream.take_error()? {
         return Err(failure);
@@ -445,11 +500,12 @@ fn connection_established(stream: &TcpStream) -> io::Result<&TcpStream> {
 // ANCHOR_END: tcp_attempt
 
 // ANCHOR: fetch_nested
-/// Fetch-with-retry as it first comes to mind: the retry written inside the first attempt's
-/// callback. Each further attempt is one more level of nesting, so this is written out for at
-/// most two attempts (`retries` 0 or 1); five retries would be six levels deep. That is
-/// "callback hell": the shape of the code follows the order of events in time, and a loop
-/// cannot be written at all.
+/// Fetch-with-retry as it first comes to mind: the retry written inside the
+/// first attempt's callback. Each further attempt is one more level of nesting,
+/// so this is written out for at most two attempts (`retries` 0 or 1); five
+/// retries would be six levels deep. That is "callback hell": the shape of the
+/// code follows the order of events in time, and a loop cannot be written at
+/// all.
 #[cfg_attr(
     not(test),
     expect(
@@ -457,8 +513,11 @@ fn connection_established(stream: &TcpStream) -> io::Result<&TcpStream> {
         reason = "shown in the book beside the flat form; tested to agree"
     )
 )]
-pub(crate) fn fetch_with_retry_nested<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
-where
+pub(crate) fn fetch_with_retry_nested<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    done: F,
+) where
     F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     let max_attempts = pipeline.scenario.settings.max_attempts();
@@ -468,10 +527,17 @@ where
     );
     let shared = Rc::clone(pipeline);
     attempt(pipeline, index, 1, move |first| match first {
-        Ok(body) => done(FetchSummary::after(1, AttemptOutcome::Answered), Some(body)),
-        Err(error) if max_attempts == 1 => done(FetchSummary::after(1, error.outcome()), None),
+        Ok(body) => {
+            done(FetchSummary::after(1, AttemptOutcome::Answered), Some(body))
+        }
+        Err(error) if max_attempts == 1 => {
+            done(FetchSummary::after(1, error.outcome()), None)
+        }
         Err(_) => attempt(&shared, index, 2, move |second| match second {
-            Ok(body) => done(FetchSummary::after(2, AttemptOutcome::Answered), Some(body)),
+            Ok(body) => done(
+                FetchSummary::after(2, AttemptOutcome::Answered),
+                Some(body),
+            ),
             Err(error) => done(FetchSummary::after(2, error.outcome()), None),
         }),
     });
@@ -479,23 +545,32 @@ where
 // ANCHOR_END: fetch_nested
 
 // ANCHOR: fetch_with_retry
-/// Fetches source `index`, retrying a failed attempt at once, up to `retries` more times, then
-/// calls `done` with the summary and, if the feed answered, its body. The reference's
-/// `fetch_with_retry` returns that pair; here it is passed to the continuation instead.
-pub fn fetch_with_retry<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, done: F)
-where
+/// Fetches source `index`, retrying a failed attempt at once, up to `retries`
+/// more times, then calls `done` with the summary and, if the feed answered,
+/// its body. The reference's `fetch_with_retry` returns that pair; here it is
+/// passed to the continuation instead.
+pub fn fetch_with_retry<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    done: F,
+) where
     F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     fetch_from_attempt(pipeline, index, 1, done);
 }
 
-/// The loop of the reference, flattened: attempt `number`, and if it fails and attempts are
-/// left, the same function again, one attempt further. The nesting is gone because the retry
-/// is a *named* function calling itself, not a closure written inside a closure. (Not a deep
-/// recursion either: each call returns as soon as its timers are set; the next one starts
-/// from a timer callback, on a fresh stack.)
-fn fetch_from_attempt<'a, F>(pipeline: &Rc<Pipeline<'a>>, index: usize, number: u32, done: F)
-where
+/// The loop of the reference, flattened: attempt `number`, and if it fails and
+/// attempts are left, the same function again, one attempt further. The nesting
+/// is gone because the retry is a *named* function calling itself, not a
+/// closure written inside a closure. (Not a deep recursion either: each call
+/// returns as soon as its timers are set; the next one starts from a timer
+/// callback, on a fresh stack.)
+fn fetch_from_attempt<'a, F>(
+    pipeline: &Rc<Pipeline<'a>>,
+    index: usize,
+    number: u32,
+    done: F,
+) where
     F: FnOnce(FetchSummary, Option<Body<'a>>) + 'a,
 {
     let shared = Rc::clone(pipeline);
@@ -520,16 +595,19 @@ mod tests {
     use super::*;
 
     type Fetched = Vec<Option<(FetchSummary, Option<String>)>>;
-    /// A fetch-with-retry's continuation, boxed so that both forms take the same type.
+    /// A fetch-with-retry's continuation, boxed so that both forms take the
+    /// same type.
     type Done<'a> = Box<dyn FnOnce(FetchSummary, Option<Body<'a>>) + 'a>;
 
-    /// Fetches every source of `scenario` at once with `form`, on one event loop.
+    /// Fetches every source of `scenario` at once with `form`, on one event
+    /// loop.
     fn fetch_all(
         scenario: &Scenario,
         time_scale: f64,
         form: for<'a> fn(&Rc<Pipeline<'a>>, usize, Done<'a>),
     ) -> Fetched {
-        let (opts, trace) = (RunOptions::with_time_scale(time_scale), Trace::new());
+        let (opts, trace) =
+            (RunOptions::with_time_scale(time_scale), Trace::new());
         let pipeline = Rc::new(Pipeline::new(scenario, &opts, &trace));
         let fetched: Rc<RefCell<Fetched>> =
             Rc::new(RefCell::new(vec![None; scenario.sources.len()]));
@@ -539,7 +617,8 @@ mod tests {
                 &pipeline,
                 index,
                 Box::new(move |summary, body: Option<Body<'_>>| {
-                    fetched.borrow_mut()[index] = Some((summary, body.map(Cow::into_owned)));
+                    fetched.borrow_mut()[index] =
+                        Some((summary, body.map(Cow::into_owned)));
                 }),
             );
         }
@@ -554,8 +633,11 @@ mod tests {
             let mut number = 1;
             loop {
                 let (_, outcome) = model::attempt(source, number, settings);
-                if outcome == AttemptOutcome::Answered || number == settings.max_attempts() {
-                    let body = (outcome == AttemptOutcome::Answered).then(|| source.body.clone());
+                if outcome == AttemptOutcome::Answered
+                    || number == settings.max_attempts()
+                {
+                    let body = (outcome == AttemptOutcome::Answered)
+                        .then(|| source.body.clone());
                     return Some((FetchSummary::after(number, outcome), body));
                 }
                 number += 1;
@@ -582,9 +664,10 @@ mod tests {
 
     #[test]
     fn a_too_slow_feeds_answer_timer_does_not_hold_the_run_open() {
-        // A feed that answers after an hour, with a 10 ms timeout: the timeout wins and clears
-        // the answer timer, so the loop runs out of work at once instead of an hour later. The
-        // fetch runs on a thread of its own, so that this test fails instead of hanging.
+        // A feed that answers after an hour, with a 10 ms timeout: the timeout
+        // wins and clears the answer timer, so the loop runs out of work at
+        // once instead of an hour later. The fetch runs on a thread of its own,
+        // so that this test fails instead of hanging.
         let scenario = Scenario::from_toml(
             "name = \"slow\"\nsettings.timeout_ms = 10\nsettings.retries = 0\n\
              [[sources]]\nname = \"slow\"\nlatency_ms = 3600000\n",
@@ -605,12 +688,16 @@ mod tests {
         assert_eq!(fetched, [Some((timed_out, None))]);
     }
 
-    /// A race of one attempt at the only source of a one-source scenario, with its timeout
-    /// set, and where its continuation's results go.
+    /// A race of one attempt at the only source of a one-source scenario, with
+    /// its timeout set, and where its continuation's results go.
     fn with_a_race(
         test: impl for<'a> FnOnce(
             &Rc<Pipeline<'a>>,
-            &Rc<RefCell<Race<Box<dyn FnOnce(Result<Body<'a>, AttemptError>) + 'a>>>>,
+            &Rc<
+                RefCell<
+                    Race<Box<dyn FnOnce(Result<Body<'a>, AttemptError>) + 'a>>,
+                >,
+            >,
             &Rc<RefCell<Vec<Result<String, AttemptError>>>>,
         ),
     ) {
@@ -639,7 +726,9 @@ mod tests {
         let finished = trace
             .events()
             .into_iter()
-            .filter(|event| matches!(event.kind, EventKind::AttemptFinished { .. }))
+            .filter(|event| {
+                matches!(event.kind, EventKind::AttemptFinished { .. })
+            })
             .count();
         assert_eq!(
             finished,
@@ -649,7 +738,8 @@ mod tests {
     }
 
     #[test]
-    fn an_error_found_before_the_socket_reaches_the_continuation_on_a_later_turn() {
+    fn an_error_found_before_the_socket_reaches_the_continuation_on_a_later_turn()
+     {
         with_a_race(|pipeline, race, results| {
             fail_on_a_later_turn(pipeline, 0, 1, race);
             assert!(results.borrow().is_empty(), "not before the call returns");
@@ -665,8 +755,9 @@ mod tests {
 
     #[test]
     fn a_result_after_the_race_is_decided_is_dropped() {
-        // A late loser (an error the loop delivers on a later turn for a socket the timeout has
-        // closed since) must neither panic nor call the continuation a second time.
+        // A late loser (an error the loop delivers on a later turn for a socket
+        // the timeout has closed since) must neither panic nor call the
+        // continuation a second time.
         with_a_race(|pipeline, race, results| {
             finish(pipeline, 0, 1, race, Err(AttemptError::Timeout));
             finish(pipeline, 0, 1, race, Err(AttemptError::Error));
@@ -676,7 +767,8 @@ mod tests {
 
     #[test]
     fn flat_fetch_with_retry_takes_any_number_of_retries() {
-        // `faults` has two retries: three attempts, beyond what the nested form is written for.
+        // `faults` has two retries: three attempts, beyond what the nested form
+        // is written for.
         let scenario = Scenario::builtin("faults").unwrap();
         let flat = fetch_all(&scenario, 0.5, |p, index, done| {
             fetch_with_retry(p, index, done);
@@ -684,19 +776,20 @@ mod tests {
         assert_eq!(flat, expected(&scenario));
     }
 
-    /// The tcp attempt against canned servers on loopback (`rosetta_conformance::canned`);
-    /// the attempt runs on a loop on a thread of its own, under a watchdog. Every test asserts
-    /// an outcome, the socket phases reached and that the loop holds no socket afterwards,
-    /// never a duration: the deadlines are far from what the servers do (an answer within
-    /// milliseconds, or never).
+    /// The tcp attempt against canned servers on loopback
+    /// (`rosetta_conformance::canned`); the attempt runs on a loop on a thread
+    /// of its own, under a watchdog. Every test asserts an outcome, the socket
+    /// phases reached and that the loop holds no socket afterwards, never a
+    /// duration: the deadlines are far from what the servers do (an answer
+    /// within milliseconds, or never).
     mod over_tcp {
         use std::sync::mpsc;
         use std::thread;
 
         use rosetta_conformance::canned::{
             ALL_PHASES, ANSWER, ANSWER_BODY, ANSWER_IN_PIECES, CannedServer,
-            PHASES_UNTIL_REQUEST_SENT, Reply, SHORT_BODY, SOURCE, UNAVAILABLE, endless_head,
-            refusing_feeds,
+            PHASES_UNTIL_REQUEST_SENT, Reply, SHORT_BODY, SOURCE, UNAVAILABLE,
+            endless_head, refusing_feeds,
         };
         use rosetta_pipeline::scenario::Fault;
         use rosetta_pipeline::trace::SocketPhase;
@@ -709,20 +802,27 @@ mod tests {
         const PATIENT_MS: u64 = 10_000;
         /// Far shorter than what a trickling or hanging server takes (forever).
         const IMPATIENT_MS: u64 = 300;
-        /// How long the attempt's loop may run before the test fails instead of hanging.
+        /// How long the attempt's loop may run before the test fails instead of
+        /// hanging.
         const WATCHDOG: Duration = Duration::from_secs(60);
 
-        /// What an attempt came to: its result (the body, owned), the socket phases it
-        /// reached, and the sockets its loop still held afterwards.
-        type Attempted = (Result<String, AttemptError>, Vec<SocketPhase>, usize);
+        /// What an attempt came to: its result (the body, owned), the socket
+        /// phases it reached, and the sockets its loop still held afterwards.
+        type Attempted =
+            (Result<String, AttemptError>, Vec<SocketPhase>, usize);
 
-        /// Runs one attempt at a source named `name` over tcp to `feeds`, with `timeout_ms`,
-        /// on a loop of its own, on a thread of its own.
-        fn attempt_over_tcp(feeds: Feeds, name: &str, timeout_ms: u64) -> Attempted {
+        /// Runs one attempt at a source named `name` over tcp to `feeds`, with
+        /// `timeout_ms`, on a loop of its own, on a thread of its own.
+        fn attempt_over_tcp(
+            feeds: Feeds,
+            name: &str,
+            timeout_ms: u64,
+        ) -> Attempted {
             let (done, finished) = mpsc::channel();
             let name = name.to_string();
             thread::spawn(move || {
-                let mut scenario = Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
+                let mut scenario =
+                    Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
                 scenario.settings.timeout_ms = timeout_ms;
                 scenario.sources = vec![Source {
                     name,
@@ -730,7 +830,8 @@ mod tests {
                     fault: Fault::None,
                     body: String::new(),
                 }];
-                let opts = RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
+                let opts =
+                    RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
                 let trace = Trace::new();
                 let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
                 let result = Rc::new(RefCell::new(None));
@@ -747,7 +848,8 @@ mod tests {
                         _ => None,
                     })
                     .collect();
-                let result = result.take().expect("the attempt called its continuation");
+                let result =
+                    result.take().expect("the attempt called its continuation");
                 done.send((result, phases, pipeline.event_loop.open_sockets()))
                     .unwrap();
             });
@@ -756,10 +858,12 @@ mod tests {
                 .expect("the attempt's loop never returned")
         }
 
-        /// Runs one attempt at [`SOURCE`] against a server that answers with `reply`.
+        /// Runs one attempt at [`SOURCE`] against a server that answers with
+        /// `reply`.
         fn attempt_against(reply: Reply, timeout_ms: u64) -> Attempted {
             let server = CannedServer::start([reply]);
-            let attempted = attempt_over_tcp(server.feeds(), SOURCE, timeout_ms);
+            let attempted =
+                attempt_over_tcp(server.feeds(), SOURCE, timeout_ms);
             server.join();
             attempted
         }
@@ -767,52 +871,74 @@ mod tests {
         #[test]
         fn a_200_is_the_body() {
             let attempted = attempt_against(Reply::answer(ANSWER), PATIENT_MS);
-            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
+            assert_eq!(
+                attempted,
+                (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0)
+            );
         }
 
         #[test]
         fn a_503_is_an_error() {
-            let attempted = attempt_against(Reply::answer(UNAVAILABLE), PATIENT_MS);
-            assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
+            let attempted =
+                attempt_against(Reply::answer(UNAVAILABLE), PATIENT_MS);
+            assert_eq!(
+                attempted,
+                (Err(AttemptError::Error), ALL_PHASES.into(), 0)
+            );
         }
 
         #[test]
         fn a_short_body_is_an_error() {
             // The server closes after 4 of 10 body bytes.
-            let attempted = attempt_against(Reply::answer(SHORT_BODY), PATIENT_MS);
-            assert_eq!(attempted, (Err(AttemptError::Error), ALL_PHASES.into(), 0));
+            let attempted =
+                attempt_against(Reply::answer(SHORT_BODY), PATIENT_MS);
+            assert_eq!(
+                attempted,
+                (Err(AttemptError::Error), ALL_PHASES.into(), 0)
+            );
         }
 
-        /// A response in three pieces, some time apart: between them, the attempt's read says
-        /// `WouldBlock`, and it waits for readable again instead of failing.
+        /// A response in three pieces, some time apart: between them, the
+        /// attempt's read says `WouldBlock`, and it waits for readable again
+        /// instead of failing.
         #[test]
         fn a_response_in_pieces_is_read_over_several_callbacks() {
-            let pieces = Reply::in_pieces(ANSWER_IN_PIECES, Duration::from_millis(20));
+            let pieces =
+                Reply::in_pieces(ANSWER_IN_PIECES, Duration::from_millis(20));
             let attempted = attempt_against(pieces, PATIENT_MS);
-            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
+            assert_eq!(
+                attempted,
+                (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0)
+            );
         }
 
-        /// A request of 8 MiB (a very long source name), more than a socket's send buffer can
-        /// ever hold (Linux caps it at 4 MiB), to a server that waits before reading: the
-        /// writes are partial, then `WouldBlock`, and the rest goes out on later writable
-        /// callbacks.
+        /// A request of 8 MiB (a very long source name), more than a socket's
+        /// send buffer can ever hold (Linux caps it at 4 MiB), to a server that
+        /// waits before reading: the writes are partial, then `WouldBlock`, and
+        /// the rest goes out on later writable callbacks.
         #[test]
         fn a_request_larger_than_the_send_buffer_is_written_in_parts() {
             let name = "a".repeat(8 * 1024 * 1024);
-            let reply = Reply::answer(ANSWER).reading_after(Duration::from_millis(100));
+            let reply =
+                Reply::answer(ANSWER).reading_after(Duration::from_millis(100));
             let server = CannedServer::start_for_source(&name, [reply]);
             let feeds = server.feeds();
             let attempted = attempt_over_tcp(feeds, &name, PATIENT_MS);
-            assert_eq!(attempted, (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0));
+            assert_eq!(
+                attempted,
+                (Ok(ANSWER_BODY.into()), ALL_PHASES.into(), 0)
+            );
             assert_eq!(server.join()[0].request, feeds.request(&name));
         }
 
-        /// A server that reads the request and never answers (a `hang` feed): a timeout, the
-        /// socket is deregistered and closed, and the server sees the close.
+        /// A server that reads the request and never answers (a `hang` feed): a
+        /// timeout, the socket is deregistered and closed, and the server sees
+        /// the close.
         #[test]
         fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
             let server = CannedServer::start([Reply::hang()]);
-            let attempted = attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
+            let attempted =
+                attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
             let phases = PHASES_UNTIL_REQUEST_SENT.into();
             assert_eq!(attempted, (Err(AttemptError::Timeout), phases, 0));
             assert!(
@@ -821,14 +947,17 @@ mod tests {
             );
         }
 
-        /// A server that sends a byte of a head that never ends every 20 ms: each read of the
-        /// attempt gets something, so only the attempt's timeout can end it, and it does: the
-        /// socket is closed, and the server's next write fails.
+        /// A server that sends a byte of a head that never ends every 20 ms:
+        /// each read of the attempt gets something, so only the attempt's
+        /// timeout can end it, and it does: the socket is closed, and the
+        /// server's next write fails.
         #[test]
         fn a_trickle_cannot_outlast_the_timeout() {
-            let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+            let trickle =
+                Reply::trickle(endless_head(1_000), Duration::from_millis(20));
             let server = CannedServer::start([trickle]);
-            let attempted = attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
+            let attempted =
+                attempt_over_tcp(server.feeds(), SOURCE, IMPATIENT_MS);
             assert_eq!(
                 attempted,
                 (Err(AttemptError::Timeout), ALL_PHASES.into(), 0)
@@ -836,7 +965,8 @@ mod tests {
             assert!(server.join()[0].closed_by_client, "the trickle ran out");
         }
 
-        /// A server that resets the connection instead of answering: the read fails, an error.
+        /// A server that resets the connection instead of answering: the read
+        /// fails, an error.
         #[test]
         fn a_reset_is_an_error() {
             let attempted = attempt_against(Reply::reset(), PATIENT_MS);
@@ -846,7 +976,8 @@ mod tests {
 
         #[test]
         fn a_refused_connection_is_an_error() {
-            let attempted = attempt_over_tcp(refusing_feeds(), SOURCE, PATIENT_MS);
+            let attempted =
+                attempt_over_tcp(refusing_feeds(), SOURCE, PATIENT_MS);
             assert_eq!(attempted, (Err(AttemptError::Error), vec![], 0));
         }
     }

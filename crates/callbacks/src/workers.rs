@@ -1,29 +1,35 @@
-//! Handing a body's records to the workers, workers as bounded queues drained by the event
-//! loop, and backpressure with callbacks.
+//! Handing a body's records to the workers, workers as bounded queues drained
+//! by the event loop, and backpressure with callbacks.
 //!
-//! [`hand_off`] is what happens to a body once its feed has answered: ask the cache for the
-//! region of each of its few stations, and when the last has answered, hand its records over.
+//! [`hand_off`] is what happens to a body once its feed has answered: ask the
+//! cache for the region of each of its few stations, and when the last has
+//! answered, hand its records over.
 //!
-//! A worker here is not a thread: it is a queue of at most `channel_capacity` records, a tally,
-//! and a callback that the loop runs (with `set_immediate`) whenever the queue has records. That
-//! callback, the *drain* ([`worker`]), adds every queued record to the tally and empties the queue.
+//! A worker here is not a thread: it is a queue of at most `channel_capacity`
+//! records, a tally, and a callback that the loop runs (with `set_immediate`)
+//! whenever the queue has records. That callback, the *drain* ([`worker`]),
+//! adds every queued record to the tally and empties the queue.
 //!
-//! The producers are the sources. Each source hands its records over from a *cursor*: pass 2 of
-//! `rosetta_pipeline::enrich`, an iterator that parses the body one record at a time, boxed
-//! once per source. `send_records` takes records from it and puts each into its worker's
-//! queue, for as long as there is room.
+//! The producers are the sources. Each source hands its records over from a
+//! *cursor*: pass 2 of `rosetta_pipeline::enrich`, an iterator that parses the
+//! body one record at a time, boxed once per source. `send_records` takes
+//! records from it and puts each into its worker's queue, for as long as there
+//! is room.
 //!
-//! Backpressure: a cursor that finds its worker's queue full cannot block (nothing may block on
-//! the loop's only thread). It *parks* instead: it leaves itself and the record that did not
-//! fit with the worker, and returns. When the worker drains, it moves parked records into the
-//! queue while there is room and schedules their cursors to go on. Node's writable streams work
-//! the same way: `write` returns `false` when the buffer is full, and the producer waits for the
-//! `'drain'` event before writing more. A full queue therefore slows its producers down, and
-//! what waits meanwhile is the rest of the body, as text, not records piled up somewhere else.
+//! Backpressure: a cursor that finds its worker's queue full cannot block
+//! (nothing may block on the loop's only thread). It *parks* instead: it leaves
+//! itself and the record that did not fit with the worker, and returns. When
+//! the worker drains, it moves parked records into the queue while there is
+//! room and schedules their cursors to go on. Node's writable streams work the
+//! same way: `write` returns `false` when the buffer is full, and the producer
+//! waits for the `'drain'` event before writing more. A full queue therefore
+//! slows its producers down, and what waits meanwhile is the rest of the body,
+//! as text, not records piled up somewhere else.
 //!
-//! Why a cursor and not a continuation per record (`send(record, then)`): a closure per record
-//! is an allocation per record, and every record waiting at once would be a closure waiting at
-//! once. A cursor is one allocation per source, whatever the body's size.
+//! Why a cursor and not a continuation per record (`send(record, then)`): a
+//! closure per record is an allocation per record, and every record waiting at
+//! once would be a closure waiting at once. A cursor is one allocation per
+//! source, whatever the body's size.
 //!
 //! Read next: the crate's `lib.rs`, where `run` puts the pieces together.
 
@@ -40,19 +46,23 @@ use crate::Pipeline;
 use crate::cache::SingleFlightCache;
 use crate::fetch::Body;
 
-/// A source's records not handed off yet, parsed one at a time from its body (an
-/// `Err` is a record of an unknown station). Boxed once per source: a cursor, not a collection.
-pub(crate) type Records<'a> = Box<dyn Iterator<Item = Result<Enriched, Rejection>> + 'a>;
+/// A source's records not handed off yet, parsed one at a time from its body
+/// (an `Err` is a record of an unknown station). Boxed once per source: a
+/// cursor, not a collection.
+pub(crate) type Records<'a> =
+    Box<dyn Iterator<Item = Result<Enriched, Rejection>> + 'a>;
 
 /// A cursor that found its worker's queue full.
 struct Parked<'a> {
-    /// The record that did not fit: it goes into the queue first when there is room.
+    /// The record that did not fit: it goes into the queue first when there is
+    /// room.
     record: Enriched,
     /// The rest of the source's records, to go on with after that.
     rest: Records<'a>,
 }
 
-/// One worker: a bounded queue, the cursors waiting for room in it, and its tally.
+/// One worker: a bounded queue, the cursors waiting for room in it, and its
+/// tally.
 pub(crate) struct Worker<'a> {
     /// How many records the queue holds at most.
     capacity: usize,
@@ -63,10 +73,11 @@ pub(crate) struct Worker<'a> {
 /// The changing part of a worker.
 #[derive(Default)]
 struct WorkerState<'a> {
-    /// Records handed over and not yet aggregated; never longer than `capacity`.
+    /// Records handed over and not yet aggregated; never longer than
+    /// `capacity`.
     queue: VecDeque<Enriched>,
-    /// Cursors that found the queue full, at most one per source.
-    /// Invariant: if this is not empty, the queue is full (a drain refills it from here).
+    /// Cursors that found the queue full, at most one per source. Invariant: if
+    /// this is not empty, the queue is full (a drain refills it from here).
     parked: VecDeque<Parked<'a>>,
     /// Everything aggregated so far.
     tally: WorkerTally,
@@ -83,7 +94,8 @@ impl Worker<'_> {
         }
     }
 
-    /// True if no record is queued or parked (at the end of a run, none should be).
+    /// True if no record is queued or parked (at the end of a run, none should
+    /// be).
     pub(crate) fn is_idle(&self) -> bool {
         let state = self.state.borrow();
         state.queue.is_empty() && state.parked.is_empty()
@@ -97,25 +109,30 @@ impl Worker<'_> {
 
 /// A source's lookups, gathered as they answer.
 struct Gathering<'a> {
-    /// Pass 1 over the body, kept for pass 2 (taken when the last lookup answers).
+    /// Pass 1 over the body, kept for pass 2 (taken when the last lookup
+    /// answers).
     survey: Option<Survey<'a>>,
-    /// The region of each station of the survey, in the survey's order (`None`: unknown),
-    /// filled in as the lookups answer.
+    /// The region of each station of the survey, in the survey's order (`None`:
+    /// unknown), filled in as the lookups answer.
     regions: Vec<Option<String>>,
     /// Lookups that have not answered yet.
     waiting: usize,
 }
 
 // ANCHOR: hand_off
-/// Hands one answered source's records to their workers. Asks for the region of every distinct station of a body at once, and when the last answer
-/// is in, hands the body's records to the workers.
+// ANCHOR: hand_off_gather
+/// Hands one answered source's records to their workers. Asks for the region of
+/// every distinct station of a body at once, and when the last answer is in,
+/// hands the body's records to the workers.
 ///
-/// Two passes over the body (`rosetta_pipeline::enrich` says why): the survey finds its few
-/// stations, and only those wait, one callback each; the records are parsed again, one at a
-/// time, by the cursor that hands them off. A callback per record would hold every record of
-/// the body, and a closure for each, until the lookups answer.
+/// Two passes over the body (`rosetta_pipeline::enrich` says why): the survey
+/// finds its few stations, and only those wait, one callback each; the records
+/// are parsed again, one at a time, by the cursor that hands them off. A
+/// callback per record would hold every record of the body, and a closure for
+/// each, until the lookups answer.
 pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: Body<'a>) {
-    // 2. Parse, pass 1: the body's distinct stations (a handful), not its records.
+    // 2. Parse, pass 1: the body's distinct stations (a handful), not its
+    //    records.
     let mut survey = survey(index, body);
     pipeline.rejected.borrow_mut().append(&mut survey.rejected);
     let stations = survey.stations.clone();
@@ -124,37 +141,46 @@ pub fn hand_off<'a>(pipeline: &Rc<Pipeline<'a>>, index: usize, body: Body<'a>) {
         waiting: stations.len(),
         survey: Some(survey),
     }));
+    // ANCHOR_END: hand_off_gather
+    // ANCHOR: hand_off_lookups
     for (n, station) in stations.into_iter().enumerate() {
         let (shared, gathering) = (Rc::clone(pipeline), Rc::clone(&gathering));
-        // 3. Enrich, through the cache. The lookups overlap: each call returns at once, and the
-        // answers come later.
+        // 3. Enrich, through the cache. The lookups overlap: each call returns
+        //    at once, and the answers come later.
         SingleFlightCache::region_of(pipeline, &station, move |lookup| {
             let mut gathered = gathering.borrow_mut();
-            // An unknown station is `None` here; pass 2 turns its records into rejections.
+            // An unknown station is `None` here; pass 2 turns its records into
+            // rejections.
             gathered.regions[n] = lookup.ok();
             gathered.waiting -= 1;
             if gathered.waiting > 0 {
                 return;
             }
-            let survey = gathered.survey.take().expect("the last answer comes once");
+            let survey =
+                gathered.survey.take().expect("the last answer comes once");
             let regions = std::mem::take(&mut gathered.regions);
             drop(gathered);
-            // 2. Parse, pass 2, and 4. Partition: the records, one at a time, to their queues.
-            // The cursor owns the body's survey and its regions: nothing is left to borrow.
+            // 2. Parse, pass 2, and 4. Partition: the records, one at a time,
+            //    to their queues. The cursor owns the body's survey and its
+            //    regions: nothing is left to borrow.
             send_records(&shared, Box::new(survey.into_enriched(regions)));
         });
     }
 }
+// ANCHOR_END: hand_off_lookups
 // ANCHOR_END: hand_off
 
 // ANCHOR: backpressure
-/// Hands a source's `records` to their workers, in order, while their queues have room. The
-/// first record whose queue is full parks the cursor on that worker, which resumes it once it
-/// has made room. Records of unknown stations go to the report's rejections on the way.
+// ANCHOR: send_records
+/// Hands a source's `records` to their workers, in order, while their queues
+/// have room. The first record whose queue is full parks the cursor on that
+/// worker, which resumes it once it has made room. Records of unknown stations
+/// go to the report's rejections on the way.
 ///
-/// A loop, not a recursion, so the stack stays flat however long the body. Nor does one call
-/// run for long: queues drain only on a later turn, so a call hands off at most the room left
-/// in the queues before some queue is full and the cursor parks.
+/// A loop, not a recursion, so the stack stays flat however long the body. Nor
+/// does one call run for long: queues drain only on a later turn, so a call
+/// hands off at most the room left in the queues before some queue is full and
+/// the cursor parks.
 fn send_records<'a>(pipeline: &Rc<Pipeline<'a>>, mut records: Records<'a>) {
     while let Some(record) = records.next() {
         let record = match record {
@@ -180,7 +206,9 @@ fn send_records<'a>(pipeline: &Rc<Pipeline<'a>>, mut records: Records<'a>) {
         schedule_drain(pipeline, index);
     }
 }
+// ANCHOR_END: send_records
 
+// ANCHOR: schedule_drain
 /// Makes sure the worker's drain runs on a later turn, once.
 fn schedule_drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
     let mut state = pipeline.workers[index].state.borrow_mut();
@@ -192,9 +220,11 @@ fn schedule_drain(pipeline: &Rc<Pipeline<'_>>, index: usize) {
             .set_immediate(move || worker(&shared, index));
     }
 }
+// ANCHOR_END: schedule_drain
 
-/// One turn of worker `index`, its *drain*: aggregate every queued record, then let parked
-/// records in while there is room, and resume their cursors.
+// ANCHOR: drain
+/// One turn of worker `index`, its *drain*: aggregate every queued record, then
+/// let parked records in while there is room, and resume their cursors.
 pub fn worker(pipeline: &Rc<Pipeline<'_>>, index: usize) {
     let worker = &pipeline.workers[index];
     let mut resumed = Vec::new();
@@ -218,14 +248,16 @@ pub fn worker(pipeline: &Rc<Pipeline<'_>>, index: usize) {
         schedule_drain(pipeline, index);
     }
     for rest in resumed {
-        // On a later turn, not here: a cursor may hand records to other workers, and those
-        // callbacks should not run inside this worker's drain (see "Zalgo" in `cache.rs`).
+        // On a later turn, not here: a cursor may hand records to other
+        // workers, and those callbacks should not run inside this worker's
+        // drain (see "Zalgo" in `cache.rs`).
         let shared = Rc::clone(pipeline);
         pipeline
             .event_loop
             .set_immediate(move || send_records(&shared, rest));
     }
 }
+// ANCHOR_END: drain
 // ANCHOR_END: backpressure
 
 #[cfg(test)]
@@ -238,13 +270,15 @@ mod tests {
 
     #[test]
     fn a_full_queue_parks_cursors_and_every_record_arrives() {
-        let mut scenario = Scenario::from_toml("name = \"w\"", "w.toml").unwrap();
+        let mut scenario =
+            Scenario::from_toml("name = \"w\"", "w.toml").unwrap();
         scenario.settings.workers = 1;
         scenario.settings.channel_capacity = 2;
         let (opts, trace) = (RunOptions::with_time_scale(0.0), Trace::new());
         let pipeline = Rc::new(Pipeline::new(&scenario, &opts, &trace));
-        // Three sources of four records each (the third of each from an unknown station), all
-        // starting in the same turn. The records are made as the cursor asks for them.
+        // Three sources of four records each (the third of each from an unknown
+        // station), all starting in the same turn. The records are made as the
+        // cursor asks for them.
         for source in 0..3 {
             let records = (1..=4).map(move |line| {
                 if line == 3 {
@@ -266,8 +300,8 @@ mod tests {
             });
             send_records(&pipeline, Box::new(records));
         }
-        // Before the loop runs, the first source has filled the queue and every source is
-        // parked, each holding the one record that did not fit.
+        // Before the loop runs, the first source has filled the queue and every
+        // source is parked, each holding the one record that did not fit.
         {
             let state = pipeline.workers[0].state.borrow();
             assert_eq!((state.queue.len(), state.parked.len()), (2, 3));

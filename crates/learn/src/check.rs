@@ -938,8 +938,8 @@ fn relative_location(mut failure: Failure, course: &Course) -> Failure {
 }
 
 /// Rewrites the paths of a compiler message, relative to the exercises workspace
-/// (`21-lock-across-await/src/lib.rs`), as paths relative to the repository
-/// (`exercises/21-lock-across-await/src/lib.rs`), where the learner runs the command from.
+/// (`30-lock-across-await/src/lib.rs`), as paths relative to the repository
+/// (`exercises/30-lock-across-await/src/lib.rs`), where the learner runs the command from.
 fn relative_paths(rendered: &str, course: &Course) -> String {
     let mut text = rendered.to_string();
     for exercise in &course.exercises {

@@ -20,6 +20,16 @@
 //! ]
 //! ```
 //!
+//! Most exercises build as shipped, with a `todo!()` where the learner's code goes. Two other
+//! starts are declared with `starts`: `"broken"`, an exercise that does not compile (reading
+//! the compiler's errors is the lesson), with `compile_errors`, what the compiler must say about
+//! it; and `"buggy"`, a program that builds and fails its tests (finding the bug is the lesson):
+//!
+//! ```toml
+//! starts = "broken"
+//! compile_errors = ["future cannot be sent between threads safely"]
+//! ```
+//!
 //! The tiers go from least to most given away; `learn hint` shows the first, and each
 //! `learn hint --more` one more (see `crate::hints`), so that a learner takes only as much help
 //! as they need. Version 1 of the format had a single `hint`.
@@ -43,24 +53,50 @@ pub const FORMAT_VERSION: i64 = 2;
 /// at most four (beyond that, a hint is a walkthrough).
 pub const HINT_TIERS: std::ops::RangeInclusive<usize> = 2..=4;
 
-/// The book's chapters that exercises refer to: file name, number and title, as
-/// `book/src/SUMMARY.md` has them (a test in `xtask`'s `exercises.rs` checks that they agree, reading
-/// the summary with mdBook's own parser).
-pub const CHAPTERS: &[(&str, u32, &str)] = &[
-    ("callbacks.md", 4, "Callbacks"),
-    ("promises.md", 5, "Promises in Rust"),
-    ("futures-by-hand.md", 6, "Under the hood: futures by hand"),
-    ("async-await.md", 7, "async/await"),
-    ("runtimes.md", 8, "Three runtimes"),
+/// The book's chapters that exercises refer to, in reading order: file name, number and title,
+/// as `book/src/SUMMARY.md` has them (a test in `xtask`'s `exercises.rs` checks that they agree,
+/// reading the summary with mdBook's own parser, and that the exercises follow this order).
+pub const CHAPTERS: &[(&str, &str, &str)] = &[
+    ("callbacks.md", "4", "Callbacks"),
+    ("promises.md", "5", "Promises in Rust"),
+    ("futures-by-hand.md", "6", "Under the hood: futures by hand"),
+    ("async-await.md", "7", "async/await"),
+    ("spawning.md", "7.1", "The first spawn: Send and 'static"),
+    ("runtimes.md", "8", "Three runtimes"),
+    ("tasks.md", "8.1", "Who owns a task: structured concurrency"),
+    (
+        "async-traits.md",
+        "8.2",
+        "Async functions in traits, and async closures",
+    ),
     (
         "real-io.md",
-        9,
+        "9",
         "Real I/O: sockets, readiness and the reactor",
     ),
-    ("communication.md", 10, "Async communication"),
-    ("data-management.md", 11, "Async data management"),
-    ("pitfalls.md", 13, "Pitfalls"),
+    ("communication.md", "10", "Async communication"),
+    ("streams.md", "10.1", "Streams"),
+    ("shutdown.md", "10.2", "Cancellation and graceful shutdown"),
+    ("data-management.md", "11", "Async data management"),
+    ("pitfalls.md", "13", "Pitfalls"),
+    ("testing.md", "13.1", "Testing and debugging async code"),
 ];
+
+/// How an exercise starts, before the learner touches it (`starts` in `info.toml`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Start {
+    /// It builds, and a `todo!()` marks each place where the learner's code goes (the default).
+    #[default]
+    Todo,
+    /// It does not build: reading the compiler's errors is the lesson. The verification checks
+    /// that the compiler says each of these (a fragment of an error's message).
+    Broken {
+        /// What the compiler must say about the exercise as shipped.
+        compile_errors: Vec<String>,
+    },
+    /// It builds and its tests fail: a bug to find (there is no `todo!()`).
+    Buggy,
+}
 
 /// One exercise, as `info.toml` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +114,8 @@ pub struct Exercise {
     /// The hints, from the gentlest to the last, which points at the solution: between
     /// [`HINT_TIERS`] of them, none empty.
     pub hints: Vec<String>,
+    /// How it starts: with `todo!()`s, not building, or with a bug.
+    pub start: Start,
 }
 
 impl Exercise {
@@ -89,7 +127,9 @@ impl Exercise {
     /// The chapter as people say it: "chapter 4, Callbacks (book/src/callbacks.md)".
     pub fn chapter_title(&self) -> String {
         match CHAPTERS.iter().find(|(file, ..)| *file == self.chapter) {
-            Some((file, number, title)) => format!("chapter {number}, {title} (book/src/{file})"),
+            Some((file, number, title)) => {
+                format!("chapter {number}, {title} (book/src/{file})")
+            }
             None => format!("book/src/{}", self.chapter),
         }
     }
@@ -207,6 +247,12 @@ struct ExerciseEntry {
     minutes: u32,
     /// Each tier with where it is, so that an empty one is reported at its own line.
     hints: Vec<Spanned<String>>,
+    /// `"todo"` (the default), `"broken"` or `"buggy"`: see [`Start`].
+    #[serde(default)]
+    starts: Option<String>,
+    /// With `starts = "broken"`: what the compiler must say.
+    #[serde(default)]
+    compile_errors: Vec<String>,
 }
 
 /// Parses the text of `info.toml` into the exercises, checking every rule. Errors name the
@@ -272,6 +318,8 @@ fn check_exercise(text: &str, line: usize, entry: ExerciseEntry) -> anyhow::Resu
         chapter,
         minutes,
         hints,
+        starts,
+        compile_errors,
     } = entry;
     for (key, value) in [("name", &name), ("dir", &dir), ("chapter", &chapter)] {
         if value.trim().is_empty() {
@@ -310,6 +358,25 @@ fn check_exercise(text: &str, line: usize, entry: ExerciseEntry) -> anyhow::Resu
     if !chapter.ends_with(".md") || chapter.contains('/') {
         bail!("line {line}: `chapter` must be a file name of `book/src/`, like `callbacks.md`");
     }
+    let start = match (starts.as_deref(), compile_errors.is_empty()) {
+        (None | Some("todo"), true) => Start::Todo,
+        (Some("buggy"), true) => Start::Buggy,
+        (Some("broken"), false) if compile_errors.iter().all(|e| !e.trim().is_empty()) => {
+            Start::Broken { compile_errors }
+        }
+        (Some("broken"), _) => bail!(
+            "line {line}: `starts = \"broken\"` needs `compile_errors`: what the compiler \
+             must say about the exercise as shipped (fragments of its messages, none empty)"
+        ),
+        (None | Some("todo" | "buggy"), false) => bail!(
+            "line {line}: `compile_errors` is only for `starts = \"broken\"`: an exercise \
+             that does not build as shipped"
+        ),
+        (Some(other), _) => bail!(
+            "line {line}: `starts = \"{other}\"`: give \"todo\" (the default), \"broken\" \
+             (it does not build) or \"buggy\" (it builds, and its tests fail)"
+        ),
+    };
     Ok(Exercise {
         number,
         name,
@@ -317,6 +384,7 @@ fn check_exercise(text: &str, line: usize, entry: ExerciseEntry) -> anyhow::Resu
         chapter,
         minutes,
         hints: hints.into_iter().map(Spanned::into_inner).collect(),
+        start,
     })
 }
 
@@ -408,6 +476,27 @@ Chain them with `then`.""",
             "chapter 5, Promises in Rust (book/src/promises.md)"
         );
         assert_eq!(course.repo(), PathBuf::from("/repo"));
+    }
+
+    #[test]
+    fn an_exercise_may_start_broken_or_buggy() {
+        assert_eq!(course().exercises[0].start, Start::Todo);
+        let first_hints = "hints = [\"Count.\", \"Count down to zero.\"]";
+        let broken = INFO.replace(
+            first_hints,
+            &format!(
+                "{first_hints}\nstarts = \"broken\"\n\
+                 compile_errors = [\"cannot be sent between threads safely\"]"
+            ),
+        );
+        assert_eq!(
+            parse_info(&broken).unwrap()[0].start,
+            Start::Broken {
+                compile_errors: vec!["cannot be sent between threads safely".into()]
+            }
+        );
+        let buggy = INFO.replace(first_hints, &format!("{first_hints}\nstarts = \"buggy\""));
+        assert_eq!(parse_info(&buggy).unwrap()[0].start, Start::Buggy);
     }
 
     #[test]
@@ -506,6 +595,28 @@ Chain them with `then`.""",
             (
                 INFO.replace("callbacks.md", "callbacks"),
                 "`chapter` must be",
+            ),
+            (
+                INFO.replace(first_hints, &format!("{first_hints}\nstarts = \"broken\"")),
+                "line 4: `starts = \"broken\"` needs `compile_errors`",
+            ),
+            (
+                INFO.replace(
+                    first_hints,
+                    &format!("{first_hints}\nstarts = \"broken\"\ncompile_errors = [\" \"]"),
+                ),
+                "none empty",
+            ),
+            (
+                INFO.replace(
+                    first_hints,
+                    &format!("{first_hints}\ncompile_errors = [\"E0597\"]"),
+                ),
+                "line 4: `compile_errors` is only for `starts = \"broken\"`",
+            ),
+            (
+                INFO.replace(first_hints, &format!("{first_hints}\nstarts = \"done\"")),
+                "line 4: `starts = \"done\"`: give \"todo\" (the default)",
             ),
         ];
         for (text, expected) in cases {

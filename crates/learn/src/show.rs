@@ -10,7 +10,7 @@ use anstream::ColorChoice;
 use anstyle::{AnsiColor, Style};
 
 use crate::check::{Clippy, Verdict, Warnings};
-use crate::course::{Course, Exercise, outline};
+use crate::course::{Course, Exercise, Start, outline};
 use crate::progress::Progress;
 
 /// Green, for success.
@@ -198,6 +198,14 @@ pub fn verdict(exercise: &Exercise, verdict: &Verdict, paint: Paint) -> String {
             );
             for error in shown {
                 let _ = writeln!(out, "{}\n", indent(error, "  "));
+            }
+            if let Start::Broken { .. } = exercise.start {
+                let _ = writeln!(
+                    out,
+                    "  This exercise starts this way: reading these errors is the exercise. \
+                     The comment at the top of the file says what the code must do once it \
+                     compiles.\n"
+                );
             }
             if shown.len() < *errors {
                 let _ = writeln!(
@@ -581,6 +589,19 @@ mod tests {
         assert!(text.contains("\n  error[E0277]"), "{text}");
         assert!(
             text.contains("`cargo run -- learn check 1 --all` shows all 2."),
+            "{text}"
+        );
+        assert!(!text.contains("starts this way"), "{text}");
+        // An exercise that starts broken says that the errors are the exercise.
+        let broken = Exercise {
+            start: Start::Broken {
+                compile_errors: vec!["cannot be sent".into()],
+            },
+            ..exercise.clone()
+        };
+        let text = super::verdict(&broken, &error, PLAIN);
+        assert!(
+            text.contains("This exercise starts this way: reading these errors is the exercise."),
             "{text}"
         );
     }

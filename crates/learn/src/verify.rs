@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::check::{CheckOptions, Clippy, Verdict, cargo, check};
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, Start};
 use crate::reset::copy_dir;
 
 /// Everything wrong with the course that can be seen without building it.
@@ -94,11 +94,32 @@ pub fn course_problems(course: &Course) -> Vec<String> {
                 "src/lib.rs should start with a `//!` header that names {chapter}"
             ));
         }
-        if !lib.contains("// TODO") {
-            problem("src/lib.rs has no `// TODO` marking where the learner writes".into());
-        }
-        if !lib.contains("todo!(") {
-            problem("src/lib.rs has no `todo!()` where the learner's code goes".into());
+        // A `todo!()` in the code, not one a comment mentions.
+        let has_todo = lib
+            .lines()
+            .any(|line| !line.trim_start().starts_with("//") && line.contains("todo!("));
+        match exercise.start {
+            Start::Todo => {
+                if !lib.contains("// TODO") {
+                    problem("src/lib.rs has no `// TODO` marking where the learner writes".into());
+                }
+                if !has_todo {
+                    problem("src/lib.rs has no `todo!()` where the learner's code goes".into());
+                }
+            }
+            // The compiler's errors say where to work (a broken exercise may have gaps to fill
+            // as well, once it compiles).
+            Start::Broken { .. } => {}
+            // The failing tests say where to look: a gap to fill would give the bug away.
+            Start::Buggy => {
+                if has_todo {
+                    problem(
+                        "src/lib.rs has a `todo!()`, but info.toml says the exercise starts \
+                         with a bug to find, not a gap to fill"
+                            .into(),
+                    );
+                }
+            }
         }
         for (tier, hint) in exercise.hints.iter().enumerate() {
             if hint.trim().len() < 40 {
@@ -319,6 +340,34 @@ impl Row {
     /// What is wrong with this row, if anything.
     pub fn problem(&self) -> Option<String> {
         let name = &self.exercise.dir;
+        match (&self.exercise.start, &self.unsolved) {
+            (Start::Broken { compile_errors }, Verdict::DoesNotCompile { shown, .. }) => {
+                let said = shown.join("\n");
+                if let Some(missing) = compile_errors.iter().find(|e| !said.contains(e.as_str())) {
+                    return Some(format!(
+                        "{name}: unsolved, it does not compile, as it should, but the compiler \
+                         never says `{missing}` (info.toml's `compile_errors`)"
+                    ));
+                }
+            }
+            (Start::Broken { .. }, unsolved) => {
+                return Some(format!(
+                    "{name}: info.toml says it starts broken, but unsolved, `check` says: {}",
+                    unsolved.summary()
+                ));
+            }
+            (Start::Todo | Start::Buggy, Verdict::DoesNotCompile { shown, .. }) => {
+                return Some(format!(
+                    "{name}: unsolved, it does not compile (only `starts = \"broken\"` \
+                     exercises may): {}",
+                    shown
+                        .first()
+                        .and_then(|e| e.lines().next())
+                        .unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
         match (&self.unsolved, &self.solved) {
             (Verdict::Passed { .. }, _) => Some(format!(
                 "{name}: passes its tests unsolved: they check nothing the learner writes"
@@ -394,6 +443,8 @@ pub fn build_rounds(
         target_dir: Some(scratch.join("target")),
         locked: true,
         test_timeout: Duration::from_secs(60),
+        // Every error, so that a broken exercise's `compile_errors` can all be found.
+        all: true,
         ..CheckOptions::default()
     };
     progress("round 1: every exercise as shipped must fail")?;
@@ -565,7 +616,10 @@ mod tests {
 
     #[test]
     fn a_solution_must_pass_without_a_warning() {
-        let exercise = course().exercises[0].clone();
+        let mut exercise = course().exercises[0].clone();
+        exercise.start = Start::Broken {
+            compile_errors: vec!["error: x".into()],
+        };
         let unsolved = Verdict::DoesNotCompile {
             errors: 1,
             shown: vec!["error: x".into()],
@@ -609,6 +663,62 @@ mod tests {
         };
         let problem = solved(unchecked).problem().expect("unchecked is a problem");
         assert!(problem.contains("clippy could not run"), "{problem}");
+    }
+
+    #[test]
+    fn only_a_broken_exercise_may_fail_to_compile_and_it_must_say_why() {
+        let passed = Verdict::Passed {
+            tests: 1,
+            warnings: Warnings::default(),
+        };
+        let does_not_compile = |message: &str| Verdict::DoesNotCompile {
+            errors: 2,
+            shown: vec![
+                "error[E0597]: `names` does not live long enough".into(),
+                message.into(),
+            ],
+            warnings: Warnings::default(),
+        };
+        let row = |start: Start, unsolved: Verdict| Row {
+            exercise: Exercise {
+                start,
+                ..course().exercises[0].clone()
+            },
+            unsolved,
+            solved: passed.clone(),
+        };
+        let broken = || Start::Broken {
+            compile_errors: vec![
+                "does not live long enough".into(),
+                "future cannot be sent between threads safely".into(),
+            ],
+        };
+        let sent = "error: future cannot be sent between threads safely";
+        // Every expected message, in any of the errors: as designed.
+        assert_eq!(row(broken(), does_not_compile(sent)).problem(), None);
+        // One expected message missing: the exercise no longer teaches what it says.
+        let problem = row(
+            broken(),
+            does_not_compile("error[E0382]: use of moved value"),
+        )
+        .problem()
+        .expect("a missing message is a problem");
+        assert!(
+            problem.contains("never says `future cannot be sent between threads safely`"),
+            "{problem}"
+        );
+        // A broken exercise that builds.
+        let problem = row(broken(), passed.clone())
+            .problem()
+            .expect("it should not build");
+        assert!(problem.contains("says it starts broken"), "{problem}");
+        // Any other exercise must build as shipped.
+        for start in [Start::Todo, Start::Buggy] {
+            let problem = row(start, does_not_compile(sent))
+                .problem()
+                .expect("only a broken exercise may fail to build");
+            assert!(problem.contains("it does not compile"), "{problem}");
+        }
     }
 
     #[test]
@@ -713,6 +823,123 @@ mod tests {
     }
 
     #[test]
+    fn every_stated_time_agrees_with_info_toml() {
+        // The README, the exercise index and the instructor guide each say how long the
+        // exercises take, in words: the range of all but the longest, and the longest. Those
+        // words are built here from info.toml and must appear, so that retuning an estimate
+        // fails this test until the prose says it too.
+        let course = course();
+        let longest = course.exercises.iter().map(|e| e.minutes).max().unwrap();
+        let long: Vec<&Exercise> = course
+            .exercises
+            .iter()
+            .filter(|e| e.minutes == longest)
+            .collect();
+        assert_eq!(long.len(), 1, "the prose names one longest exercise");
+        let rest = course.exercises.iter().filter(|e| e.minutes < longest);
+        let low = rest.clone().map(|e| e.minutes).min().unwrap();
+        let high = rest.map(|e| e.minutes).max().unwrap();
+        let number = format!("{:02}", long[0].number);
+        let read = |path: &str| {
+            let text = std::fs::read_to_string(course.repo().join(path)).unwrap();
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        for (path, said) in [
+            (
+                "README.md",
+                format!("most of {low} to {high} minutes and one ({number}) {longest}"),
+            ),
+            (
+                "book/src/exercises.md",
+                format!("Each exercise takes {low} to {high} minutes, except {number},"),
+            ),
+            (
+                "book/src/instructor-guide.md",
+                format!(
+                    "Exercises are planned at {low} to {high} minutes each, and one, \
+                     {number}, at {longest}"
+                ),
+            ),
+        ] {
+            assert!(read(path).contains(&said), "{path} should say: {said}");
+        }
+    }
+
+    /// The minutes of a schedule's table rows (`| minutes | segment | exercises |`, or with a
+    /// `time` column first), without lunch and breaks, and the exercises the rows name.
+    fn schedule(table: &str) -> (u32, Vec<u32>) {
+        let mut minutes = 0;
+        let mut exercises = Vec::new();
+        for line in table.lines().filter(|line| line.starts_with("| ")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // The minutes are the first cell that is a number (a `time` cell has a colon).
+            let Some(at) = cells.iter().position(|cell| cell.parse::<u32>().is_ok()) else {
+                continue; // The header and its rule.
+            };
+            if !matches!(cells[at + 1], "Break" | "Lunch") {
+                minutes += cells[at].parse::<u32>().unwrap();
+            }
+            let named = cells[cells.len() - 2].split(|c: char| !c.is_ascii_digit());
+            exercises.extend(named.filter_map(|number| number.parse::<u32>().ok()));
+        }
+        (minutes, exercises)
+    }
+
+    #[test]
+    fn the_schedules_add_up_and_the_long_one_has_every_exercise() {
+        let course = course();
+        let guide =
+            std::fs::read_to_string(course.repo().join("book/src/instructor-guide.md")).unwrap();
+        let flat = guide.split_whitespace().collect::<Vec<_>>().join(" ");
+        let section = |from: &str, to: &str| {
+            let start = guide.find(from).unwrap_or_else(|| panic!("no {from:?}"));
+            let end = guide[start..].find(to).map_or(guide.len(), |at| start + at);
+            &guide[start..end]
+        };
+
+        let (one_day, _) = schedule(section("## One-day schedule", "\n## "));
+        let said = format!("the segments below add up to {one_day} minutes");
+        assert!(
+            flat.contains(&said),
+            "the one-day schedule should say: {said}"
+        );
+
+        let days: Vec<(u32, Vec<u32>)> = section("## Four-day schedule", "\n## Discussion")
+            .split("\n### Day ")
+            .skip(1)
+            .map(schedule)
+            .collect();
+        assert_eq!(days.len(), 4, "four days");
+        let sums: Vec<String> = days
+            .iter()
+            .map(|(minutes, _)| minutes.to_string())
+            .collect();
+        let said = format!(
+            "the segments add up to {} and {} minutes",
+            sums[..sums.len() - 1].join(", "),
+            sums[sums.len() - 1]
+        );
+        assert!(
+            flat.contains(&said),
+            "the four-day schedule should say: {said}"
+        );
+        for (day, (minutes, _)) in days.iter().enumerate() {
+            assert!(
+                *minutes <= 375,
+                "day {}: {minutes} minutes of teaching, more than six hours and a quarter",
+                day + 1
+            );
+        }
+        let mut named: Vec<u32> = days.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        named.sort_unstable();
+        let every: Vec<u32> = course.exercises.iter().map(|e| e.number).collect();
+        assert_eq!(
+            named, every,
+            "every exercise once in the four days, none twice"
+        );
+    }
+
+    #[test]
     fn the_books_exercise_index_agrees_with_info_toml() {
         // Appendix B's table: `| NN | name | [N](chapter.md)... | minutes | ... |`.
         let course = course();
@@ -736,15 +963,5 @@ mod tests {
             );
             assert_eq!(row[4], exercise.minutes.to_string(), "{at}: minutes");
         }
-    }
-
-    #[test]
-    fn the_numbering_is_the_books() {
-        let course = course();
-        let names: Vec<&str> = course.exercises.iter().map(|e| e.dir.as_str()).collect();
-        assert_eq!(names.len(), 26);
-        assert_eq!(names[0], "01-countdown-callbacks");
-        assert_eq!(names[22], "23-whole-style");
-        assert_eq!(names[25], "26-deadline-client");
     }
 }

@@ -1,22 +1,25 @@
 // The pipeline with async/await: the style `node-async`.
 //
-// The same Promises as `promises.mjs`, written the way the sequential reference is:
-// loops, `try`/`catch`/`finally`, a value returned at the end. `await` suspends the
-// function until a Promise settles and lets the event loop run everything else
-// meanwhile; what was a chain of `then` becomes the next line. Read it beside Rust's
-// `crates/async-await`: the shape is the same, from the retry loop to the worker's
-// `while`.
+// The same Promises as `promises.mjs`, written the way the sequential reference
+// is: loops, `try`/`catch`/`finally`, a value returned at the end. `await`
+// suspends the function until a Promise settles and lets the event loop run
+// everything else meanwhile; what was a chain of `then` becomes the next line.
+// Read it beside Rust's `crates/async-await`: the shape is the same, from the
+// retry loop to the worker's `while`.
 //
-// Two differences from Rust's async/await are worth knowing. A JavaScript Promise is
-// *eager*: calling an async function starts it at once, whether or not anyone awaits it
-// (a Rust future does nothing until it is polled). And a Promise cannot be cancelled:
-// only what it waits on can be, here through an AbortSignal.
+// Two differences from Rust's async/await are worth knowing. A JavaScript
+// Promise is *eager*: calling an async function starts it at once, whether or
+// not anyone awaits it (a Rust future does nothing until it is polled). And a
+// Promise cannot be cancelled: only what it waits on can be, here through an
+// AbortSignal.
 //
-// The requests use `fetch` with `AbortSignal.timeout(ms)`. fetch hides its socket, so
-// this style writes no `socket` trace lines (the contract allows that).
+// The requests use `fetch` with `AbortSignal.timeout(ms)`. fetch hides its
+// socket, so this style writes no `socket` trace lines (the contract allows
+// that).
 //
 // Run: node async.mjs http://127.0.0.1:7878 [--run ID] [--trace]
-// The contract is `crates/other-languages/README.md`; what is computed is `spec.mjs`.
+// The contract is `crates/other-languages/README.md`; what is computed is
+// `spec.mjs`.
 
 import process from "node:process";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
@@ -30,10 +33,12 @@ const STYLE = "node-async";
 // Step 1: fetch.
 
 // ANCHOR: fetch
+// ANCHOR: fetch_attempt
 /**
- * One attempt: the body of source `index`, or an AttemptFailed. The deadline is one
- * signal for the whole attempt: fetch and the body read both listen to it, so a server
- * that trickles bytes cannot extend it, and when it fires the connection is closed.
+ * One attempt: the body of source `index`, or an AttemptFailed. The deadline is
+ * one signal for the whole attempt: fetch and the body read both listen to it,
+ * so a server that trickles bytes cannot extend it, and when it fires the
+ * connection is closed.
  */
 async function attempt(run, index, number) {
   run.trace.attemptStarted(index, number);
@@ -46,21 +51,25 @@ async function attempt(run, index, number) {
       await response.body?.cancel(); // closes the connection now
       throw new spec.AttemptFailed("error", `HTTP status ${response.status}`);
     }
-    // The body read is under the same signal. Bytes, then text: not UTF-8 is an error.
+    // The body read is under the same signal. Bytes, then text: not UTF-8 is an
+    // error.
     const body = spec.decodeBody(await response.arrayBuffer());
     outcome = "answered";
     return body;
   } catch (error) {
-    // The deadline rejects with a DOMException named "TimeoutError"; anything else
-    // (fetch's TypeError "fetch failed" for a refused or reset connection, a status, a
-    // short or undecodable body) is an error.
+    // The deadline rejects with a DOMException named "TimeoutError"; anything
+    // else (fetch's TypeError "fetch failed" for a refused or reset connection,
+    // a status, a short or undecodable body) is an error.
     if (error?.name === "TimeoutError") outcome = "timeout";
     throw new spec.AttemptFailed(outcome, spec.describeError(error));
   } finally {
-    run.trace.attemptFinished(index, number, outcome); // on every path, exactly once
+    // on every path, exactly once
+    run.trace.attemptFinished(index, number, outcome);
   }
 }
 
+// ANCHOR_END: fetch_attempt
+// ANCHOR: fetch_retry
 /** Fetch with retry: at once, in the same slot, up to `retries` more times. */
 async function fetchWithRetry(run, index) {
   for (let number = 1; ; number += 1) {
@@ -74,14 +83,15 @@ async function fetchWithRetry(run, index) {
     }
   }
 }
+// ANCHOR_END: fetch_retry
 // ANCHOR_END: fetch
 
 // ANCHOR: slots
 /**
- * Fetches every source, `concurrency` at a time: that many lanes, each a loop that
- * takes the next source in file order. A source's hand-off is started, not awaited: the
- * lane goes on to the next source at once, since a lookup must not hold a slot. Returns
- * when every fetch and every hand-off is done.
+ * Fetches every source, `concurrency` at a time: that many lanes, each a loop
+ * that takes the next source in file order. A source's hand-off is started, not
+ * awaited: the lane goes on to the next source at once, since a lookup must not
+ * hold a slot. Returns when every fetch and every hand-off is done.
  */
 async function fetchAll(run) {
   const { sources } = run.plan;
@@ -90,15 +100,18 @@ async function fetchAll(run) {
   const lane = async () => {
     while (next < sources.length) {
       const index = next;
-      next += 1; // no other lane runs between these lines: one thread, no await between
+      // no other lane runs between these lines: one thread, no await between
+      next += 1;
       const { attempts, failure, body } = await fetchWithRetry(run, index);
       run.fetches[index] = new spec.FetchSummary(attempts, failure);
       if (body !== null) handOffs.push(handOff(run, index, body));
     }
   };
   const lanes = [];
-  for (let n = 0; n < Math.min(run.plan.settings.concurrency, sources.length); n += 1) {
-    if (n > 0 && n % spec.STARTS_PER_TURN === 0) await nextTurn(); // see spec.mjs
+  const count = Math.min(run.plan.settings.concurrency, sources.length);
+  for (let n = 0; n < count; n += 1) {
+    // see spec.mjs
+    if (n > 0 && n % spec.STARTS_PER_TURN === 0) await nextTurn();
     lanes.push(lane());
   }
   await Promise.all(lanes);
@@ -111,10 +124,11 @@ async function fetchAll(run) {
 
 // ANCHOR: cache
 /**
- * Station to region, each station looked up once: a Map from station to the Promise of
- * its region. `regionOf` is not async on purpose: it must store the Promise before
- * anything else can run. (With an `await` before the `set`, two askers could both find
- * the station missing and both look it up: the check-then-insert race, back again.)
+ * Station to region, each station looked up once: a Map from station to the
+ * Promise of its region. `regionOf` is not async on purpose: it must store the
+ * Promise before anything else can run. (With an `await` before the `set`, two
+ * askers could both find the station missing and both look it up: the
+ * check-then-insert race, back again.)
  */
 class SingleFlightCache {
   constructor(run) {
@@ -129,7 +143,9 @@ class SingleFlightCache {
 
   /** A Promise of the region of `station` (null: unknown to the registry). */
   regionOf(station) {
-    if (!this.regions.has(station)) this.regions.set(station, this.lookUp(station));
+    if (!this.regions.has(station)) {
+      this.regions.set(station, this.lookUp(station));
+    }
     return this.regions.get(station);
   }
 
@@ -150,9 +166,10 @@ class SingleFlightCache {
 // ANCHOR: workers
 // ANCHOR: hand_off
 /**
- * Hands the records of source `index` to their workers: the body's distinct stations
- * all at once through the cache, then each record, in line order, into its worker's
- * channel. Only a station waits for a lookup, never a record (spec.survey says why).
+ * Hands the records of source `index` to their workers: the body's distinct
+ * stations all at once through the cache, then each record, in line order, into
+ * its worker's channel. Only a station waits for a lookup, never a record
+ * (spec.survey says why).
  */
 async function handOff(run, index, body) {
   const surveyed = spec.survey(index, body);
@@ -165,7 +182,8 @@ async function handOff(run, index, body) {
       run.rejected.push(record); // an unknown station
       continue;
     }
-    // Waits while the worker's queue is full: backpressure, one record at a time.
+    // Waits while the worker's queue is full: backpressure, one record at a
+    // time.
     await run.channels[record.worker].send(record);
     run.trace.handOff(record.worker);
   }
@@ -176,7 +194,8 @@ async function handOff(run, index, body) {
 async function worker(channel) {
   const tally = new spec.WorkerTally();
   for (;;) {
-    const record = await channel.recv(); // undefined: closed, and every record taken
+    // undefined: closed, and every record taken
+    const record = await channel.recv();
     if (record === undefined) return tally;
     tally.add(record);
   }
@@ -199,10 +218,11 @@ async function runPipeline(plan, options, trace) {
   };
   run.cache = new SingleFlightCache(run);
   trace.runStarted();
-  // 4. The workers first (started, not awaited), so the first record has somewhere to
-  // go.
+  // 4. The workers first (started, not awaited), so the first record has
+  //    somewhere to go.
   const workers = run.channels.map(worker);
-  // 1. Fetch; each answered source goes on to 2. Parse, 3. Enrich and 4. Partition.
+  // 1. Fetch; each answered source goes on to 2. Parse, 3. Enrich and
+  //    4. Partition.
   await fetchAll(run);
   for (const channel of run.channels) channel.close();
   const tallies = await Promise.all(workers);

@@ -1,23 +1,24 @@
 // The pipeline as error-first callbacks on Node's event loop: the style
 // `node-callbacks`.
 //
-// Nothing here waits. Where the sequential reference would block (for a feed, a lookup,
-// room in a worker's queue), this code says what to do *next*, as a function, and
-// returns: Node calls that function when its time has come. One thread runs every
-// callback, one at a time, so shared state is plain objects and needs no lock. No
-// Promise, no `async`, no `await`, no `fetch` anywhere in this file or in `spec.mjs`: a
-// tidy check enforces it.
+// Nothing here waits. Where the sequential reference would block (for a feed, a
+// lookup, room in a worker's queue), this code says what to do *next*, as a
+// function, and returns: Node calls that function when its time has come. One
+// thread runs every callback, one at a time, so shared state is plain objects
+// and needs no lock. No Promise, no `async`, no `await`, no `fetch` anywhere in
+// this file or in `spec.mjs`: a tidy check enforces it.
 //
 // It is the Rust crate `crates/callbacks` with Node's event loop instead of a
-// hand-written one, and Node's `http` module instead of readiness callbacks on a
-// socket. The layout follows that crate's four files: the slots (`startSources`), one
-// attempt and the retry (`attempt`, `fetchWithRetry`), the single-flight cache
-// (`SingleFlightCache`), the hand-off and the workers (`handOff`, `BoundedQueue`,
-// `worker`), and `runPipeline`, top to bottom.
+// hand-written one, and Node's `http` module instead of readiness callbacks on
+// a socket. The layout follows that crate's four files: the slots
+// (`startSources`), one attempt and the retry (`attempt`, `fetchWithRetry`),
+// the single-flight cache (`SingleFlightCache`), the hand-off and the workers
+// (`handOff`, `BoundedQueue`, `worker`), and `runPipeline`, top to bottom.
 //
 // Run: node callbacks.mjs http://127.0.0.1:7878 [--run ID] [--trace]
-// The contract is `crates/other-languages/README.md`. Read next: `promises.mjs`, the
-// same pipeline with values you can hold instead of functions you pass.
+// The contract is `crates/other-languages/README.md`. Read next:
+// `promises.mjs`, the same pipeline with values you can hold instead of
+// functions you pass.
 
 import { Buffer } from "node:buffer";
 import http from "node:http";
@@ -27,20 +28,21 @@ import * as spec from "./spec.mjs";
 
 const STYLE = "node-callbacks";
 
-// An agent without keep-alive: every request gets a connection of its own, closed after
-// its answer (the request says `Connection: close`), so one attempt is one connection,
-// as the tcp transport says. Node's global agent keeps connections alive for reuse;
-// `agent: false` would do as well, but makes a whole new agent per request.
+// An agent without keep-alive: every request gets a connection of its own,
+// closed after its answer (the request says `Connection: close`), so one
+// attempt is one connection, as the tcp transport says. Node's global agent
+// keeps connections alive for reuse; `agent: false` would do as well, but makes
+// a whole new agent per request.
 const ONE_USE = new http.Agent({ keepAlive: false });
 
 // -------------------------------------------------------------------------------------
 // Step 1: fetch.
 
 /**
- * Reads an answered attempt's response, and ends the attempt with `finish`: "answered"
- * with the body, or "error" for a status other than 2xx, a body cut short (a close
- * before Content-Length bytes: `complete` is false) or one that is not UTF-8 (a feed is
- * text, as Rust's parser says).
+ * Reads an answered attempt's response, and ends the attempt with `finish`:
+ * "answered" with the body, or "error" for a status other than 2xx, a body cut
+ * short (a close before Content-Length bytes: `complete` is false) or one that
+ * is not UTF-8 (a feed is text, as Rust's parser says).
  */
 function readBody(response, finish) {
   const length = Number(response.headers["content-length"] ?? 0);
@@ -53,7 +55,8 @@ function readBody(response, finish) {
     finish(body === null ? "error" : "answered", body);
   });
   response.on("error", () => finish("error"));
-  response.on("close", () => finish("error")); // after 'end', finish has already run
+  // after 'end', finish has already run
+  response.on("close", () => finish("error"));
 }
 
 /** The body as text, or null if it is not UTF-8. */
@@ -66,10 +69,10 @@ function decodeOrNull(chunks) {
 }
 
 /**
- * The `socket` trace lines of one attempt: `reached(phase)` writes `phase` and any
- * earlier phase not written yet, in order. An answer proves the request was sent, so if
- * its 'response' ever came before the request's 'finish', writing both then is still
- * true.
+ * The `socket` trace lines of one attempt: `reached(phase)` writes `phase` and
+ * any earlier phase not written yet, in order. An answer proves the request was
+ * sent, so if its 'response' ever came before the request's 'finish', writing
+ * both then is still true.
  */
 function socketPhases(run, index, number, isFinished) {
   const phases = ["connected", "request_sent", "first_byte"];
@@ -82,12 +85,14 @@ function socketPhases(run, index, number, isFinished) {
 }
 
 // ANCHOR: fetch
+// ANCHOR: fetch_attempt
 /**
- * One attempt: GET the feed of source `index` on a connection of its own, raced against
- * a deadline over the whole attempt. Calls `callback(err, body)` exactly once: every
- * way the attempt can end (an answer, an error, a close, the deadline) goes through
- * `finish`, and the `finished` flag lets only the first one through. `finish` also
- * clears the timer and destroys the request, closing its socket (a hanging feed's too).
+ * One attempt: GET the feed of source `index` on a connection of its own, raced
+ * against a deadline over the whole attempt. Calls `callback(err, body)`
+ * exactly once: every way the attempt can end (an answer, an error, a close,
+ * the deadline) goes through `finish`, and the `finished` flag lets only the
+ * first one through. `finish` also clears the timer and destroys the request,
+ * closing its socket (a hanging feed's too).
  */
 function attempt(run, index, number, callback) {
   run.trace.attemptStarted(index, number);
@@ -103,37 +108,48 @@ function attempt(run, index, number, callback) {
   };
   const reached = socketPhases(run, index, number, () => finished);
   const path = spec.feedPath(run.id, run.plan.sources[index]);
-  const options = { host: run.feeds.host, port: run.feeds.port, path, agent: ONE_USE };
+  const { host, port } = run.feeds;
+  const options = { host, port, path, agent: ONE_USE };
   const request = http.get(options, (response) => {
-    // 'response' fires once the status line and the headers have arrived and are
-    // parsed: the nearest the `http` module lets us see the first byte.
+    // 'response' fires once the status line and the headers have arrived and
+    // are parsed: the nearest the `http` module lets us see the first byte.
     reached("first_byte");
     readBody(response, finish);
   });
-  request.on("socket", (socket) => socket.once("connect", () => reached("connected")));
-  request.on("finish", () => reached("request_sent")); // the request is written out
+  request.on("socket", (socket) =>
+    socket.once("connect", () => reached("connected")),
+  );
+  // the request is written out
+  request.on("finish", () => reached("request_sent"));
   request.on("error", () => finish("error")); // refused, reset, malformed
   const deadline = setTimeout(() => finish("timeout"), run.plan.timeoutMs);
 }
 
+// ANCHOR_END: fetch_attempt
+// ANCHOR: fetch_retry
 /**
- * Fetch with retry: a failed attempt is retried at once, in the same slot, up to
- * `retries` more times. A loop with a wait in it becomes a function that calls itself
- * from its callback. `callback(err, { attempts, body })`: `err` is the last failure.
+ * Fetch with retry: a failed attempt is retried at once, in the same slot, up
+ * to `retries` more times. A loop with a wait in it becomes a function that
+ * calls itself from its callback. `callback(err, { attempts, body })`: `err` is
+ * the last failure.
  */
 function fetchWithRetry(run, index, number, callback) {
   attempt(run, index, number, (err, body) => {
     if (!err) return callback(null, { attempts: number, body });
-    if (number > run.plan.settings.retries) return callback(err, { attempts: number });
+    if (number > run.plan.settings.retries) {
+      return callback(err, { attempts: number });
+    }
     fetchWithRetry(run, index, number + 1, callback);
   });
 }
+// ANCHOR_END: fetch_retry
 // ANCHOR_END: fetch
 
 // ANCHOR: slots
 /**
- * Starts sources, in file order, while a slot is free: at most `concurrency` fetches in
- * flight, as two numbers. Called once at the start, then each time a fetch ends.
+ * Starts sources, in file order, while a slot is free: at most `concurrency`
+ * fetches in flight, as two numbers. Called once at the start, then each time a
+ * fetch ends.
  */
 function startSources(run) {
   const { slots, plan } = run;
@@ -147,8 +163,9 @@ function startSources(run) {
     fetchWithRetry(run, index, 1, (err, fetched) => {
       const failure = err ? err.outcome : null;
       run.fetches[index] = new spec.FetchSummary(fetched.attempts, failure);
-      // The fetch is over: its slot goes to the next source now, before this source's
-      // records are enriched (that waits for lookups, and must not hold a slot).
+      // The fetch is over: its slot goes to the next source now, before this
+      // source's records are enriched (that waits for lookups, and must not
+      // hold a slot).
       slots.inFlight -= 1;
       startSources(run);
       if (err) return sourceDone(run);
@@ -163,10 +180,11 @@ function startSources(run) {
 
 // ANCHOR: cache
 /**
- * Station to region, each station looked up once. An entry is the answer, `{ region }`
- * (region null: unknown), or, while the lookup is in flight, the list of callbacks
- * waiting for it. No lock, and no race between "is it there?" and "put it there": one
- * thread runs one callback at a time, so nothing can happen between the two.
+ * Station to region, each station looked up once. An entry is the answer,
+ * `{ region }` (region null: unknown), or, while the lookup is in flight, the
+ * list of callbacks waiting for it. No lock, and no race between "is it there?"
+ * and "put it there": one thread runs one callback at a time, so nothing can
+ * happen between the two.
  */
 class SingleFlightCache {
   constructor(run) {
@@ -185,8 +203,9 @@ class SingleFlightCache {
     if (Array.isArray(entry)) {
       entry.push(callback); // someone is looking it up: wait with them
     } else if (entry !== undefined) {
-      // Known: answered on a later turn all the same. A function that calls back
-      // sometimes at once and sometimes later is hard to use ("releasing Zalgo").
+      // Known: answered on a later turn all the same. A function that calls
+      // back sometimes at once and sometimes later is hard to use ("releasing
+      // Zalgo").
       setImmediate(callback, null, entry.region);
     } else {
       this.entries.set(station, [callback]);
@@ -213,26 +232,28 @@ class SingleFlightCache {
 // Steps 2 to 4: parse, enrich, partition; and the workers.
 
 /**
- * A bounded queue with callbacks. `push(item, onRoom)` puts `item` in and returns true
- * if there is room; if the queue is full it returns false and keeps the item and
- * `onRoom` until a pop makes room, then puts the item in and calls `onRoom()`: the
- * producer goes on from there. (Node's `writable.write()` returns false the same way,
- * and the producer waits for 'drain'.) `pop(onItem)` calls `onItem(item)` with the next
- * item, or `onItem()` once the queue is closed and empty. Neither ever calls back
- * before it has returned.
+ * A bounded queue with callbacks. `push(item, onRoom)` puts `item` in and
+ * returns true if there is room; if the queue is full it returns false and
+ * keeps the item and `onRoom` until a pop makes room, then puts the item in and
+ * calls `onRoom()`: the producer goes on from there. (Node's `writable.write()`
+ * returns false the same way, and the producer waits for 'drain'.)
+ * `pop(onItem)` calls `onItem(item)` with the next item, or `onItem()` once the
+ * queue is closed and empty. Neither ever calls back before it has returned.
  */
 class BoundedQueue {
   constructor(capacity) {
     this.capacity = capacity;
     this.items = new spec.Fifo();
-    this.parked = new spec.Fifo(); // producers waiting for room: { item, onRoom }
+    // producers waiting for room: { item, onRoom }
+    this.parked = new spec.Fifo();
     this.waiting = null; // a consumer waiting for an item
     this.closed = false;
   }
 
   push(item, onRoom) {
     if (this.waiting !== null) {
-      const onItem = this.waiting; // the queue is empty, its worker waits: hand it over
+      // the queue is empty, its worker waits: hand it over
+      const onItem = this.waiting;
       this.waiting = null;
       onItem(item);
       return true;
@@ -248,14 +269,15 @@ class BoundedQueue {
   pop(onItem) {
     if (this.items.length > 0) {
       const item = this.items.shift();
-      // One place is free: the first parked producer's item takes it, and it goes on.
+      // One place is free: the first parked producer's item takes it, and it
+      // goes on.
       const parked = this.parked.shift();
       if (parked !== undefined) {
         this.items.push(parked.item);
         parked.onRoom();
       }
-      // A later turn, so that a worker's loop of pops does not grow the stack, and the
-      // event loop gets to run its timers and sockets between records.
+      // A later turn, so that a worker's loop of pops does not grow the stack,
+      // and the event loop gets to run its timers and sockets between records.
       setImmediate(onItem, item);
     } else if (this.closed) {
       setImmediate(onItem);
@@ -276,10 +298,11 @@ class BoundedQueue {
 
 // ANCHOR: hand_off
 /**
- * Hands the records of source `index`, whose feed answered `body`, to their workers,
- * and calls `done()` when the last one is in a queue. Two passes (spec.survey says
- * why): the body's few stations wait for their regions, one callback each; then a
- * cursor parses the records one at a time and pushes each into its worker's queue.
+ * Hands the records of source `index`, whose feed answered `body`, to their
+ * workers, and calls `done()` when the last one is in a queue. Two passes
+ * (spec.survey says why): the body's few stations wait for their regions, one
+ * callback each; then a cursor parses the records one at a time and pushes each
+ * into its worker's queue.
  */
 function handOff(run, index, body, done) {
   const surveyed = spec.survey(index, body);
@@ -304,9 +327,10 @@ function handOff(run, index, body, done) {
 // ANCHOR: workers
 
 /**
- * Pushes `records` (a cursor) into their queues, in order, while there is room. A full
- * queue keeps the record and this function's continuation: the cursor parks, and goes
- * on when its worker has made room. One cursor per source, never a callback per record.
+ * Pushes `records` (a cursor) into their queues, in order, while there is room.
+ * A full queue keeps the record and this function's continuation: the cursor
+ * parks, and goes on when its worker has made room. One cursor per source,
+ * never a callback per record.
  */
 function sendRecords(run, records, done) {
   for (let next = records.next(); !next.done; next = records.next()) {
@@ -360,8 +384,8 @@ function runPipeline(plan, options, trace, callback) {
   };
   run.cache = new SingleFlightCache(run);
   trace.runStarted();
-  // 4. The workers first, so that the first record has somewhere to go. 5. When the
-  // last one has its tally, merge.
+  // 4. The workers first, so that the first record has somewhere to go. 5. When
+  //    the last one has its tally, merge.
   const tallies = new Array(settings.workers);
   let workersLeft = settings.workers;
   run.queues.forEach((queue, n) => worker(queue, (err, tally) => {
@@ -373,7 +397,8 @@ function runPipeline(plan, options, trace, callback) {
     const report = spec.assembleReport(plan, fetches, rejected, cache.lookups, tallies);
     callback(null, report);
   }));
-  // 1. Fetch; each source then goes on to 2. Parse, 3. Enrich, 4. Partition by itself.
+  // 1. Fetch; each source then goes on to 2. Parse, 3. Enrich, 4. Partition by
+  //    itself.
   if (plan.sources.length === 0) run.queues.forEach((queue) => queue.close());
   startSources(run);
 }

@@ -1,18 +1,19 @@
 // The pipeline as Promise chains: the style `node-promises`.
 //
-// A Promise is a value that stands for a result not there yet. Where `callbacks.mjs`
-// passes "what to do next" into every function, here every function that waits
-// *returns* its result-to-be, and the caller chains what comes next onto it with
-// `then`, handles failure with `catch`, cleans up with `finally`, and combines many
-// with `Promise.all`. Nothing in this file is written with `async` functions or
-// `await`: a tidy check enforces it. This is JavaScript before ES2017, and the shape of
-// Rust's `crates/combinators` (futures-rs combinators), whose `promise_table.md` maps
-// one onto the other.
+// A Promise is a value that stands for a result not there yet. Where
+// `callbacks.mjs` passes "what to do next" into every function, here every
+// function that waits *returns* its result-to-be, and the caller chains what
+// comes next onto it with `then`, handles failure with `catch`, cleans up with
+// `finally`, and combines many with `Promise.all`. Nothing in this file is
+// written with `async` functions or `await`: a tidy check enforces it. This is
+// JavaScript before ES2017, and the shape of Rust's `crates/combinators`
+// (futures-rs combinators), whose `promise_table.md` maps one onto the other.
 //
 // The requests use `fetch` (Node's built-in client, undici) with
-// `AbortSignal.timeout(ms)` as the deadline of a whole attempt. fetch hides its socket:
-// there is no event for "the connection is established" or "the request is written", so
-// this style writes no `socket` trace lines (the contract allows that).
+// `AbortSignal.timeout(ms)` as the deadline of a whole attempt. fetch hides its
+// socket: there is no event for "the connection is established" or "the request
+// is written", so this style writes no `socket` trace lines (the contract
+// allows that).
 //
 // Run: node promises.mjs http://127.0.0.1:7878 [--run ID] [--trace]
 // Read next: `async.mjs`, the same chains written as loops with `await`.
@@ -29,12 +30,14 @@ const STYLE = "node-promises";
 // Step 1: fetch.
 
 // ANCHOR: fetch
+// ANCHOR: fetch_attempt
 /**
  * One attempt: a Promise of the body of source `index`, or a rejection with an
- * AttemptFailed. The deadline is a signal made when the attempt starts; fetch and the
- * body read both listen to it, so the deadline covers connecting, the head and the
- * body: a server that trickles bytes cannot extend it. When it fires, fetch rejects
- * with a DOMException named "TimeoutError" and closes the connection.
+ * AttemptFailed. The deadline is a signal made when the attempt starts; fetch
+ * and the body read both listen to it, so the deadline covers connecting, the
+ * head and the body: a server that trickles bytes cannot extend it. When it
+ * fires, fetch rejects with a DOMException named "TimeoutError" and closes the
+ * connection.
  */
 function attempt(run, index, number) {
   run.trace.attemptStarted(index, number);
@@ -56,17 +59,20 @@ function attempt(run, index, number) {
       },
       (error) => {
         // Only the deadline rejects with a TimeoutError; anything else (fetch's
-        // TypeError "fetch failed" for a refused or reset connection, a status, a short
-        // body) is an error.
+        // TypeError "fetch failed" for a refused or reset connection, a status,
+        // a short body) is an error.
         const outcome = error?.name === "TimeoutError" ? "timeout" : "error";
         run.trace.attemptFinished(index, number, outcome);
         throw new spec.AttemptFailed(outcome, spec.describeError(error));
       });
 }
 
+// ANCHOR_END: fetch_attempt
+// ANCHOR: fetch_retry
 /**
- * Fetch with retry, as a chain: `then` on an answer, `catch` to try again (at once, in
- * the same slot) or to give up. Resolves to { attempts, failure, body }.
+ * Fetch with retry, as a chain: `then` on an answer, `catch` to try again (at
+ * once, in the same slot) or to give up. Resolves to
+ * { attempts, failure, body }.
  */
 function fetchWithRetry(run, index, number = 1) {
   return attempt(run, index, number)
@@ -75,15 +81,16 @@ function fetchWithRetry(run, index, number = 1) {
       ? { attempts: number, failure: error.outcome, body: null }
       : fetchWithRetry(run, index, number + 1)));
 }
+// ANCHOR_END: fetch_retry
 // ANCHOR_END: fetch
 
 // ANCHOR: slots
 /**
- * Fetches every source, `concurrency` at a time: that many lanes, each a chain that
- * takes the next source (in file order) when its fetch is over. A source's hand-off
- * starts when its fetch ends and runs beside the lane, which goes on to the next source
- * at once: a lookup must not hold a slot. Resolves when every fetch and every hand-off
- * is done.
+ * Fetches every source, `concurrency` at a time: that many lanes, each a chain
+ * that takes the next source (in file order) when its fetch is over. A source's
+ * hand-off starts when its fetch ends and runs beside the lane, which goes on
+ * to the next source at once: a lookup must not hold a slot. Resolves when
+ * every fetch and every hand-off is done.
  */
 function fetchAll(run) {
   const { sources } = run.plan;
@@ -99,7 +106,8 @@ function fetchAll(run) {
       return lane();
     });
   };
-  // The lanes start STARTS_PER_TURN at a time, with a turn of the loop in between.
+  // The lanes start STARTS_PER_TURN at a time, with a turn of the loop in
+  // between.
   const count = Math.min(run.plan.settings.concurrency, sources.length);
   const lanes = [];
   const startLanes = () => {
@@ -119,11 +127,12 @@ function fetchAll(run) {
 
 // ANCHOR: cache
 /**
- * Station to region, each station looked up once: a Map from station to the *Promise*
- * of its region. The first asker stores the Promise before anything can happen in
- * between; every later asker, during the lookup or after it, gets the same Promise, and
- * `then` on a settled Promise still answers (on a later turn, never at once). A Promise
- * is a value that can be shared: that is the whole single-flight cache.
+ * Station to region, each station looked up once: a Map from station to the
+ * *Promise* of its region. The first asker stores the Promise before anything
+ * can happen in between; every later asker, during the lookup or after it, gets
+ * the same Promise, and `then` on a settled Promise still answers (on a later
+ * turn, never at once). A Promise is a value that can be shared: that is the
+ * whole single-flight cache.
  */
 class SingleFlightCache {
   constructor(run) {
@@ -163,10 +172,10 @@ class SingleFlightCache {
 
 // ANCHOR: hand_off
 /**
- * Hands the records of source `index` to their workers: the body's distinct stations
- * all at once through the cache (`Promise.all`), then each record, in line order, into
- * its worker's channel (spec.survey says why in two passes). Resolves when the last is
- * queued.
+ * Hands the records of source `index` to their workers: the body's distinct
+ * stations all at once through the cache (`Promise.all`), then each record, in
+ * line order, into its worker's channel (spec.survey says why in two passes).
+ * Resolves when the last is queued.
  */
 function handOff(run, index, body) {
   const surveyed = spec.survey(index, body);
@@ -179,12 +188,12 @@ function handOff(run, index, body) {
 
 // ANCHOR: workers
 /**
- * Sends `records` (a cursor), one at a time, each after the previous one is queued: the
- * channel's Promise resolves when there is room, so a full queue holds the source back.
- * Written as a step that chains the next step, inside one Promise that resolves at the
- * end. `return send().then(next)` would be shorter, but each step's Promise would then
- * be resolved with the next one: a chain as long as the body, held until its last
- * record.
+ * Sends `records` (a cursor), one at a time, each after the previous one is
+ * queued: the channel's Promise resolves when there is room, so a full queue
+ * holds the source back. Written as a step that chains the next step, inside
+ * one Promise that resolves at the end. `return send().then(next)` would be
+ * shorter, but each step's Promise would then be resolved with the next one: a
+ * chain as long as the body, held until its last record.
  */
 function sendRecords(run, records) {
   return new Promise((resolve, reject) => {
@@ -243,7 +252,8 @@ function runPipeline(plan, options, trace) {
   trace.runStarted();
   // 4. The workers first, so that the first record has somewhere to go.
   const tallies = Promise.all(run.channels.map(worker));
-  // 1. Fetch; each answered source goes on to 2. Parse, 3. Enrich and 4. Partition.
+  // 1. Fetch; each answered source goes on to 2. Parse, 3. Enrich and
+  //    4. Partition.
   return fetchAll(run)
     .then(() => {
       run.channels.forEach((channel) => channel.close());

@@ -1,9 +1,10 @@
 //! Steps 4 and 5: what a worker keeps, and how the workers' results are merged.
 //!
-//! A worker receives enriched records for the stations of its partition and keeps, per station,
-//! the count, the minimum, the maximum and the sum, all in integer tenths. Because integer
-//! addition is associative, the totals do not depend on the order in which records arrive, which
-//! is what lets eight very different styles agree byte for byte.
+//! A worker receives enriched records for the stations of its partition and
+//! keeps, per station, the count, the minimum, the maximum and the sum, all in
+//! integer tenths. Because integer addition is associative, the totals do not
+//! depend on the order in which records arrive, which is what lets eight very
+//! different styles agree byte for byte.
 //!
 //! Read next: [`crate::report`].
 
@@ -31,7 +32,8 @@ pub struct StationStats {
     pub min: i32,
     /// Highest temperature, in tenths.
     pub max: i32,
-    /// Sum of all temperatures, in tenths. `i64`: a million records of 99.9 still fit.
+    /// Sum of all temperatures, in tenths. `i64`: a million records of 99.9
+    /// still fit.
     pub sum: i64,
 }
 
@@ -54,16 +56,19 @@ impl StationStats {
     }
 
     // ANCHOR: mean
-    /// The mean in tenths: `sum / count`, rounded to the nearest tenth, ties away from zero.
+    /// The mean in tenths: `sum / count`, rounded to the nearest tenth, ties
+    /// away from zero.
     ///
-    /// Done in integers: `round(|s| / c) = floor((2|s| + c) / 2c)`, then the sign put back.
+    /// Done in integers: `round(|s| / c) = floor((2|s| + c) / 2c)`, then the
+    /// sign put back.
     pub fn mean(&self) -> i32 {
         assert!(self.count > 0, "a station has at least one record");
         let count = i128::from(self.count);
         let sum = i128::from(self.sum);
         let magnitude = (2 * sum.abs() + count) / (2 * count);
         let mean = if sum < 0 { -magnitude } else { magnitude };
-        i32::try_from(mean).expect("a mean lies between the minimum and the maximum")
+        i32::try_from(mean)
+            .expect("a mean lies between the minimum and the maximum")
     }
     // ANCHOR_END: mean
 }
@@ -88,7 +93,9 @@ impl WorkerTally {
         self.records += 1;
         let Enriched { record, region } = enriched;
         match self.stations.get_mut(&record.station) {
-            Some(stats) => stats.combine(&StationStats::new(region, record.tenths.0)),
+            Some(stats) => {
+                stats.combine(&StationStats::new(region, record.tenths.0))
+            }
             None => {
                 let stats = StationStats::new(region, record.tenths.0);
                 self.stations.insert(record.station, stats);
@@ -97,7 +104,8 @@ impl WorkerTally {
     }
 }
 
-/// Merges the workers' tallies into one total per station, sorted by station name (bytewise).
+/// Merges the workers' tallies into one total per station, sorted by station
+/// name (bytewise).
 pub fn merge(tallies: &[WorkerTally]) -> BTreeMap<String, StationStats> {
     let mut merged: BTreeMap<String, StationStats> = BTreeMap::new();
     for tally in tallies {
@@ -158,7 +166,10 @@ mod tests {
         b.add(record("Bergen", 1));
         let merged = merge(&[a, b]);
         let oslo = &merged["Oslo"];
-        assert_eq!((oslo.count, oslo.min, oslo.max, oslo.sum), (3, -20, 50, 40));
+        assert_eq!(
+            (oslo.count, oslo.min, oslo.max, oslo.sum),
+            (3, -20, 50, 40)
+        );
         assert_eq!(merged.keys().collect::<Vec<_>>(), ["Bergen", "Oslo"]);
     }
 }

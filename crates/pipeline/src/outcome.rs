@@ -1,14 +1,14 @@
-//! What fetching a source came to: how each attempt ended, and the summary a style hands to
-//! the report.
+//! What fetching a source came to: how each attempt ended, and the summary a
+//! style hands to the report.
 //!
-//! Every style fills in one [`FetchSummary`] per source, so that the report is assembled by one
-//! function whatever the style. This module imports nothing from the crate: the trace, the
-//! model and the report all build on it.
+//! Every style fills in one [`FetchSummary`] per source, so that the report is
+//! assembled by one function whatever the style. This module imports nothing
+//! from the crate: the trace, the model and the report all build on it.
 
 use serde::{Deserialize, Serialize};
 
-/// How one fetch attempt ended. Read back from a trace line of a program in another language
-/// (`"answered"`, `"error"`, `"timeout"`).
+/// How one fetch attempt ended. Read back from a trace line of a program in
+/// another language (`"answered"`, `"error"`, `"timeout"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttemptOutcome {

@@ -1,14 +1,15 @@
 //! Step 2: parse a feed's body into records.
 //!
-//! A body is split on `\n`; one trailing `\r` is removed from each line (so CRLF files work);
-//! empty lines are skipped but still count for line numbers, which start at 1. A line is
-//! `<station>;<temperature>`, split at the first `;`. The temperature must match
-//! `-?[0-9]{1,2}\.[0-9]` exactly and is kept as integer [`Tenths`], never as a float: float sums
-//! depend on the order of addition, and the order changes from run to run in a concurrent
-//! program. Integers do not care. [`crate::tenths`] holds that format, both ways.
+//! A body is split on `\n`; one trailing `\r` is removed from each line (so
+//! CRLF files work); empty lines are skipped but still count for line numbers,
+//! which start at 1. A line is `<station>;<temperature>`, split at the first
+//! `;`. The temperature must match `-?[0-9]{1,2}\.[0-9]` exactly and is kept as
+//! integer [`Tenths`], never as a float: float sums depend on the order of
+//! addition, and the order changes from run to run in a concurrent program.
+//! Integers do not care. [`crate::tenths`] holds that format, both ways.
 //!
-//! This is pure, synchronous code, like `frame.rs` in mini-redis: every style calls it the same
-//! way. Read next: [`crate::registry`].
+//! This is pure, synchronous code, like `frame.rs` in mini-redis: every style
+//! calls it the same way. Read next: [`crate::registry`].
 
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +28,20 @@ pub struct Record {
     pub tenths: Tenths,
 }
 
-/// Why a line (or a record) was rejected. The text of each reason is part of the specification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Why a line (or a record) was rejected. The text of each reason is part of
+/// the specification.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+)]
 pub enum Reason {
     /// The line has no `;`.
     #[serde(rename = "missing ';'")]
@@ -82,11 +95,12 @@ pub struct Parsed {
     pub rejected: Vec<Rejection>,
 }
 
-/// Parses the body of source number `source` into records and rejected lines, all at once.
+/// Parses the body of source number `source` into records and rejected lines,
+/// all at once.
 ///
-/// Convenient for a short body; for a long one this holds a `Record` (and its station's `String`)
-/// per line. The styles use [`parse_lines`] through [`crate::enrich`] instead, which keeps
-/// nothing per line.
+/// Convenient for a short body; for a long one this holds a `Record` (and its
+/// station's `String`) per line. The styles use [`parse_lines`] through
+/// [`crate::enrich`] instead, which keeps nothing per line.
 pub fn parse_body(source: usize, body: &str) -> Parsed {
     let mut parsed = Parsed::default();
     for line in parse_lines(source, body) {
@@ -98,8 +112,8 @@ pub fn parse_body(source: usize, body: &str) -> Parsed {
     parsed
 }
 
-/// One parsed line that borrows its station from the body: a [`Record`] before anything is
-/// allocated for it.
+/// One parsed line that borrows its station from the body: a [`Record`] before
+/// anything is allocated for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedLine<'b> {
     /// Index of the source (in file order) the line came from.
@@ -125,8 +139,9 @@ impl ParsedLine<'_> {
 }
 
 // ANCHOR: parse_lines
-/// The non-empty lines of the body of source number `source`, parsed one at a time as the
-/// iterator is advanced: a [`ParsedLine`] or the line's [`Rejection`], in line order.
+/// The non-empty lines of the body of source number `source`, parsed one at a
+/// time as the iterator is advanced: a [`ParsedLine`] or the line's
+/// [`Rejection`], in line order.
 pub fn parse_lines(
     source: usize,
     body: &str,
@@ -135,12 +150,14 @@ pub fn parse_lines(
     std::iter::from_fn(move || cursor.next(source, body))
 }
 
-/// Where [`parse_lines`] is in a body: a byte offset and a line number, and nothing borrowed.
-/// An iterator that owns its body (`rosetta_pipeline::enrich::Enrich`) keeps one beside the
-/// body, since it cannot also hold a borrow of it.
+/// Where [`parse_lines`] is in a body: a byte offset and a line number, and
+/// nothing borrowed. An iterator that owns its body
+/// (`rosetta_pipeline::enrich::Enrich`) keeps one beside the body, since it
+/// cannot also hold a borrow of it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCursor {
-    /// Byte offset of the next line's start; past the end once the last line is read.
+    /// Byte offset of the next line's start; past the end once the last line is
+    /// read.
     at: usize,
     /// Number of the next line, counted from 0.
     index: usize,
@@ -157,16 +174,19 @@ impl LineCursor {
             let rest = body.get(self.at..)?;
             let (line, next) = match rest.find('\n') {
                 Some(end) => (&rest[..end], self.at + end + 1),
-                // The last line: after it, `at` is past the end and `get` above ends the loop.
+                // The last line: after it, `at` is past the end and `get` above
+                // ends the loop.
                 None => (rest, body.len() + 1),
             };
             self.at = next;
             self.index += 1;
-            // A scenario file is at most 64 MiB, so a body has far fewer than 4 billion lines.
+            // A scenario file is at most 64 MiB, so a body has far fewer than 4
+            // billion lines.
             let line_no = u32::try_from(self.index).unwrap_or(u32::MAX);
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() {
-                continue; // Skipped, but counted: line numbers stay those of the file.
+                // Skipped, but counted: line numbers stay those of the file.
+                continue;
             }
             return Some(match parse_line(line) {
                 Ok((station, tenths)) => Ok(ParsedLine {
@@ -189,7 +209,8 @@ impl LineCursor {
 // ANCHOR: parse_line
 /// Parses one non-empty line into a station and a temperature in tenths.
 pub fn parse_line(line: &str) -> Result<(&str, Tenths), Reason> {
-    let (station, temperature) = line.split_once(';').ok_or(Reason::MissingSeparator)?;
+    let (station, temperature) =
+        line.split_once(';').ok_or(Reason::MissingSeparator)?;
     if station.is_empty() {
         return Err(Reason::EmptyStation);
     }
@@ -206,8 +227,8 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The cursor splits exactly as the specification reads: on `\n`, one trailing `\r`
-        /// removed, empty lines skipped but counted.
+        /// The cursor splits exactly as the specification reads: on `\n`, one
+        /// trailing `\r` removed, empty lines skipped but counted.
         #[test]
         fn the_cursor_reads_lines_as_the_specification_splits_them(
             body in "[a;1.\\-\r\n]{0,40}"

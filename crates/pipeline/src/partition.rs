@@ -1,15 +1,16 @@
 //! Step 4: which worker gets a record.
 //!
-//! Partitioning by a hash of the key sends every record of one station to the same worker, so a
-//! worker can keep per-station totals without sharing them with anyone. The hash is FNV-1a, 32
-//! bits, because it is short enough to write out and stable everywhere (`std`'s `DefaultHasher`
-//! is not guaranteed to be stable between Rust releases, and the report shows partition sizes).
+//! Partitioning by a hash of the key sends every record of one station to the
+//! same worker, so a worker can keep per-station totals without sharing them
+//! with anyone. The hash is FNV-1a, 32 bits, because it is short enough to
+//! write out and stable everywhere (`std`'s `DefaultHasher` is not guaranteed
+//! to be stable between Rust releases, and the report shows partition sizes).
 //!
 //! Read next: [`crate::aggregate`].
 
 // ANCHOR: partition
-/// FNV-1a, 32-bit: start at 2166136261; for each byte, xor it in, then multiply by 16777619,
-/// wrapping.
+/// FNV-1a, 32-bit: start at 2166136261; for each byte, xor it in, then multiply
+/// by 16777619, wrapping.
 pub fn fnv1a32(bytes: &[u8]) -> u32 {
     const OFFSET_BASIS: u32 = 2_166_136_261;
     const PRIME: u32 = 16_777_619;

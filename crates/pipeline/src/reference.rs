@@ -1,16 +1,19 @@
 //! The sequential reference run: the whole pipeline with no concurrency at all.
 //!
-//! Every other style is compared against this one: its report is the gold master. It does one
-//! thing at a time, in file order, and waits by blocking: with `std::thread::sleep` on the `sim`
-//! transport, in a socket's `connect`, `write` and `read` on `tcp`. That makes it slow (roughly
-//! the sum of every latency, see [`crate::model::Ideal::sequential_ms`]) and obviously right,
+//! Every other style is compared against this one: its report is the gold
+//! master. It does one thing at a time, in file order, and waits by blocking:
+//! with `std::thread::sleep` on the `sim` transport, in a socket's `connect`,
+//! `write` and `read` on `tcp`. That makes it slow (roughly the sum of every
+//! latency, see [`crate::model::Ideal::sequential_ms`]) and obviously right,
 //! which is what a reference must be.
 //!
-//! [`exchange`], one attempt over a blocking [`TcpStream`], is written here once and used twice:
-//! by this run, and by the threads style, which runs the same blocking code on many threads at
-//! once. That is the whole lesson of the threads style: blocking code, concurrently.
+//! [`exchange`], one attempt over a blocking [`TcpStream`], is written here
+//! once and used twice: by this run, and by the threads style, which runs the
+//! same blocking code on many threads at once. That is the whole lesson of the
+//! threads style: blocking code, concurrently.
 //!
-//! Read it first: every concurrent style is this function with the waiting rearranged.
+//! Read it first: every concurrent style is this function with the waiting
+//! rearranged.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,7 +35,11 @@ use crate::transport::{Feeds, Transport};
 
 // ANCHOR: run
 /// Runs the pipeline sequentially and returns its report.
-pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError> {
+pub fn run(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    trace: &Trace,
+) -> Result<Report, RunError> {
     let mut fetches = Vec::with_capacity(scenario.sources.len());
     let mut rejected = Vec::new();
     let mut cache = Cache::default();
@@ -40,11 +47,13 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
 
     for (index, source) in scenario.sources.iter().enumerate() {
         // 1. Fetch, with retries and timeouts.
-        let (summary, body) = fetch_with_retry(index, source, scenario, opts, trace);
+        let (summary, body) =
+            fetch_with_retry(index, source, scenario, opts, trace);
         fetches.push(summary);
         let Some(body) = body else { continue };
 
-        // 2. Parse, one line at a time: nothing is kept per line but its effect on the tallies.
+        // 2. Parse, one line at a time: nothing is kept per line but its effect
+        //    on the tallies.
         for line in parse_lines(index, &body) {
             let line = match line {
                 Ok(line) => line,
@@ -54,7 +63,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
                 }
             };
             // 3. Enrich, through the cache.
-            let Some(region) = cache.region_of(line.station, scenario, opts, trace) else {
+            let Some(region) =
+                cache.region_of(line.station, scenario, opts, trace)
+            else {
                 rejected.push(Rejection {
                     source: line.source,
                     line: line.line,
@@ -62,7 +73,8 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
                 });
                 continue;
             };
-            // 4. Partition: hand the record to the worker that owns its station.
+            // 4. Partition: hand the record to the worker that owns its
+            //    station.
             let record = line.to_record();
             hand_off(Enriched { record, region }, &mut tallies, trace);
         }
@@ -79,8 +91,10 @@ pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Repo
 // ANCHOR_END: run
 
 // ANCHOR: fetch_with_retry
-/// Fetches one source: up to `retries + 1` attempts, each limited by the timeout. The body is
-/// borrowed from the scenario on `sim`, and owned on `tcp`, where it was read from a socket.
+// ANCHOR: retry_sim
+/// Fetches one source: up to `retries + 1` attempts, each limited by the
+/// timeout. The body is borrowed from the scenario on `sim`, and owned on
+/// `tcp`, where it was read from a socket.
 fn fetch_with_retry<'s>(
     index: usize,
     source: &'s Source,
@@ -96,30 +110,39 @@ fn fetch_with_retry<'s>(
             attempt,
         });
         let (outcome, body) = match &opts.transport {
-            // One thread doing one thing cannot race a timer against an answer; it knows from
-            // the specification which comes first and sleeps that long (see `model::attempt`).
+            // One thread doing one thing cannot race a timer against an answer;
+            // it knows from the specification which comes first and sleeps that
+            // long (see `model::attempt`).
             Transport::Sim => {
-                let (wait_ms, outcome) = model::attempt(source, attempt, settings);
+                let (wait_ms, outcome) =
+                    model::attempt(source, attempt, settings);
                 std::thread::sleep(opts.scaled(wait_ms));
                 let body = match source.respond(attempt) {
-                    scenario::Response::Body(body) if outcome == AttemptOutcome::Answered => {
+                    scenario::Response::Body(body)
+                        if outcome == AttemptOutcome::Answered =>
+                    {
                         Some(Cow::Borrowed(body))
                     }
                     _ => None,
                 };
                 (outcome, body)
             }
-            // Over TCP it cannot know: it asks the feed server, and the deadline, counted from
-            // the attempt's start, bounds every blocking call (see `exchange`).
+            // ANCHOR_END: retry_sim
+            // ANCHOR: retry_tcp
+            // Over TCP it cannot know: it asks the feed server, and the
+            // deadline, counted from the attempt's start, bounds every blocking
+            // call (see `exchange`).
             Transport::Tcp(feeds) => {
-                let deadline = later(Instant::now(), opts.scaled(settings.timeout_ms));
-                let (outcome, body) = exchange(feeds, &source.name, deadline, |phase| {
-                    trace.record(EventKind::Socket {
-                        source: index,
-                        attempt,
-                        phase,
-                    })
-                });
+                let deadline =
+                    later(Instant::now(), opts.scaled(settings.timeout_ms));
+                let (outcome, body) =
+                    exchange(feeds, &source.name, deadline, |phase| {
+                        trace.record(EventKind::Socket {
+                            source: index,
+                            attempt,
+                            phase,
+                        })
+                    });
                 (outcome, body.map(Cow::Owned))
             }
         };
@@ -128,23 +151,28 @@ fn fetch_with_retry<'s>(
             attempt,
             outcome,
         });
-        if outcome == AttemptOutcome::Answered || attempt == settings.max_attempts() {
+        if outcome == AttemptOutcome::Answered
+            || attempt == settings.max_attempts()
+        {
             return (FetchSummary::after(attempt, outcome), body);
         }
         attempt += 1;
     }
 }
+// ANCHOR_END: retry_tcp
 // ANCHOR_END: fetch_with_retry
 
 // ANCHOR: exchange
-/// One attempt over TCP, blocking: connect to the feed server, send the request for `source`,
-/// read until the response is complete, all before `deadline`. Reports each socket phase it
-/// reaches to `reached` (the trace, for the callers), and returns the specification's outcome
-/// ([`http::outcome`]), with the body when the feed answered.
+// ANCHOR: exchange_fn
+/// One attempt over TCP, blocking: connect to the feed server, send the request
+/// for `source`, read until the response is complete, all before `deadline`.
+/// Reports each socket phase it reaches to `reached` (the trace, for the
+/// callers), and returns the specification's outcome ([`http::outcome`]), with
+/// the body when the feed answered.
 ///
-/// The socket is closed on every path, early returns included: `stream` is dropped when this
-/// function returns, and dropping a [`TcpStream`] closes it. A hanging feed server sees the
-/// close, and stops waiting too.
+/// The socket is closed on every path, early returns included: `stream` is
+/// dropped when this function returns, and dropping a [`TcpStream`] closes it.
+/// A hanging feed server sees the close, and stops waiting too.
 pub fn exchange(
     feeds: &Feeds,
     source: &str,
@@ -162,23 +190,27 @@ pub fn exchange(
 enum Failure {
     /// The deadline passed first.
     Timeout,
-    /// The connection was refused or reset, or another I/O call failed. (The reason counts
-    /// as an `error` whatever it is; it is kept for the tests and for debugging.)
+    /// The connection was refused or reset, or another I/O call failed. (The
+    /// reason counts as an `error` whatever it is; it is kept for the tests and
+    /// for debugging.)
     Io(#[allow(dead_code)] io::Error),
     /// The response was malformed or short.
     Http(#[allow(dead_code)] HttpError),
 }
+// ANCHOR_END: exchange_fn
 
-/// The exchange itself. Every blocking call is given the time left until `deadline`, not a
-/// fixed timeout of its own (why: see the tests' `a_trickle_cannot_outlast_the_deadline`).
+// ANCHOR: connect_send
+/// The exchange itself. Every blocking call is given the time left until
+/// `deadline`, not a fixed timeout of its own (why: see the tests'
+/// `a_trickle_cannot_outlast_the_deadline`).
 fn blocking_exchange(
     feeds: &Feeds,
     source: &str,
     deadline: Instant,
     reached: &mut dyn FnMut(SocketPhase),
 ) -> Result<Response, Failure> {
-    // Connect, send, read: each call may block for the time left until the deadline, and
-    // no longer.
+    // Connect, send, read: each call may block for the time left until the
+    // deadline, and no longer.
     let mut stream = loop {
         match TcpStream::connect_timeout(&feeds.addr, time_left(deadline)?) {
             Ok(stream) => break stream,
@@ -200,37 +232,47 @@ fn blocking_exchange(
         }
     }
     reached(SocketPhase::RequestSent);
+    // ANCHOR_END: connect_send
 
+    // ANCHOR: read_response
     let mut parser = ResponseParser::new();
     let mut buffer = [0; 16 * 1024];
     let mut first_byte = true;
     loop {
-        // The time left, again before every read: a server that trickles a byte now and then
-        // would keep a fixed per-read timeout from ever expiring, and the attempt alive for as
-        // long as it likes. With the time left, the last read ends at the deadline.
+        // The time left, again before every read: a server that trickles a byte
+        // now and then would keep a fixed per-read timeout from ever expiring,
+        // and the attempt alive for as long as it likes. With the time left,
+        // the last read ends at the deadline.
         stream
             .set_read_timeout(Some(time_left(deadline)?))
             .map_err(Failure::Io)?;
         match stream.read(&mut buffer) {
-            // The server closed the connection: a short response, unless it was complete.
+            // The server closed the connection: a short response, unless it was
+            // complete.
             Ok(0) => return parser.eof().map_err(Failure::Http),
             Ok(read) => {
                 if std::mem::take(&mut first_byte) {
                     reached(SocketPhase::FirstByte);
                 }
-                if let Some(response) = parser.feed(&buffer[..read]).map_err(Failure::Http)? {
+                if let Some(response) =
+                    parser.feed(&buffer[..read]).map_err(Failure::Http)?
+                {
                     return Ok(response);
                 }
             }
-            // A read timeout that has passed shows as `WouldBlock` on Unix and `TimedOut` on
-            // Windows: tried again, and then `time_left` finds the deadline passed.
+            // A read timeout that has passed shows as `WouldBlock` on Unix and
+            // `TimedOut` on Windows: tried again, and then `time_left` finds
+            // the deadline passed.
             Err(error) => try_again(error)?,
         }
     }
 }
+// ANCHOR_END: read_response
 
-/// The time left until `deadline`: what the next blocking call may wait, at most. None left is
-/// the attempt's timeout. (`set_read_timeout` refuses a zero duration, so it never gets one.)
+// ANCHOR: time_left
+/// The time left until `deadline`: what the next blocking call may wait, at
+/// most. None left is the attempt's timeout. (`set_read_timeout` refuses a zero
+/// duration, so it never gets one.)
 fn time_left(deadline: Instant) -> Result<Duration, Failure> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
@@ -240,19 +282,24 @@ fn time_left(deadline: Instant) -> Result<Duration, Failure> {
     }
 }
 
-/// Whether a failed call is tried again: yes if it was interrupted by a signal or its timeout
-/// passed (a timeout can wake a little early; the deadline, checked before the next call,
-/// decides whether the attempt is over); no for anything else: a refused connection, a reset.
+/// Whether a failed call is tried again: yes if it was interrupted by a signal
+/// or its timeout passed (a timeout can wake a little early; the deadline,
+/// checked before the next call, decides whether the attempt is over); no for
+/// anything else: a refused connection, a reset.
 fn try_again(error: io::Error) -> Result<(), Failure> {
     match error.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => Ok(()),
+        io::ErrorKind::WouldBlock
+        | io::ErrorKind::TimedOut
+        | io::ErrorKind::Interrupted => Ok(()),
         _ => Err(Failure::Io(error)),
     }
 }
+// ANCHOR_END: time_left
 // ANCHOR_END: exchange
 
 // ANCHOR: region_of
-/// The reference's cache: station to region (`None`: unknown), and the lookups it made.
+/// The reference's cache: station to region (`None`: unknown), and the lookups
+/// it made.
 #[derive(Default)]
 struct Cache {
     regions: HashMap<String, Option<String>>,
@@ -260,10 +307,12 @@ struct Cache {
 }
 
 impl Cache {
-    /// The station's region, looked up in the registry the first time the station is seen.
+    /// The station's region, looked up in the registry the first time the
+    /// station is seen.
     ///
-    /// Sequential code needs no single-flight logic: nobody else can be looking the station up
-    /// at the same time, so a miss is simply a lookup, and the next call finds the answer.
+    /// Sequential code needs no single-flight logic: nobody else can be looking
+    /// the station up at the same time, so a miss is simply a lookup, and the
+    /// next call finds the answer.
     fn region_of(
         &mut self,
         station: &str,
@@ -283,7 +332,12 @@ impl Cache {
 // ANCHOR_END: region_of
 
 /// One registry lookup: waits `lookup_ms`, then answers.
-fn lookup(scenario: &Scenario, station: &str, opts: &RunOptions, trace: &Trace) -> Option<String> {
+fn lookup(
+    scenario: &Scenario,
+    station: &str,
+    opts: &RunOptions,
+    trace: &Trace,
+) -> Option<String> {
     trace.record(EventKind::LookupStarted {
         station: station.to_string(),
     });
@@ -297,8 +351,9 @@ fn lookup(scenario: &Scenario, station: &str, opts: &RunOptions, trace: &Trace) 
 }
 
 // ANCHOR: hand_off
-/// Hands a record to the worker that owns its station. The reference has no queue and no
-/// worker thread: the worker is its tally, and handing off is adding to it.
+/// Hands a record to the worker that owns its station. The reference has no
+/// queue and no worker thread: the worker is its tally, and handing off is
+/// adding to it.
 fn hand_off(enriched: Enriched, tallies: &mut [WorkerTally], trace: &Trace) {
     let worker = worker_for(&enriched.record.station, tallies.len());
     trace.hand_off(worker);
@@ -308,13 +363,15 @@ fn hand_off(enriched: Enriched, tallies: &mut [WorkerTally], trace: &Trace) {
 
 #[cfg(test)]
 mod tests {
-    //! The blocking exchange against tiny servers on loopback that write canned bytes. Every
-    //! test asserts an outcome, never a duration: the deadlines are far from what the servers
-    //! do (an answer within milliseconds, or never), so a slow machine cannot flip a result.
+    //! The blocking exchange against tiny servers on loopback that write canned
+    //! bytes. Every test asserts an outcome, never a duration: the deadlines
+    //! are far from what the servers do (an answer within milliseconds, or
+    //! never), so a slow machine cannot flip a result.
     //!
-    //! The style crates share one scripted server for this, `rosetta_conformance::canned`;
-    //! this crate cannot use it (`rosetta-conformance` depends on it), so it has a small one of
-    //! its own, [`serve`].
+    //! The style crates share one scripted server for this,
+    //! `rosetta_conformance::canned`; this crate cannot use it
+    //! (`rosetta-conformance` depends on it), so it has a small one of its own,
+    //! [`serve`].
 
     use std::net::TcpListener;
     use std::thread::{self, JoinHandle};
@@ -325,8 +382,8 @@ mod tests {
     const PATIENT: Duration = Duration::from_secs(10);
     /// Far shorter than what a trickling or hanging server takes.
     const IMPATIENT: Duration = Duration::from_millis(300);
-    /// How long a test server waits for anything before giving up, so a broken client cannot
-    /// hang the test.
+    /// How long a test server waits for anything before giving up, so a broken
+    /// client cannot hang the test.
     const WATCHDOG: Duration = Duration::from_secs(20);
 
     const ALL_PHASES: [SocketPhase; 3] = [
@@ -335,28 +392,35 @@ mod tests {
         SocketPhase::FirstByte,
     ];
 
-    /// The phases of an exchange that sent its request and never heard a byte back.
-    const UNTIL_REQUEST_SENT: [SocketPhase; 2] = [SocketPhase::Connected, SocketPhase::RequestSent];
+    /// The phases of an exchange that sent its request and never heard a byte
+    /// back.
+    const UNTIL_REQUEST_SENT: [SocketPhase; 2] =
+        [SocketPhase::Connected, SocketPhase::RequestSent];
 
-    const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n";
-    const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    const ANSWER: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nOslo;1.0\n";
+    const UNAVAILABLE: &[u8] =
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
 
     /// What a test server does with one connection.
     enum Reply {
         /// Reads the request, writes these bytes, and closes.
         Answer(&'static [u8]),
-        /// Reads the request, then writes these bytes one every 20 ms, until a write fails
-        /// (the client has closed) or they run out.
+        /// Reads the request, then writes these bytes one every 20 ms, until a
+        /// write fails (the client has closed) or they run out.
         Trickle(Vec<u8>),
-        /// Reads the request and never answers (a `hang` feed): waits for the client to close.
+        /// Reads the request and never answers (a `hang` feed): waits for the
+        /// client to close.
         Hang,
-        /// Waits until the request has arrived, without reading it, and closes: closing with
-        /// unread data in the receive buffer sends a reset (RST), not a FIN.
+        /// Waits until the request has arrived, without reading it, and closes:
+        /// closing with unread data in the receive buffer sends a reset (RST),
+        /// not a FIN.
         Reset,
     }
 
-    /// A server on `127.0.0.1:0` that takes one connection per reply, in turn, on a thread.
-    /// Its thread returns, for each connection, whether it saw the client close it.
+    /// A server on `127.0.0.1:0` that takes one connection per reply, in turn,
+    /// on a thread. Its thread returns, for each connection, whether it saw the
+    /// client close it.
     fn serve(replies: Vec<Reply>) -> (Feeds, JoinHandle<Vec<bool>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let feeds = Feeds {
@@ -374,7 +438,9 @@ mod tests {
                         return false;
                     }
                     let request = read_request(&mut stream);
-                    assert!(request.starts_with(b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"));
+                    assert!(request.starts_with(
+                        b"GET /runs/1/feeds/Oslo%20west HTTP/1.1\r\n"
+                    ));
                     match reply {
                         Reply::Answer(bytes) => {
                             stream.write_all(bytes).unwrap();
@@ -390,7 +456,9 @@ mod tests {
                             false
                         }
                         Reply::Hang => sees_the_close(stream),
-                        Reply::Reset => unreachable!("handled before the request is read"),
+                        Reply::Reset => {
+                            unreachable!("handled before the request is read")
+                        }
                     }
                 })
                 .collect()
@@ -398,8 +466,8 @@ mod tests {
         (feeds, server)
     }
 
-    /// The next connection to `listener`, waited for at most [`WATCHDOG`]: a client that never
-    /// connects fails the test instead of hanging it.
+    /// The next connection to `listener`, waited for at most [`WATCHDOG`]: a
+    /// client that never connects fails the test instead of hanging it.
     fn accept_within_watchdog(listener: &TcpListener) -> TcpStream {
         listener.set_nonblocking(true).unwrap();
         let started = Instant::now();
@@ -412,7 +480,10 @@ mod tests {
                     return stream;
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    assert!(started.elapsed() < WATCHDOG, "the client never connected");
+                    assert!(
+                        started.elapsed() < WATCHDOG,
+                        "the client never connected"
+                    );
                     thread::sleep(Duration::from_millis(1));
                 }
                 Err(error) => panic!("accept: {error}"),
@@ -431,38 +502,46 @@ mod tests {
         request
     }
 
-    /// Waits until the client closes its end: `true` if it did (a read of 0 bytes or a reset),
-    /// `false` if the watchdog ran out first.
+    /// Waits until the client closes its end: `true` if it did (a read of 0
+    /// bytes or a reset), `false` if the watchdog ran out first.
     fn sees_the_close(mut stream: TcpStream) -> bool {
         let mut buffer = [0; 64];
         loop {
             match stream.read(&mut buffer) {
                 Ok(0) => return true,
                 Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::ConnectionReset => return true,
+                Err(error)
+                    if error.kind() == io::ErrorKind::ConnectionReset =>
+                {
+                    return true;
+                }
                 Err(_) => return false,
             }
         }
     }
 
-    /// Runs one exchange for source `Oslo west` with `deadline`, and the phases it reached.
+    /// Runs one exchange for source `Oslo west` with `deadline`, and the phases
+    /// it reached.
     fn exchange_with(
         feeds: &Feeds,
         deadline: Instant,
     ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>) {
         let mut phases = Vec::new();
-        let outcome = exchange(feeds, "Oslo west", deadline, |phase| phases.push(phase));
+        let outcome =
+            exchange(feeds, "Oslo west", deadline, |phase| phases.push(phase));
         (outcome, phases)
     }
 
-    /// Runs one exchange, given `limit` from now, against a server that does `reply`: the
-    /// exchange's outcome and phases, and whether the server saw the client close.
+    /// Runs one exchange, given `limit` from now, against a server that does
+    /// `reply`: the exchange's outcome and phases, and whether the server saw
+    /// the client close.
     fn exchange_against(
         reply: Reply,
         limit: Duration,
     ) -> ((AttemptOutcome, Option<String>), Vec<SocketPhase>, bool) {
         let (feeds, server) = serve(vec![reply]);
-        let (outcome, phases) = exchange_with(&feeds, later(Instant::now(), limit));
+        let (outcome, phases) =
+            exchange_with(&feeds, later(Instant::now(), limit));
         let [closed_by_client] = server.join().unwrap()[..] else {
             unreachable!("one reply, one connection")
         };
@@ -471,27 +550,32 @@ mod tests {
 
     #[test]
     fn a_200_is_the_body() {
-        let (outcome, phases, _) = exchange_against(Reply::Answer(ANSWER), PATIENT);
-        let answered = (AttemptOutcome::Answered, Some("Oslo;1.0\n".to_string()));
+        let (outcome, phases, _) =
+            exchange_against(Reply::Answer(ANSWER), PATIENT);
+        let answered =
+            (AttemptOutcome::Answered, Some("Oslo;1.0\n".to_string()));
         assert_eq!((outcome, phases), (answered, ALL_PHASES.into()));
     }
 
     #[test]
     fn a_503_is_an_error() {
-        let (outcome, phases, _) = exchange_against(Reply::Answer(UNAVAILABLE), PATIENT);
+        let (outcome, phases, _) =
+            exchange_against(Reply::Answer(UNAVAILABLE), PATIENT);
         assert_eq!(
             (outcome, phases),
             ((AttemptOutcome::Error, None), ALL_PHASES.into())
         );
     }
 
-    /// A server that sends one byte every 20 ms: each read waits 20 ms, far less than the
-    /// attempt's timeout, but the whole response takes over 2 s, far more. A timeout per read
-    /// would wait for all of it (each read is quick); the deadline does not.
+    /// A server that sends one byte every 20 ms: each read waits 20 ms, far
+    /// less than the attempt's timeout, but the whole response takes over 2 s,
+    /// far more. A timeout per read would wait for all of it (each read is
+    /// quick); the deadline does not.
     #[test]
     fn a_trickle_cannot_outlast_the_deadline() {
         let body = "x".repeat(100);
-        let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}");
+        let response =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{body}");
         let trickle = Reply::Trickle(response.into_bytes());
         let (outcome, phases, _) = exchange_against(trickle, IMPATIENT);
         assert_eq!(
@@ -500,11 +584,12 @@ mod tests {
         );
     }
 
-    /// A server that reads the request and never answers (a `hang` feed): a timeout, and the
-    /// client closes the connection, which the server sees.
+    /// A server that reads the request and never answers (a `hang` feed): a
+    /// timeout, and the client closes the connection, which the server sees.
     #[test]
     fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
-        let (outcome, phases, closed) = exchange_against(Reply::Hang, IMPATIENT);
+        let (outcome, phases, closed) =
+            exchange_against(Reply::Hang, IMPATIENT);
         let timed_out = (AttemptOutcome::Timeout, None);
         assert_eq!((outcome, phases), (timed_out, UNTIL_REQUEST_SENT.into()));
         assert!(closed, "the client closed the connection");
@@ -513,7 +598,8 @@ mod tests {
     #[test]
     fn a_short_body_is_an_error() {
         // The server closes after 4 of 10 body bytes.
-        let short = Reply::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo");
+        let short =
+            Reply::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nOslo");
         let (outcome, phases, _) = exchange_against(short, PATIENT);
         assert_eq!(
             (outcome, phases),
@@ -521,8 +607,9 @@ mod tests {
         );
     }
 
-    /// A server that closes without reading what it was sent: the kernel answers with a reset
-    /// (RST) instead of a clean close, and the client's read fails.
+    /// A server that closes without reading what it was sent: the kernel
+    /// answers with a reset (RST) instead of a clean close, and the client's
+    /// read fails.
     #[test]
     fn a_reset_is_an_error() {
         let (feeds, server) = serve(vec![Reply::Reset]);
@@ -553,17 +640,21 @@ mod tests {
 
     #[test]
     fn a_refused_connection_is_an_error() {
-        let (outcome, phases) = exchange_with(&refusing_feeds(), later(Instant::now(), PATIENT));
+        let (outcome, phases) =
+            exchange_with(&refusing_feeds(), later(Instant::now(), PATIENT));
         assert_eq!(outcome, (AttemptOutcome::Error, None));
         assert_eq!(phases, []);
     }
 
-    /// The reference on tcp: a feed that answers `503`, then `200` (a `first` fault) takes two
-    /// attempts, each with its socket phases in the trace, and its body is read from the socket.
+    /// The reference on tcp: a feed that answers `503`, then `200` (a `first`
+    /// fault) takes two attempts, each with its socket phases in the trace, and
+    /// its body is read from the socket.
     #[test]
     fn on_tcp_the_reference_fetches_with_retry_over_sockets() {
-        let (feeds, server) = serve(vec![Reply::Answer(UNAVAILABLE), Reply::Answer(ANSWER)]);
-        let mut scenario = Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
+        let (feeds, server) =
+            serve(vec![Reply::Answer(UNAVAILABLE), Reply::Answer(ANSWER)]);
+        let mut scenario =
+            Scenario::from_toml("name = \"t\"", "t.toml").unwrap();
         scenario.settings.retries = 1;
         scenario.settings.timeout_ms = 10_000;
         scenario.sources = vec![Source {
@@ -574,10 +665,14 @@ mod tests {
         }];
         let opts = RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
         let trace = Trace::new();
-        let (summary, body) = fetch_with_retry(0, &scenario.sources[0], &scenario, &opts, &trace);
+        let (summary, body) =
+            fetch_with_retry(0, &scenario.sources[0], &scenario, &opts, &trace);
         assert_eq!(summary, FetchSummary::after(2, AttemptOutcome::Answered));
-        assert!(matches!(body, Some(Cow::Owned(ref body)) if body == "Oslo;1.0\n"));
-        let events: Vec<_> = trace.events().into_iter().map(|event| event.kind).collect();
+        assert!(
+            matches!(body, Some(Cow::Owned(ref body)) if body == "Oslo;1.0\n")
+        );
+        let events: Vec<_> =
+            trace.events().into_iter().map(|event| event.kind).collect();
         let phases = |attempt| {
             ALL_PHASES.map(|phase| EventKind::Socket {
                 source: 0,
@@ -585,7 +680,8 @@ mod tests {
                 phase,
             })
         };
-        let started = |attempt| EventKind::AttemptStarted { source: 0, attempt };
+        let started =
+            |attempt| EventKind::AttemptStarted { source: 0, attempt };
         let finished = |attempt, outcome| EventKind::AttemptFinished {
             source: 0,
             attempt,
@@ -602,7 +698,8 @@ mod tests {
 
     #[test]
     fn a_deadline_already_past_is_a_timeout_before_connecting() {
-        let (outcome, phases) = exchange_with(&refusing_feeds(), Instant::now());
+        let (outcome, phases) =
+            exchange_with(&refusing_feeds(), Instant::now());
         assert_eq!(outcome, (AttemptOutcome::Timeout, None));
         assert_eq!(phases, []);
     }

@@ -1,11 +1,12 @@
 //! Step 5: the report, as text for people and as JSON for tools.
 //!
-//! A report never depends on timing or on the order in which things finished: every list is
-//! sorted by a stated key, temperatures are integer tenths, and times live in the trace, not
-//! here. That is what makes "every style produces the identical report" a testable claim.
+//! A report never depends on timing or on the order in which things finished:
+//! every list is sorted by a stated key, temperatures are integer tenths, and
+//! times live in the trace, not here. That is what makes "every style produces
+//! the identical report" a testable claim.
 //!
-//! Every style ends by calling [`Report::assemble`] with what it collected; none renders a
-//! report itself. Read next: [`crate::trace`].
+//! Every style ends by calling [`Report::assemble`] with what it collected;
+//! none renders a report itself. Read next: [`crate::trace`].
 
 use std::fmt::{self, Write as _};
 
@@ -18,11 +19,13 @@ use crate::parse::{Reason, Rejection};
 use crate::scenario::Scenario;
 use crate::tenths::Tenths;
 
-/// The final report of a run. Its JSON form has exactly these keys, in this order.
+/// The final report of a run. Its JSON form has exactly these keys, in this
+/// order.
 ///
-/// It also reads back from JSON, strictly (a missing, unknown or mistyped key is an error):
-/// that is how the JavaScript and Python styles, whose reports arrive as JSON from another
-/// process, are compared with the reference like every other style.
+/// It also reads back from JSON, strictly (a missing, unknown or mistyped key
+/// is an error): that is how the JavaScript and Python styles, whose reports
+/// arrive as JSON from another process, are compared with the reference like
+/// every other style.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
@@ -38,9 +41,11 @@ pub struct Report {
     pub accepted: u64,
     /// Lines and records that did not, by source (file order), then line.
     pub rejected: Vec<RejectedLine>,
-    /// Registry lookups made (each distinct station once, if the cache is single-flight).
+    /// Registry lookups made (each distinct station once, if the cache is
+    /// single-flight).
     pub lookups: u64,
-    /// Parsed records whose region came from the cache: parsed records minus lookups.
+    /// Parsed records whose region came from the cache: parsed records minus
+    /// lookups.
     pub cache_hits: u64,
     /// Accepted records per worker, by worker index.
     pub partitions: Vec<u64>,
@@ -150,7 +155,10 @@ impl Report {
             scenario: scenario.name.clone(),
             sources_ok: fetches.len() - sources_failed.len(),
             sources_failed,
-            attempts: fetches.iter().map(|fetch| u64::from(fetch.attempts)).sum(),
+            attempts: fetches
+                .iter()
+                .map(|fetch| u64::from(fetch.attempts))
+                .sum(),
             accepted,
             rejected: rejected
                 .into_iter()
@@ -161,8 +169,9 @@ impl Report {
                 })
                 .collect(),
             lookups,
-            // A cache that is not single-flight looks up more often, never less; saturate so
-            // that such a bug shows as a wrong `lookups` figure rather than a panic.
+            // A cache that is not single-flight looks up more often, never
+            // less; saturate so that such a bug shows as a wrong `lookups`
+            // figure rather than a panic.
             cache_hits: parsed.saturating_sub(lookups),
             partitions: tallies.iter().map(|tally| tally.records).collect(),
             stations,
@@ -214,16 +223,20 @@ impl fmt::Display for Report {
             "lookups     {} ({} cache hits)",
             self.lookups, self.cache_hits
         )?;
-        let partitions: Vec<String> = self.partitions.iter().map(u64::to_string).collect();
+        let partitions: Vec<String> =
+            self.partitions.iter().map(u64::to_string).collect();
         writeln!(f, "partitions  {}", partitions.join(" "))?;
         writeln!(f)?;
 
-        // The name columns are as wide as their longest entry, up to NAME_COLUMN_CAP: a longer
-        // name is printed whole and pushes its own row's figures right, rather than widening
-        // every row. Widths are display columns (`UnicodeWidthStr::width`, see `write_padded`).
-        // Padding is written by hand, never with `{:width$}`, whose width comes from
-        // the input here and must fit a u16 (a 65,536-character name would panic).
-        let column = |names: &mut dyn Iterator<Item = &String>, header: &str| {
+        // The name columns are as wide as their longest entry, up to
+        // NAME_COLUMN_CAP: a longer name is printed whole and pushes its own
+        // row's figures right, rather than widening every row. Widths are
+        // display columns (`UnicodeWidthStr::width`, see `write_padded`).
+        // Padding is written by hand, never with `{:width$}`, whose width comes
+        // from the input here and must fit a u16 (a 65,536-character name would
+        // panic).
+        let column = |names: &mut dyn Iterator<Item = &String>,
+                      header: &str| {
             names
                 .map(|name| name.width())
                 .chain([header.width()])
@@ -231,15 +244,20 @@ impl fmt::Display for Report {
                 .unwrap_or(0)
                 .min(NAME_COLUMN_CAP)
         };
-        let station_width = column(&mut self.stations.iter().map(|row| &row.station), "station");
-        let region_width = column(&mut self.stations.iter().map(|row| &row.region), "region");
-        let mut row = |station: &str, region: &str, figures: [&dyn fmt::Display; 4]| {
-            write_padded(f, station, station_width)?;
-            f.write_str("  ")?;
-            write_padded(f, region, region_width)?;
-            let [count, min, mean, max] = figures;
-            writeln!(f, "  {count:>5}  {min:>5}  {mean:>5}  {max:>5}")
-        };
+        let station_width = column(
+            &mut self.stations.iter().map(|row| &row.station),
+            "station",
+        );
+        let region_width =
+            column(&mut self.stations.iter().map(|row| &row.region), "region");
+        let mut row =
+            |station: &str, region: &str, figures: [&dyn fmt::Display; 4]| {
+                write_padded(f, station, station_width)?;
+                f.write_str("  ")?;
+                write_padded(f, region, region_width)?;
+                let [count, min, mean, max] = figures;
+                writeln!(f, "  {count:>5}  {min:>5}  {mean:>5}  {max:>5}")
+            };
         row("station", "region", [&"count", &"min", &"mean", &"max"])?;
         for station in &self.stations {
             row(
@@ -252,15 +270,22 @@ impl fmt::Display for Report {
     }
 }
 
-/// The widest a name column of the text report grows; longer names overflow their row.
+/// The widest a name column of the text report grows; longer names overflow
+/// their row.
 const NAME_COLUMN_CAP: usize = 40;
 
-/// Writes `text`, then spaces up to `width` display columns (none if it is already wider).
+/// Writes `text`, then spaces up to `width` display columns (none if it is
+/// already wider).
 ///
-/// Columns, not bytes or `char`s: "Bodø" is five bytes in four columns, "Tromsø" spelt with a
-/// combining stroke (`o` + U+0338) is seven `char`s in six columns, and "東京" is two `char`s in
-/// four columns. Only the display width keeps the figures aligned.
-fn write_padded(f: &mut fmt::Formatter<'_>, text: &str, width: usize) -> fmt::Result {
+/// Columns, not bytes or `char`s: "Bodø" is five bytes in four columns,
+/// "Tromsø" spelt with a combining stroke (`o` + U+0338) is seven `char`s in
+/// six columns, and "東京" is two `char`s in four columns. Only the display width
+/// keeps the figures aligned.
+fn write_padded(
+    f: &mut fmt::Formatter<'_>,
+    text: &str,
+    width: usize,
+) -> fmt::Result {
     f.write_str(text)?;
     for _ in text.width()..width {
         f.write_char(' ')?;
@@ -299,10 +324,11 @@ mod tests {
 
     #[test]
     fn non_ascii_station_names_keep_the_figures_aligned() {
-        // "Bodø" (five bytes), "Tromsø" spelt with a combining stroke (seven `char`s, six
-        // columns) and "東京" (two `char`s, four columns): every figure column must start at the
-        // same display column as in the header. Before display widths, the last two rows were
-        // one and two columns off.
+        // "Bodø" (five bytes), "Tromsø" spelt with a combining stroke (seven
+        // `char`s, six columns) and "東京" (two `char`s, four columns): every
+        // figure column must start at the same display column as in the header.
+        // Before display widths, the last two rows were one and two columns
+        // off.
         let names = [
             "Bodø".to_string(),
             "Tromso\u{338}".to_string(),
@@ -318,17 +344,19 @@ mod tests {
                 .lines()
                 .find(|line| line.starts_with(name.as_str()))
                 .unwrap();
-            // The figures are fixed-width and right-aligned, so equal display widths mean the
-            // name columns were padded to the same column.
+            // The figures are fixed-width and right-aligned, so equal display
+            // widths mean the name columns were padded to the same column.
             assert_eq!(row.width(), header.width(), "{header}\n{row}");
         }
     }
 
     #[test]
     fn a_huge_station_name_does_not_break_the_table() {
-        // 65,536 characters: more than a format width can hold (`{:w$}` takes a u16 width).
+        // 65,536 characters: more than a format width can hold (`{:w$}` takes a
+        // u16 width).
         let huge = "S".repeat(65_536);
-        let text = report_with_stations(&[huge.clone(), "Oslo".into()]).to_string();
+        let text =
+            report_with_stations(&[huge.clone(), "Oslo".into()]).to_string();
         let row = text.lines().find(|line| line.starts_with('S')).unwrap();
         assert!(
             row.starts_with(&format!("{huge}  {huge}  ")),

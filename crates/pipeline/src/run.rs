@@ -6,13 +6,15 @@
 //! pub fn run(scenario: &Scenario, opts: &RunOptions, trace: &Trace) -> Result<Report, RunError>
 //! ```
 //!
-//! and fills in the same small summaries ([`FetchSummary`] per source), so that the report is
-//! assembled by one function, [`crate::Report::assemble`], whatever the style.
+//! and fills in the same small summaries ([`FetchSummary`] per source), so that
+//! the report is assembled by one function, [`crate::Report::assemble`],
+//! whatever the style.
 //!
-//! This module sits at the top of the crate (only [`crate::reference`] is above it): it names
-//! the scenario, the report and the trace, so nothing below may import it. The options and the
-//! fetch outcomes it re-exports live below, in [`crate::options`] and [`crate::outcome`], which
-//! is what keeps the crate's imports a straight line.
+//! This module sits at the top of the crate (only [`crate::reference`] is above
+//! it): it names the scenario, the report and the trace, so nothing below may
+//! import it. The options and the fetch outcomes it re-exports live below, in
+//! [`crate::options`] and [`crate::outcome`], which is what keeps the crate's
+//! imports a straight line.
 
 pub use crate::options::{MAX_TIME_SCALE, RunOptions, TimeScaleError};
 pub use crate::outcome::{AttemptOutcome, FailReason, FetchSummary};
@@ -21,10 +23,11 @@ use crate::scenario::Scenario;
 use crate::trace::Trace;
 
 /// The entry point every style implements: `run(scenario, options, trace)`.
-pub type StyleFn = fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
+pub type StyleFn =
+    fn(&Scenario, &RunOptions, &Trace) -> Result<Report, RunError>;
 
-/// A run that could not produce a report at all. (A failed source or a malformed line is not an
-/// error of the run: the report lists them.)
+/// A run that could not produce a report at all. (A failed source or a
+/// malformed line is not an error of the run: the report lists them.)
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A thread or task of the style panicked.
@@ -37,9 +40,10 @@ pub enum RunError {
         /// The panic message, if it was a string.
         message: String,
     },
-    /// The style is a program of its own that needs an interpreter this machine lacks (the
-    /// JavaScript styles need Node.js, the Python one Python 3.11). Not a failure of the style:
-    /// the comparison shows it as "not installed", with the command that installs it.
+    /// The style is a program of its own that needs an interpreter this machine
+    /// lacks (the JavaScript styles need Node.js, the Python one Python 3.11).
+    /// Not a failure of the style: the comparison shows it as "not installed",
+    /// with the command that installs it.
     #[error("{style} needs {needs}: {install}")]
     NotInstalled {
         /// The style's name.
@@ -49,7 +53,8 @@ pub enum RunError {
         /// The one command that installs it, or where to get it.
         install: String,
     },
-    /// The style's machinery broke an invariant (a channel closed early, a task lost).
+    /// The style's machinery broke an invariant (a channel closed early, a task
+    /// lost).
     #[error("the {style} style failed: {message}")]
     Internal {
         /// The style's name.
@@ -60,7 +65,8 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// Turns a panic payload (from `JoinHandle::join` and friends) into a [`RunError`].
+    /// Turns a panic payload (from `JoinHandle::join` and friends) into a
+    /// [`RunError`].
     pub fn from_panic(
         style: &'static str,
         what: &'static str,

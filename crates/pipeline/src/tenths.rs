@@ -1,14 +1,17 @@
 //! A temperature in integer tenths of a degree, and the one way it is written.
 //!
-//! Feeds write temperatures as `-?[0-9]{1,2}\.[0-9]` (`-3.5`), and reports print them the same
-//! way. Both directions live here, next to each other, because each is the other's inverse:
-//! the generator writes feed bodies with [`Tenths`]'s `Display` and the parser reads them back
-//! with its `FromStr`. Were the two in different modules, a change to how reports print a
-//! temperature (a `+` sign, two decimals) could make every generated record fail to parse while
-//! every style still agreed with the reference. The round-trip test below rules that out.
+//! Feeds write temperatures as `-?[0-9]{1,2}\.[0-9]` (`-3.5`), and reports
+//! print them the same way. Both directions live here, next to each other,
+//! because each is the other's inverse: the generator writes feed bodies with
+//! [`Tenths`]'s `Display` and the parser reads them back with its `FromStr`.
+//! Were the two in different modules, a change to how reports print a
+//! temperature (a `+` sign, two decimals) could make every generated record
+//! fail to parse while every style still agreed with the reference. The
+//! round-trip test below rules that out.
 //!
-//! This module imports nothing from the crate: it is the bottom of the line. Read next:
-//! [`crate::parse`], which splits a line and hands the temperature to [`Tenths::from_str`].
+//! This module imports nothing from the crate: it is the bottom of the line.
+//! Read next: [`crate::parse`], which splits a line and hands the temperature
+//! to [`Tenths::from_str`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,9 +20,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// A temperature in integer tenths of a degree (`-3.5` is `Tenths(-35)`).
 ///
-/// Integers, never floats: float sums depend on the order of addition, and the order changes
-/// from run to run in a concurrent program. Displays as `-3.5`; serializes as the JSON number
-/// `-3.5`; parses from exactly `-?[0-9]{1,2}\.[0-9]`.
+/// Integers, never floats: float sums depend on the order of addition, and the
+/// order changes from run to run in a concurrent program. Displays as `-3.5`;
+/// serializes as the JSON number `-3.5`; parses from exactly
+/// `-?[0-9]{1,2}\.[0-9]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tenths(pub i32);
 
@@ -39,14 +43,16 @@ pub struct BadTemperature;
 impl FromStr for Tenths {
     type Err = BadTemperature;
 
-    /// Parses exactly `-?[0-9]{1,2}\.[0-9]`. Anything else (`+1.0`, `1`, `1.25`, `100.0`,
-    /// ` 1.0`) is refused: a feed that changes its format should be noticed, not guessed.
+    /// Parses exactly `-?[0-9]{1,2}\.[0-9]`. Anything else (`+1.0`, `1`,
+    /// `1.25`, `100.0`, ` 1.0`) is refused: a feed that changes its format
+    /// should be noticed, not guessed.
     fn from_str(text: &str) -> Result<Tenths, BadTemperature> {
         let (negative, unsigned) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let (whole, fraction) = unsigned.split_once('.').ok_or(BadTemperature)?;
+        let (whole, fraction) =
+            unsigned.split_once('.').ok_or(BadTemperature)?;
         let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if !(1..=2).contains(&whole.len())
             || fraction.len() != 1
@@ -65,10 +71,11 @@ impl FromStr for Tenths {
 // ANCHOR_END: parse_tenths
 
 impl fmt::Display for Tenths {
-    /// Writes `-3.5`: a `-` only below zero, the whole degrees without leading zeros, one
-    /// decimal. For every value from [`Tenths::MIN`] to [`Tenths::MAX`] this is text that
-    /// `from_str` reads back to the same value (outside that range it still prints, as `123.4`,
-    /// but no feed may contain it).
+    /// Writes `-3.5`: a `-` only below zero, the whole degrees without leading
+    /// zeros, one decimal. For every value from [`Tenths::MIN`] to
+    /// [`Tenths::MAX`] this is text that `from_str` reads back to the same
+    /// value (outside that range it still prints, as `123.4`, but no feed may
+    /// contain it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let magnitude = self.0.unsigned_abs();
@@ -79,24 +86,34 @@ impl fmt::Display for Tenths {
 }
 
 impl Serialize for Tenths {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Integer division by ten is exact in decimal but not in binary; the nearest f64 to
-        // `t / 10` always prints back with one decimal (serde_json prints the shortest form that
-        // round-trips), so `-35` becomes `-3.5` and `20` becomes `2.0`.
+    fn serialize<S: Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        // Integer division by ten is exact in decimal but not in binary; the
+        // nearest f64 to `t / 10` always prints back with one decimal
+        // (serde_json prints the shortest form that round-trips), so `-35`
+        // becomes `-3.5` and `20` becomes `2.0`.
         serializer.serialize_f64(f64::from(self.0) / 10.0)
     }
 }
 
 impl<'de> Deserialize<'de> for Tenths {
-    /// Reads a report's temperature back: a JSON number with at most one decimal. By value, not
-    /// by spelling: JavaScript writes `-1.0` as `-1`, and it is the same temperature. A number
-    /// that is not a whole number of tenths (`3.25`) is refused, not rounded: it would mean the
-    /// program that wrote it computed something else.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    /// Reads a report's temperature back: a JSON number with at most one
+    /// decimal. By value, not by spelling: JavaScript writes `-1.0` as `-1`,
+    /// and it is the same temperature. A number that is not a whole number of
+    /// tenths (`3.25`) is refused, not rounded: it would mean the program that
+    /// wrote it computed something else.
+    fn deserialize<D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         let degrees = f64::deserialize(deserializer)?;
         let tenths = (degrees * 10.0).round();
-        // The nearest f64 to a tenth times ten lies within a few ulps of a whole number.
-        if (degrees * 10.0 - tenths).abs() > 1e-6 || tenths.abs() > f64::from(i32::MAX) {
+        // The nearest f64 to a tenth times ten lies within a few ulps of a
+        // whole number.
+        if (degrees * 10.0 - tenths).abs() > 1e-6
+            || tenths.abs() > f64::from(i32::MAX)
+        {
             return Err(de::Error::custom(format_args!(
                 "{degrees} is not a temperature in tenths of a degree"
             )));
@@ -125,8 +142,8 @@ mod tests {
         assert_eq!(parse("-99.9"), Some(-999));
         assert_eq!(parse("05.5"), Some(55));
         for bad in [
-            "", "1", "1.", ".5", "1.25", "100.0", "+1.0", " 1.0", "1.0 ", "--1.0", "1,0", "١.٠",
-            "-", "-.5", "1.-5",
+            "", "1", "1.", ".5", "1.25", "100.0", "+1.0", " 1.0", "1.0 ",
+            "--1.0", "1,0", "١.٠", "-", "-.5", "1.-5",
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
@@ -145,15 +162,21 @@ mod tests {
 
     #[test]
     fn tenths_serialize_as_numbers_with_one_decimal() {
-        let json =
-            serde_json::to_string(&[Tenths(35), Tenths(-5), Tenths(20), Tenths(23), Tenths(0)])
-                .unwrap();
+        let json = serde_json::to_string(&[
+            Tenths(35),
+            Tenths(-5),
+            Tenths(20),
+            Tenths(23),
+            Tenths(0),
+        ])
+        .unwrap();
         assert_eq!(json, "[3.5,-0.5,2.0,2.3,0.0]");
     }
 
     #[test]
     fn temperatures_read_back_by_value_not_by_spelling() {
-        let read: Vec<Tenths> = serde_json::from_str("[3.5, -1, -1.0, 0, 2.3, -99.9]").unwrap();
+        let read: Vec<Tenths> =
+            serde_json::from_str("[3.5, -1, -1.0, 0, 2.3, -99.9]").unwrap();
         assert_eq!(read, [35, -10, -10, 0, 23, -999].map(Tenths));
         for bad in ["3.25", "1e10", "\"3.5\""] {
             assert!(serde_json::from_str::<Tenths>(bad).is_err(), "{bad}");
@@ -169,17 +192,19 @@ mod tests {
     }
 
     proptest! {
-        /// Value -> text -> value: every temperature a feed can hold survives being written by
-        /// `Display` and read by `FromStr`. This is what the generator relies on.
+        /// Value -> text -> value: every temperature a feed can hold survives
+        /// being written by `Display` and read by `FromStr`. This is what the
+        /// generator relies on.
         #[test]
         fn display_then_parse_gives_the_value_back(tenths in Tenths::MIN.0..=Tenths::MAX.0) {
             let text = Tenths(tenths).to_string();
             prop_assert_eq!(text.parse::<Tenths>(), Ok(Tenths(tenths)), "{}", text);
         }
 
-        /// Text -> value -> text -> value: every text in the format parses to a value in range,
-        /// and printing that value gives text that parses to it again. (`05.5` and `-0.0` are
-        /// accepted but print as `5.5` and `0.0`: the printed text is the canonical spelling.)
+        /// Text -> value -> text -> value: every text in the format parses to a
+        /// value in range, and printing that value gives text that parses to it
+        /// again. (`05.5` and `-0.0` are accepted but print as `5.5` and `0.0`:
+        /// the printed text is the canonical spelling.)
         #[test]
         fn parse_then_display_then_parse_is_stable(text in r"-?[0-9]{1,2}\.[0-9]") {
             let value: Tenths = text.parse().expect("the format parses");
@@ -187,8 +212,8 @@ mod tests {
             prop_assert_eq!(value.to_string().parse::<Tenths>(), Ok(value));
         }
 
-        /// Canonical texts (no leading zero, no `-0.0`) are exactly `Display`'s image: they come
-        /// back unchanged.
+        /// Canonical texts (no leading zero, no `-0.0`) are exactly `Display`'s
+        /// image: they come back unchanged.
         #[test]
         fn canonical_texts_come_back_unchanged(text in r"(-?[1-9]?[0-9]\.[0-9])") {
             prop_assume!(text != "-0.0");

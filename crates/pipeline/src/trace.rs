@@ -1,17 +1,20 @@
 //! What a style did, and when: trace events and the figures derived from them.
 //!
-//! Every style records the same events (an attempt started or finished, a lookup started or
-//! finished, a record handed to a worker) into a [`Trace`], a sink that any thread or task can
-//! write to. The report says *what* was computed and must be identical across styles; the trace
-//! says *how* it was computed, and is where the styles differ: which thread ran what, how many
+//! Every style records the same events (an attempt started or finished, a
+//! lookup started or finished, a record handed to a worker) into a [`Trace`], a
+//! sink that any thread or task can write to. The report says *what* was
+//! computed and must be identical across styles; the trace says *how* it was
+//! computed, and is where the styles differ: which thread ran what, how many
 //! fetches were in flight at once, where a style sat idle.
 //!
-//! From the trace come the wall time, the peak number of attempts and lookups in flight, and
-//! the number of threads used ([`Trace::summary`]). `rosetta trace` draws it.
+//! From the trace come the wall time, the peak number of attempts and lookups
+//! in flight, and the number of threads used ([`Trace::summary`]). `rosetta
+//! trace` draws it.
 //!
-//! In production you would use the `tracing` crate with a subscriber; here one mutex around a
-//! vector is enough, keeps the dependency list short, and gives events a total order (the order
-//! in which they took the lock), which the peak computations rely on.
+//! In production you would use the `tracing` crate with a subscriber; here one
+//! mutex around a vector is enough, keeps the dependency list short, and gives
+//! events a total order (the order in which they took the lock), which the peak
+//! computations rely on.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
@@ -28,7 +31,8 @@ pub enum EventKind {
     RunStarted,
     /// The style's entry point returned.
     RunFinished,
-    /// Fetch attempt `attempt` (from 1) of source `source` (index in file order) started.
+    /// Fetch attempt `attempt` (from 1) of source `source` (index in file
+    /// order) started.
     AttemptStarted {
         /// Index of the source.
         source: usize,
@@ -44,9 +48,9 @@ pub enum EventKind {
         /// How it ended.
         outcome: AttemptOutcome,
     },
-    /// On the `tcp` transport, that attempt's socket reached `phase` (between its
-    /// `AttemptStarted` and its `AttemptFinished`). An attempt that times out or fails early
-    /// records only the phases it reached.
+    /// On the `tcp` transport, that attempt's socket reached `phase` (between
+    /// its `AttemptStarted` and its `AttemptFinished`). An attempt that times
+    /// out or fails early records only the phases it reached.
     Socket {
         /// Index of the source.
         source: usize,
@@ -67,9 +71,10 @@ pub enum EventKind {
         /// Whether the registry knew it.
         known: bool,
     },
-    /// `records` records were handed to worker `worker` (they entered its queue) by one thread:
-    /// the first at this event's time, the others within [`HAND_OFF_WINDOW`] after it. Record
-    /// hand-offs with [`Trace::hand_off`], which groups them so.
+    /// `records` records were handed to worker `worker` (they entered its
+    /// queue) by one thread: the first at this event's time, the others within
+    /// [`HAND_OFF_WINDOW`] after it. Record hand-offs with [`Trace::hand_off`],
+    /// which groups them so.
     HandedOff {
         /// Index of the worker.
         worker: usize,
@@ -78,10 +83,12 @@ pub enum EventKind {
     },
 }
 
-/// How far an attempt's HTTP exchange has come, in the order an exchange passes them. Read back
-/// from a trace line of a program in another language (`"connected"`, `"request_sent"`,
-/// `"first_byte"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+/// How far an attempt's HTTP exchange has come, in the order an exchange passes
+/// them. Read back from a trace line of a program in another language
+/// (`"connected"`, `"request_sent"`, `"first_byte"`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketPhase {
     /// The connection is established.
@@ -103,19 +110,22 @@ impl SocketPhase {
     }
 }
 
-/// One event: what happened, when (since the trace was created) and on which thread.
+/// One event: what happened, when (since the trace was created) and on which
+/// thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Time since the trace was created.
     pub at: Duration,
-    /// Small number naming the thread that recorded the event (see [`Trace::thread_names`]).
+    /// Small number naming the thread that recorded the event (see
+    /// [`Trace::thread_names`]).
     pub thread: u64,
     /// What happened.
     pub kind: EventKind,
 }
 
-/// A sink for events that any thread can write to. Cloning it is cheap and gives another handle
-/// to the same trace, so tasks that must be `'static` can hold one.
+/// A sink for events that any thread can write to. Cloning it is cheap and
+/// gives another handle to the same trace, so tasks that must be `'static` can
+/// hold one.
 #[derive(Debug, Clone)]
 pub struct Trace {
     inner: Arc<Inner>,
@@ -135,13 +145,15 @@ struct State {
     latest_hand_off: HashMap<usize, usize>,
 }
 
-/// How close together hand-offs to one worker from one thread must be to share a `HandedOff`
-/// event (see [`Trace::hand_off`]). A millisecond is finer than any timeline draws: the terminal
-/// timeline's columns are several milliseconds wide even at a small time scale.
+/// How close together hand-offs to one worker from one thread must be to share
+/// a `HandedOff` event (see [`Trace::hand_off`]). A millisecond is finer than
+/// any timeline draws: the terminal timeline's columns are several milliseconds
+/// wide even at a small time scale.
 pub const HAND_OFF_WINDOW: Duration = Duration::from_millis(1);
 
-/// Numbers threads in the order they first record an event in any trace. `std::thread::ThreadId`
-/// has no stable way to get a number out of it, and small numbers read better in a timeline.
+/// Numbers threads in the order they first record an event in any trace.
+/// `std::thread::ThreadId` has no stable way to get a number out of it, and
+/// small numbers read better in a timeline.
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
@@ -175,7 +187,8 @@ impl Trace {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere while holding the lock leaves the event list intact; keep using it.
+        // A panic elsewhere while holding the lock leaves the event list
+        // intact; keep using it.
         self.inner
             .state
             .lock()
@@ -186,35 +199,41 @@ impl Trace {
     pub fn record(&self, kind: EventKind) {
         let thread = current_thread_number();
         let mut state = self.lock();
-        // Read the clock under the lock, so that the order of events and of their times agree.
+        // Read the clock under the lock, so that the order of events and of
+        // their times agree.
         let at = self.inner.start.elapsed();
         state.push(Event { at, thread, kind });
     }
 
-    /// Records that `kind` happened at `at` on this trace's clock, on the calling thread: for
-    /// events another process saw with its own clock (the JavaScript and Python styles report
-    /// theirs over a pipe, and the time a line arrives is not the time it happened).
+    /// Records that `kind` happened at `at` on this trace's clock, on the
+    /// calling thread: for events another process saw with its own clock (the
+    /// JavaScript and Python styles report theirs over a pipe, and the time a
+    /// line arrives is not the time it happened).
     ///
-    /// `at` is kept between the latest event's time and now, so that times never run backwards
-    /// against the recorded order and never lie in the future.
+    /// `at` is kept between the latest event's time and now, so that times
+    /// never run backwards against the recorded order and never lie in the
+    /// future.
     pub fn record_at(&self, at: Duration, kind: EventKind) {
         let thread = current_thread_number();
         let mut state = self.lock();
-        let latest = state.events.last().map_or(Duration::ZERO, |event| event.at);
+        let latest =
+            state.events.last().map_or(Duration::ZERO, |event| event.at);
         let at = at.min(self.inner.start.elapsed()).max(latest);
         state.push(Event { at, thread, kind });
     }
 
     // ANCHOR: hand_off
-    /// Records that one record was handed to worker `worker` now, on the calling thread.
+    /// Records that one record was handed to worker `worker` now, on the
+    /// calling thread.
     ///
-    /// Every other event is recorded one by one; hand-offs are grouped. A feed of five million
-    /// lines hands off five million records, and an event each would cost over 300 MB to draw
-    /// marks that no timeline can tell apart. So a hand-off is added to the worker's latest
-    /// `HandedOff` event when that event is from the same thread and less than
-    /// [`HAND_OFF_WINDOW`] old, and starts a new event otherwise. The number of events is then
-    /// bounded by the run's length, not by the number of records, and the total of `records`
-    /// still says exactly how many records each worker was given.
+    /// Every other event is recorded one by one; hand-offs are grouped. A feed
+    /// of five million lines hands off five million records, and an event each
+    /// would cost over 300 MB to draw marks that no timeline can tell apart. So
+    /// a hand-off is added to the worker's latest `HandedOff` event when that
+    /// event is from the same thread and less than [`HAND_OFF_WINDOW`] old, and
+    /// starts a new event otherwise. The number of events is then bounded by
+    /// the run's length, not by the number of records, and the total of
+    /// `records` still says exactly how many records each worker was given.
     pub fn hand_off(&self, worker: usize) {
         let thread = current_thread_number();
         let mut state = self.lock();
@@ -234,7 +253,8 @@ impl Trace {
     }
     // ANCHOR_END: hand_off
 
-    /// Time since the trace was created (its clock), for drawing a run while it runs.
+    /// Time since the trace was created (its clock), for drawing a run while it
+    /// runs.
     pub fn elapsed(&self) -> Duration {
         self.inner.start.elapsed()
     }
@@ -274,7 +294,8 @@ impl State {
 /// Figures derived from a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TraceSummary {
-    /// From `RunStarted` to `RunFinished` (or to the last event, if the run has not finished).
+    /// From `RunStarted` to `RunFinished` (or to the last event, if the run has
+    /// not finished).
     pub wall: Duration,
     /// Most fetch attempts in flight at the same time.
     pub peak_attempts: usize,
@@ -286,7 +307,8 @@ pub struct TraceSummary {
     pub attempts: usize,
     /// Registry lookups started.
     pub lookups: usize,
-    /// Records handed to workers (the sum of every `HandedOff` event's `records`).
+    /// Records handed to workers (the sum of every `HandedOff` event's
+    /// `records`).
     pub handed_off: usize,
 }
 
@@ -306,7 +328,8 @@ impl TraceSummary {
                 EventKind::AttemptStarted { .. } => {
                     summary.attempts += 1;
                     attempts_in_flight += 1;
-                    summary.peak_attempts = summary.peak_attempts.max(attempts_in_flight);
+                    summary.peak_attempts =
+                        summary.peak_attempts.max(attempts_in_flight);
                 }
                 EventKind::AttemptFinished { .. } => {
                     attempts_in_flight = attempts_in_flight.saturating_sub(1);
@@ -314,13 +337,17 @@ impl TraceSummary {
                 EventKind::LookupStarted { .. } => {
                     summary.lookups += 1;
                     lookups_in_flight += 1;
-                    summary.peak_lookups = summary.peak_lookups.max(lookups_in_flight);
+                    summary.peak_lookups =
+                        summary.peak_lookups.max(lookups_in_flight);
                 }
                 EventKind::LookupFinished { .. } => {
                     lookups_in_flight = lookups_in_flight.saturating_sub(1);
                 }
-                EventKind::HandedOff { records, .. } => summary.handed_off += *records as usize,
-                // A phase inside an attempt already counted by its `AttemptStarted`.
+                EventKind::HandedOff { records, .. } => {
+                    summary.handed_off += *records as usize
+                }
+                // A phase inside an attempt already counted by its
+                // `AttemptStarted`.
                 EventKind::Socket { .. } => {}
             }
         }
@@ -393,10 +420,12 @@ mod tests {
             [3_335, 3_333, 3_333],
             "every hand-off is counted"
         );
-        // A worker's events from one thread start at least a window apart, so their number is
-        // bounded by how long the hand-offs took, whatever the machine's speed: a bound in
-        // time, not in records. (The other thread's hand-off is never merged into these.)
-        let bound = 3 * (took.as_millis() / HAND_OFF_WINDOW.as_millis() + 1) + 1;
+        // A worker's events from one thread start at least a window apart, so
+        // their number is bounded by how long the hand-offs took, whatever the
+        // machine's speed: a bound in time, not in records. (The other thread's
+        // hand-off is never merged into these.)
+        let bound =
+            3 * (took.as_millis() / HAND_OFF_WINDOW.as_millis() + 1) + 1;
         assert!(
             events.len() as u128 <= bound,
             "{} events, bound {bound}",

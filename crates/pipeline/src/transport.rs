@@ -1,11 +1,14 @@
-//! Where an attempt's bytes come from: a timer (`sim`) or a feed server on loopback (`tcp`).
+//! Where an attempt's bytes come from: a timer (`sim`) or a feed server on
+//! loopback (`tcp`).
 //!
-//! The specification (Appendix D, "Transports") defines both, and the report is identical on
-//! both. On [`Transport::Sim`] an attempt is a timer and the feed answers from memory
-//! ([`crate::scenario::Source::respond`]). On [`Transport::Tcp`] an attempt is one HTTP/1.1
-//! exchange with the feed server named by [`Feeds`]: connect, send [`Feeds::request`], read the
-//! response and hand its bytes to [`crate::http::ResponseParser`]. Each style does the connect,
-//! the write and the reads in its own idiom; what the bytes are is decided here, once.
+//! The specification (Appendix D, "Transports") defines both, and the report is
+//! identical on both. On [`Transport::Sim`] an attempt is a timer and the feed
+//! answers from memory ([`crate::scenario::Source::respond`]). On
+//! [`Transport::Tcp`] an attempt is one HTTP/1.1 exchange with the feed server
+//! named by [`Feeds`]: connect, send [`Feeds::request`], read the response and
+//! hand its bytes to [`crate::http::ResponseParser`]. Each style does the
+//! connect, the write and the reads in its own idiom; what the bytes are is
+//! decided here, once.
 //!
 //! This module imports nothing from the crate.
 
@@ -15,8 +18,8 @@ use std::net::SocketAddr;
 /// How a run's attempts reach their feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transport {
-    /// An attempt is a timer; the feed answers from memory. Deterministic, and the only
-    /// transport that runs in logical time (time scale 0).
+    /// An attempt is a timer; the feed answers from memory. Deterministic, and
+    /// the only transport that runs in logical time (time scale 0).
     #[default]
     Sim,
     /// An attempt is a TCP connection to a feed server.
@@ -24,7 +27,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The transport's name, as the command line and the report header write it.
+    /// The transport's name, as the command line and the report header write
+    /// it.
     pub fn name(&self) -> &'static str {
         match self {
             Transport::Sim => "sim",
@@ -33,11 +37,13 @@ impl Transport {
     }
 }
 
-/// One run's feeds on a feed server: where the server listens, and the run's id.
+/// One run's feeds on a feed server: where the server listens, and the run's
+/// id.
 ///
-/// The id keeps runs apart: a source whose fault is `first` fails on the first request *of its
-/// run*, so two runs (two styles of one `compare`, two tests at once) against the same server
-/// each see their own first failure. `Copy`, so that options holding it stay `Copy`.
+/// The id keeps runs apart: a source whose fault is `first` fails on the first
+/// request *of its run*, so two runs (two styles of one `compare`, two tests at
+/// once) against the same server each see their own first failure. `Copy`, so
+/// that options holding it stay `Copy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Feeds {
     /// The server's address: loopback only (`127.0.0.1:PORT` or `[::1]:PORT`).
@@ -47,14 +53,16 @@ pub struct Feeds {
 }
 
 impl Feeds {
-    /// The path of a source's feed: `/runs/{run}/feeds/{source}`, the source name
-    /// percent-encoded (a name may hold spaces, `/` or any other character).
+    /// The path of a source's feed: `/runs/{run}/feeds/{source}`, the source
+    /// name percent-encoded (a name may hold spaces, `/` or any other
+    /// character).
     pub fn path(&self, source: &str) -> String {
         format!("/runs/{}/feeds/{}", self.run, PercentEncoded(source))
     }
 
-    /// The request an attempt sends for `source`: a `GET` of [`Feeds::path`], closing the
-    /// connection after the answer (one connection per attempt, as the specification says).
+    /// The request an attempt sends for `source`: a `GET` of [`Feeds::path`],
+    /// closing the connection after the answer (one connection per attempt, as
+    /// the specification says).
     pub fn request(&self, source: &str) -> Vec<u8> {
         format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -70,12 +78,13 @@ impl Feeds {
     }
 }
 
-/// Whether a non-blocking `connect`'s error only says that the handshake has started, as it
-/// normally does: `EINPROGRESS` on Unix, `WSAEWOULDBLOCK` (read as `WouldBlock`) on Windows.
-/// The event loop and the reactor, which connect without blocking, both ask this.
+/// Whether a non-blocking `connect`'s error only says that the handshake has
+/// started, as it normally does: `EINPROGRESS` on Unix, `WSAEWOULDBLOCK` (read
+/// as `WouldBlock`) on Windows. The event loop and the reactor, which connect
+/// without blocking, both ask this.
 ///
-/// Rust reads `EINPROGRESS` as `io::ErrorKind::InProgress`, which is not stable yet; so the
-/// error number is compared, as mio and socket2 do.
+/// Rust reads `EINPROGRESS` as `io::ErrorKind::InProgress`, which is not stable
+/// yet; so the error number is compared, as mio and socket2 do.
 pub fn connect_in_progress(error: &std::io::Error) -> bool {
     #[cfg(unix)]
     if error.raw_os_error() == Some(libc::EINPROGRESS) {
@@ -84,8 +93,8 @@ pub fn connect_in_progress(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::WouldBlock
 }
 
-/// Writes a string percent-encoded for a URL path segment: every byte outside the unreserved
-/// set of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
+/// Writes a string percent-encoded for a URL path segment: every byte outside
+/// the unreserved set of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
 pub struct PercentEncoded<'a>(pub &'a str);
 
 impl fmt::Display for PercentEncoded<'_> {
@@ -101,9 +110,10 @@ impl fmt::Display for PercentEncoded<'_> {
     }
 }
 
-/// Decodes a percent-encoded path segment: the inverse of [`PercentEncoded`], and lenient the
-/// way servers are (`+` and unreserved characters pass through). `None` if a `%` is not
-/// followed by two hex digits or the bytes are not UTF-8.
+/// Decodes a percent-encoded path segment: the inverse of [`PercentEncoded`],
+/// and lenient the way servers are (`+` and unreserved characters pass
+/// through). `None` if a `%` is not followed by two hex digits or the bytes are
+/// not UTF-8.
 pub fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -136,7 +146,8 @@ mod tests {
 
     #[test]
     fn a_request_names_the_run_and_the_source_and_closes_the_connection() {
-        let request = String::from_utf8(feeds().request("Bodø west/1")).unwrap();
+        let request =
+            String::from_utf8(feeds().request("Bodø west/1")).unwrap();
         assert_eq!(
             request,
             "GET /runs/7/feeds/Bod%C3%B8%20west%2F1 HTTP/1.1\r\n\

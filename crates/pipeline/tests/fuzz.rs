@@ -1,24 +1,30 @@
-//! Fuzzing by property: whatever a scenario file holds, reading it never panics and a refusal is
-//! one line; whatever a station is called, the text report renders.
+//! Fuzzing by property: whatever a scenario file holds, reading it never panics
+//! and a refusal is one line; whatever a station is called, the text report
+//! renders.
 //!
-//! Three sources of input, each a few hundred cases so that `cargo test` stays quick:
+//! Three sources of input, each a few hundred cases so that `cargo test` stays
+//! quick:
 //!
-//! - raw bytes, and a "token soup" of TOML fragments (brackets, dotted keys, quotes, huge and
-//!   negative numbers) that reaches the parser's corners faster than random bytes do;
-//! - structured TOML: real tables built from random known and unknown keys and values of every
-//!   TOML type, so that validation (not only the parser) sees strange input;
+//! - raw bytes, and a "token soup" of TOML fragments (brackets, dotted keys,
+//!   quotes, huge and negative numbers) that reaches the parser's corners
+//!   faster than random bytes do;
+//! - structured TOML: real tables built from random known and unknown keys and
+//!   values of every TOML type, so that validation (not only the parser) sees
+//!   strange input;
 //! - reports with random station and region names, huge and odd ones included.
 //!
-//! Whatever is accepted is also checked against a time scale, modelled, and run by the
-//! reference at time scale 0 (logical time: nothing waits), so a scenario that validation
-//! accepts but the pipeline cannot handle shows up here.
+//! Whatever is accepted is also checked against a time scale, modelled, and run
+//! by the reference at time scale 0 (logical time: nothing waits), so a
+//! scenario that validation accepts but the pipeline cannot handle shows up
+//! here.
 
 use proptest::prelude::*;
 use rosetta_pipeline::report::{Report, StationRow};
 use rosetta_pipeline::tenths::Tenths;
 use rosetta_pipeline::{RunOptions, Scenario, Trace, model, reference};
 
-/// The cases per property: enough to find the easy bugs on every run, few enough for seconds.
+/// The cases per property: enough to find the easy bugs on every run, few
+/// enough for seconds.
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 192,
@@ -36,20 +42,25 @@ fn assert_one_line(message: &str) {
     assert!(message.starts_with("fuzz.toml"), "no file: {message:?}");
 }
 
-/// Reads `text` as a scenario and, if it is accepted, puts it through everything a run does.
+/// Reads `text` as a scenario and, if it is accepted, puts it through
+/// everything a run does.
 fn exercise(text: &str, time_scale: f64) {
     match Scenario::from_toml(text, "fuzz.toml") {
         Err(err) => assert_one_line(&err.to_string()),
         Ok(scenario) => {
             scenario.validate().expect("accepted means valid");
-            if let Err(err) = scenario.check_time_scale(time_scale, "fuzz.toml") {
+            if let Err(err) = scenario.check_time_scale(time_scale, "fuzz.toml")
+            {
                 assert_one_line(&err.to_string());
             }
             let ideal = model::ideal(&scenario);
             let _ = model::describe_ms(ideal.total_ms);
-            let report =
-                reference::run(&scenario, &RunOptions::with_time_scale(0.0), &Trace::new())
-                    .expect("the reference always finishes");
+            let report = reference::run(
+                &scenario,
+                &RunOptions::with_time_scale(0.0),
+                &Trace::new(),
+            )
+            .expect("the reference always finishes");
             let _ = report.to_string();
             let _ = report.to_json();
         }
@@ -133,7 +144,8 @@ fn time_scale() -> impl Strategy<Value = f64> {
     ])
 }
 
-/// A TOML value of any type, biased towards the numbers and strings validation cares about.
+/// A TOML value of any type, biased towards the numbers and strings validation
+/// cares about.
 fn value() -> impl Strategy<Value = toml::Value> {
     let leaf = prop_oneof![
         4 => prop_oneof![
@@ -161,7 +173,8 @@ fn value() -> impl Strategy<Value = toml::Value> {
     ];
     leaf.prop_recursive(3, 12, 4, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(toml::Value::Array),
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(toml::Value::Array),
             prop::collection::btree_map(key(), inner, 0..4)
                 .prop_map(|map| toml::Value::Table(map.into_iter().collect())),
         ]
@@ -181,7 +194,8 @@ fn key() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A number for a setting or a latency: mostly small and plausible, sometimes an edge.
+/// A number for a setting or a latency: mostly small and plausible, sometimes
+/// an edge.
 fn number() -> impl Strategy<Value = toml::Value> {
     prop_oneof![
         12 => (0i64..1_000).prop_map(toml::Value::Integer),
@@ -189,8 +203,8 @@ fn number() -> impl Strategy<Value = toml::Value> {
     ]
 }
 
-/// A latency: mostly well below or well above the default timeout (400 ms), so that the
-/// ratio rule lets many sources through.
+/// A latency: mostly well below or well above the default timeout (400 ms), so
+/// that the ratio rule lets many sources through.
 fn latency() -> impl Strategy<Value = toml::Value> {
     prop_oneof![
         12 => (0i64..150).prop_map(toml::Value::Integer),
@@ -200,14 +214,23 @@ fn latency() -> impl Strategy<Value = toml::Value> {
 }
 
 /// Mostly right, sometimes anything: how a learner's edited file looks.
-fn mostly(right: impl Strategy<Value = toml::Value>) -> impl Strategy<Value = toml::Value> {
+fn mostly(
+    right: impl Strategy<Value = toml::Value>,
+) -> impl Strategy<Value = toml::Value> {
     prop_oneof![24 => right, 1 => value()]
 }
 
-/// One `[[sources]]` table: a name, a latency, maybe a fault and a body, maybe a stray key.
+/// One `[[sources]]` table: a name, a latency, maybe a fault and a body, maybe
+/// a stray key.
 fn source() -> impl Strategy<Value = toml::Table> {
-    let fault = prop::sample::select(vec!["none", "first", "always", "hang", "sometimes"])
-        .prop_map(|fault| toml::Value::String(fault.to_string()));
+    let fault = prop::sample::select(vec![
+        "none",
+        "first",
+        "always",
+        "hang",
+        "sometimes",
+    ])
+    .prop_map(|fault| toml::Value::String(fault.to_string()));
     let body = prop::collection::vec(
         prop_oneof![
             4 => prop::sample::select(vec!["Oslo;3.5", "Bergen;-1.0", "Riga;99.9", "Nowhere;0.0"])
@@ -218,7 +241,10 @@ fn source() -> impl Strategy<Value = toml::Table> {
     )
     .prop_map(|lines| toml::Value::String(lines.join("\n")));
     (
-        prop::option::weighted(0.95, mostly(".{0,8}".prop_map(toml::Value::String))),
+        prop::option::weighted(
+            0.95,
+            mostly(".{0,8}".prop_map(toml::Value::String)),
+        ),
         prop::option::weighted(0.95, latency()),
         prop::option::of(mostly(fault)),
         prop::option::of(mostly(body)),
@@ -245,9 +271,10 @@ fn source() -> impl Strategy<Value = toml::Table> {
         })
 }
 
-/// A whole scenario document: the known sections with mostly plausible contents, sometimes a
-/// stray key or a value of the wrong type, so that many documents pass the parser and reach
-/// validation, the model and the reference run.
+/// A whole scenario document: the known sections with mostly plausible
+/// contents, sometimes a stray key or a value of the wrong type, so that many
+/// documents pass the parser and reach validation, the model and the reference
+/// run.
 fn document() -> impl Strategy<Value = String> {
     let setting = prop::sample::select(vec![
         "concurrency",
@@ -270,26 +297,31 @@ fn document() -> impl Strategy<Value = String> {
         prop::collection::btree_map(key(), value(), 0..2),
         0..10u8,
     )
-        .prop_map(|(name, settings, registry, sources, stray, stray_odds)| {
-            let mut document = toml::Table::new();
-            if let Some(name) = name {
-                document.insert("name".into(), toml::Value::String(name));
-            }
-            let table = |map: std::collections::BTreeMap<String, toml::Value>| {
-                toml::Value::Table(map.into_iter().collect())
-            };
-            document.insert("settings".into(), table(settings));
-            document.insert("registry".into(), table(registry));
-            let sources = sources.into_iter().map(toml::Value::Table).collect();
-            document.insert("sources".into(), toml::Value::Array(sources));
-            if stray_odds == 0 {
-                document.extend(stray);
-            }
-            toml::to_string(&document).unwrap_or_default()
-        })
+        .prop_map(
+            |(name, settings, registry, sources, stray, stray_odds)| {
+                let mut document = toml::Table::new();
+                if let Some(name) = name {
+                    document.insert("name".into(), toml::Value::String(name));
+                }
+                let table =
+                    |map: std::collections::BTreeMap<String, toml::Value>| {
+                        toml::Value::Table(map.into_iter().collect())
+                    };
+                document.insert("settings".into(), table(settings));
+                document.insert("registry".into(), table(registry));
+                let sources =
+                    sources.into_iter().map(toml::Value::Table).collect();
+                document.insert("sources".into(), toml::Value::Array(sources));
+                if stray_odds == 0 {
+                    document.extend(stray);
+                }
+                toml::to_string(&document).unwrap_or_default()
+            },
+        )
 }
 
-/// A station or region name: ordinary, odd, or huge (past a format width's u16 limit).
+/// A station or region name: ordinary, odd, or huge (past a format width's u16
+/// limit).
 fn station_name() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => ".{0,20}",

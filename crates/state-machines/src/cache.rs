@@ -1,34 +1,40 @@
-//! Step 3, enrich: the single-flight cache, as a shared slot with a list of wakers.
+//! Step 3, enrich: the single-flight cache, as a shared slot with a list of
+//! wakers.
 //!
-//! Every station gets one [`LookupSlot`], shared (`Rc<RefCell<..>>`) by everyone who asks for
-//! it. The first asker finds no slot: it creates one and spawns a [`Lookup`] task that waits
-//! `lookup_ms`, asks the registry and fills the slot. Every asker, first or later, gets a
-//! [`RegionWait`] on the slot: ready at once if the slot is filled, otherwise it leaves its
-//! waker in the slot's list and is woken when the lookup fills it.
+//! Every station gets one [`LookupSlot`], shared (`Rc<RefCell<..>>`) by
+//! everyone who asks for it. The first asker finds no slot: it creates one and
+//! spawns a [`Lookup`] task that waits `lookup_ms`, asks the registry and fills
+//! the slot. Every asker, first or later, gets a [`RegionWait`] on the slot:
+//! ready at once if the slot is filled, otherwise it leaves its waker in the
+//! slot's list and is woken when the lookup fills it.
 //!
-//! The lookup runs on the executor of the asker that started it, and its timer lives in *that*
-//! executor's reactor ([`Executor::reactor`]): a timer is only ever fired by the executor whose
-//! reactor holds it, so the cache keeps no reactor of its own.
+//! The lookup runs on the executor of the asker that started it, and its timer
+//! lives in *that* executor's reactor ([`Executor::reactor`]): a timer is only
+//! ever fired by the executor whose reactor holds it, so the cache keeps no
+//! reactor of its own.
 //!
-//! Why spawn the lookup instead of letting the askers' futures drive it, as a `Shared` future
-//! does in the combinators style? A `Shared` goes on as long as any clone is polled: it polls
-//! the inner future with a waker that wakes every clone, so whichever clone is polled next
-//! drives it, and dropping one clone (even the first asker's) stops nothing. That works too. A
-//! task is simpler to write by hand: the lookup then needs no record of who is driving it, and
-//! it runs to the end even if every asker is dropped, so the answer is in the cache for the
-//! next one.
+//! Why spawn the lookup instead of letting the askers' futures drive it, as a
+//! `Shared` future does in the combinators style? A `Shared` goes on as long as
+//! any clone is polled: it polls the inner future with a waker that wakes every
+//! clone, so whichever clone is polled next drives it, and dropping one clone
+//! (even the first asker's) stops nothing. That works too. A task is simpler to
+//! write by hand: the lookup then needs no record of who is driving it, and it
+//! runs to the end even if every asker is dropped, so the answer is in the
+//! cache for the next one.
 //!
 //! # In production
 //!
-//! This cache grows without bound and keeps every answer forever, which is right for one run
-//! over a fixed registry and wrong for a long-lived service. There you would add three things,
-//! each in one place: a size bound (evict the least recently used `Done` slot when
-//! [`SingleFlightCache::region_of`] inserts a new one), an expiry (store an `Instant` next to the
-//! region in `LookupSlot::Done`, and treat an old entry as missing in `region_of`), and the removal
-//! of a failed lookup (a real registry call can fail: `Lookup::finish` would then hand the error
-//! to the waiters already in the slot, and also *remove* the slot from the map, for which the
-//! `Lookup` needs a handle to it, so that the next asker starts a new lookup instead of reading
-//! a cached failure).
+//! This cache grows without bound and keeps every answer forever, which is
+//! right for one run over a fixed registry and wrong for a long-lived service.
+//! There you would add three things, each in one place: a size bound (evict the
+//! least recently used `Done` slot when [`SingleFlightCache::region_of`]
+//! inserts a new one), an expiry (store an `Instant` next to the region in
+//! `LookupSlot::Done`, and treat an old entry as missing in `region_of`), and
+//! the removal of a failed lookup (a real registry call can fail:
+//! `Lookup::finish` would then hand the error to the waiters already in the
+//! slot, and also *remove* the slot from the map, for which the `Lookup` needs
+//! a handle to it, so that the next asker starts a new lookup instead of
+//! reading a cached failure).
 //!
 //! Read next: [`crate::executor::channel`].
 
@@ -50,8 +56,9 @@ use crate::executor::reactor::{Reactor, Sleep, sleep};
 pub enum LookupSlot<'a> {
     /// The lookup is in flight.
     InFlight {
-        /// Wakers of everyone waiting for the region. A waiter that is dropped leaves its waker
-        /// behind; waking it later is harmless (the executor ignores tasks that are gone).
+        /// Wakers of everyone waiting for the region. A waiter that is dropped
+        /// leaves its waker behind; waking it later is harmless (the executor
+        /// ignores tasks that are gone).
         waiters: Vec<Waker>,
     },
     /// The lookup is done: the region, or `None` for an unknown station.
@@ -76,7 +83,11 @@ pub struct SingleFlightCache<'a> {
 
 impl<'a> SingleFlightCache<'a> {
     /// An empty cache in front of `registry`.
-    pub fn new(registry: &'a Registry, lookup_time: Duration, trace: &'a Trace) -> Self {
+    pub fn new(
+        registry: &'a Registry,
+        lookup_time: Duration,
+        trace: &'a Trace,
+    ) -> Self {
         SingleFlightCache {
             registry,
             lookup_time,
@@ -85,10 +96,14 @@ impl<'a> SingleFlightCache<'a> {
         }
     }
 
-    /// A future resolving to the region of `station`. The first call for a station spawns
-    /// its lookup on `executor`, with its timer in `executor`'s reactor; every later call (on
-    /// any executor) waits for that same lookup.
-    pub fn region_of(&self, station: &str, executor: &Executor<'a>) -> RegionWait<'a> {
+    /// A future resolving to the region of `station`. The first call for a
+    /// station spawns its lookup on `executor`, with its timer in `executor`'s
+    /// reactor; every later call (on any executor) waits for that same lookup.
+    pub fn region_of(
+        &self,
+        station: &str,
+        executor: &Executor<'a>,
+    ) -> RegionWait<'a> {
         let mut slots = self.slots.borrow_mut();
         if let Some(slot) = slots.get(station) {
             return RegionWait {
@@ -100,8 +115,9 @@ impl<'a> SingleFlightCache<'a> {
             waiters: Vec::new(),
         }));
         slots.insert(station.to_string(), Rc::clone(&slot));
-        // The first asker starts the lookup, as a task of its own: its JoinHandle is dropped
-        // (detached), because the answer arrives through the slot.
+        // The first asker starts the lookup, as a task of its own: its
+        // JoinHandle is dropped (detached), because the answer arrives through
+        // the slot.
         let _detached = executor.spawn(Lookup {
             station: station.to_string(),
             registry: self.registry,
@@ -121,7 +137,8 @@ impl<'a> SingleFlightCache<'a> {
     }
 }
 
-/// Future for [`SingleFlightCache::region_of`]: the station's region, or `None` if it is unknown.
+/// Future for [`SingleFlightCache::region_of`]: the station's region, or `None`
+/// if it is unknown.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub struct RegionWait<'a> {
@@ -134,14 +151,18 @@ pub struct RegionWait<'a> {
 impl<'a> Future for RegionWait<'a> {
     type Output = Option<&'a str>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<&'a str>> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<&'a str>> {
         let slot = Rc::clone(&self.slot);
         let mut slot = slot.borrow_mut();
         match &mut *slot {
             // A cache hit, or the lookup we waited for has finished.
             LookupSlot::Done(region) => Poll::Ready(*region),
-            // First poll while in flight: join the list. Later polls: refresh our entry (the
-            // list only grows until the lookup is done, so our index stays valid).
+            // First poll while in flight: join the list. Later polls: refresh
+            // our entry (the list only grows until the lookup is done, so our
+            // index stays valid).
             LookupSlot::InFlight { waiters } => {
                 match self.waiter {
                     Some(index) => waiters[index].clone_from(cx.waker()),
@@ -194,7 +215,8 @@ impl Future for Lookup<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.state {
-                // Start -> Waiting: the lookup starts (and is recorded) when the task first runs.
+                // Start -> Waiting: the lookup starts (and is recorded) when
+                // the task first runs.
                 LookupState::Start {
                     reactor,
                     lookup_time,
@@ -204,7 +226,8 @@ impl Future for Lookup<'_> {
                     self.trace.record(EventKind::LookupStarted { station });
                     self.state = LookupState::Waiting(wait);
                 }
-                // Waiting -> Done: the registry answers; fill the slot, wake every waiter.
+                // Waiting -> Done: the registry answers; fill the slot, wake
+                // every waiter.
                 LookupState::Waiting(wait) => {
                     ready!(Pin::new(wait).poll(cx));
                     self.state = LookupState::Done;
@@ -227,7 +250,8 @@ impl Lookup<'_> {
         });
         let previous = self.slot.replace(LookupSlot::Done(region));
         if let LookupSlot::InFlight { waiters } = previous {
-            // The slot's borrow has ended (`replace` returned): a woken waiter may poll it.
+            // The slot's borrow has ended (`replace` returned): a woken waiter
+            // may poll it.
             waiters.into_iter().for_each(Waker::wake);
         }
     }
@@ -243,7 +267,10 @@ mod tests {
     use crate::test_support::CountingWaker;
 
     fn registry() -> Registry {
-        Registry::from(BTreeMap::from([("Oslo".to_string(), "north".to_string())]))
+        Registry::from(BTreeMap::from([(
+            "Oslo".to_string(),
+            "north".to_string(),
+        )]))
     }
 
     #[test]
@@ -251,7 +278,8 @@ mod tests {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
         let reactor = executor.reactor();
-        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
+        let cache =
+            SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
         let (first_waker, first_wakes) = CountingWaker::new();
         let (second_waker, second_wakes) = CountingWaker::new();
 
@@ -270,8 +298,8 @@ mod tests {
         let mut cx2 = Context::from_waker(&second_waker);
         assert!(Pin::new(&mut second).poll(&mut cx2).is_pending());
 
-        // Let the lookup task start (it registers its timer), then fire the timer and let the
-        // task finish: both askers are woken, once each.
+        // Let the lookup task start (it registers its timer), then fire the
+        // timer and let the task finish: both askers are woken, once each.
         executor.block_on(std::future::ready(()));
         assert_eq!(trace.summary().lookups, 1);
         assert_eq!(reactor.pending_timers(), 1);
@@ -320,9 +348,10 @@ mod tests {
             ("Rome".to_string(), "south".to_string()),
         ]));
         let trace = Trace::new();
-        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
-        // Two executors ask in turn: each lookup's timer must be in the reactor of the executor
-        // that runs the lookup, or nothing ever fires it.
+        let cache =
+            SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
+        // Two executors ask in turn: each lookup's timer must be in the reactor
+        // of the executor that runs the lookup, or nothing ever fires it.
         let first = Executor::new();
         assert_eq!(
             first.block_on(cache.region_of("Oslo", &first)),
@@ -341,7 +370,8 @@ mod tests {
     fn a_dropped_asker_does_not_stop_the_lookup() {
         let (registry, trace) = (registry(), Trace::new());
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
+        let cache =
+            SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
         let (waker, _) = CountingWaker::new();
         let mut first = cache.region_of("Oslo", &executor);
         assert!(

@@ -1,31 +1,35 @@
-//! Step 1, fetch: [`FetchWithRetry`] (the client), and the attempt it makes on each transport:
-//! [`FeedAnswer`] on `sim` (a timer), [`TcpAttempt`] on `tcp` (a real connection).
+//! Step 1, fetch: [`FetchWithRetry`] (the client), and the attempt it makes on
+//! each transport: [`FeedAnswer`] on `sim` (a timer), [`TcpAttempt`] on `tcp`
+//! (a real connection).
 //!
-//! `FetchWithRetry` is the state machine the book shows first: an `enum` whose variants are the
-//! states a fetch goes through, and a `poll` that moves between them. Each variant holds exactly
-//! what that state needs (the attempt in flight holds its timers; a finished fetch holds
-//! nothing), which is also what a compiler-generated future does with the variables that are
-//! alive at each suspension point.
+//! `FetchWithRetry` is the state machine the book shows first: an `enum` whose
+//! variants are the states a fetch goes through, and a `poll` that moves
+//! between them. Each variant holds exactly what that state needs (the attempt
+//! in flight holds its timers; a finished fetch holds nothing), which is also
+//! what a compiler-generated future does with the variables that are alive at
+//! each suspension point.
 //!
 //! # An attempt over TCP
 //!
-//! On `tcp`, an attempt is three futures in a row, each a state machine of its own, each
-//! handling `WouldBlock` the same way (try the call; if the socket is not ready, leave the
-//! waker with the reactor and return `Pending`; when woken, try again):
+//! On `tcp`, an attempt is three futures in a row, each a state machine of its
+//! own, each handling `WouldBlock` the same way (try the call; if the socket is
+//! not ready, leave the waker with the reactor and return `Pending`; when
+//! woken, try again):
 //!
 //! 1. [`Connect`]: a non-blocking socket, a handshake under way,
 //!    writability when it has ended;
 //! 2. [`WriteAll`]: the request, in as many writes as the send
 //!    buffer needs;
-//! 3. [`ReadResponse`]: reads, each fed to the sans-I/O response parser, until it has a whole
-//!    response (or the server closed the connection).
+//! 3. [`ReadResponse`]: reads, each fed to the sans-I/O response parser, until
+//!    it has a whole response (or the server closed the connection).
 //!
-//! [`TcpAttempt`] strings them together and records each socket phase it reaches in the trace,
-//! and `FetchWithRetry` races it against the attempt's deadline with the same [`Timeout`] as on
-//! `sim`. Whatever ends the attempt (the answer, an error, the deadline), the connection is
-//! closed when the future holding it is dropped: the `Drop` of its
-//! [`Registration`](crate::executor::reactor::Registration) takes the socket out of the poller
-//! and closes it.
+//! [`TcpAttempt`] strings them together and records each socket phase it
+//! reaches in the trace, and `FetchWithRetry` races it against the attempt's
+//! deadline with the same [`Timeout`] as on `sim`. Whatever ends the attempt
+//! (the answer, an error, the deadline), the connection is closed when the
+//! future holding it is dropped: the `Drop` of its
+//! [`Registration`](crate::executor::reactor::Registration) takes the socket
+//! out of the poller and closes it.
 //!
 //! Read next: [`crate::executor::join`], which runs many of these at once.
 
@@ -41,18 +45,22 @@ use rosetta_pipeline::scenario::{Response, Settings, Source};
 use rosetta_pipeline::trace::{EventKind, SocketPhase, Trace};
 use rosetta_pipeline::transport::{Feeds, Transport};
 
-use crate::executor::net::{Connect, TcpConnection, WriteAll, connect, write_all};
+use crate::executor::net::{
+    Connect, TcpConnection, WriteAll, connect, write_all,
+};
 use crate::executor::reactor::{Direction, Reactor, Sleep, sleep};
 use crate::executor::timeout::{Due, Elapsed, Timeout, timeout};
 
-/// An attempt that failed without a body: on `sim`, the error a feed answers with (the
-/// scenario's `first` and `always` faults); on `tcp`, a refused or reset connection, a malformed
-/// or short response, or a status other than `2xx`.
+/// An attempt that failed without a body: on `sim`, the error a feed answers
+/// with (the scenario's `first` and `always` faults); on `tcp`, a refused or
+/// reset connection, a malformed or short response, or a status other than
+/// `2xx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedError;
 
-/// What the feed says on attempt `attempt`, once its latency has passed. Stands in for a real
-/// HTTP request: in production this would be a future from an HTTP client.
+/// What the feed says on attempt `attempt`, once its latency has passed. Stands
+/// in for a real HTTP request: in production this would be a future from an
+/// HTTP client.
 pub fn feed_answer<'a>(
     reactor: &Reactor,
     source: &'a Source,
@@ -81,31 +89,39 @@ pub struct FeedAnswer<'a> {
 impl<'a> Future for FeedAnswer<'a> {
     type Output = Result<&'a str, FeedError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Self::Output> {
         ready!(Pin::new(&mut self.latency).poll(cx));
         match self.source.respond(self.attempt) {
             Response::Body(body) => Poll::Ready(Ok(body)),
             Response::Error => Poll::Ready(Err(FeedError)),
-            // A hanging feed: pending, and no waker is left anywhere, so nothing will ever wake
-            // us. That is exactly what a server that never answers looks like to a client; only
-            // a timeout around this future can end the wait.
+            // A hanging feed: pending, and no waker is left anywhere, so
+            // nothing will ever wake us. That is exactly what a server that
+            // never answers looks like to a client; only a timeout around this
+            // future can end the wait.
             Response::Never => Poll::Pending,
         }
     }
 }
 
-/// The feed answers when its latency has passed: the instant [`Timeout`] compares with its
-/// deadline. A hanging feed never answers: it has no instant, and its deadline wins.
+/// The feed answers when its latency has passed: the instant [`Timeout`]
+/// compares with its deadline. A hanging feed never answers: it has no instant,
+/// and its deadline wins.
 impl Due for FeedAnswer<'_> {
     fn due_at(&self) -> Option<Instant> {
         match self.source.respond(self.attempt) {
             Response::Never => None,
-            Response::Body(_) | Response::Error => Some(self.latency.deadline()),
+            Response::Body(_) | Response::Error => {
+                Some(self.latency.deadline())
+            }
         }
     }
 }
 
-/// One attempt's answer, on either transport: what an attempt's [`Timeout`] races.
+/// One attempt's answer, on either transport: what an attempt's [`Timeout`]
+/// races.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub enum AttemptAnswer<'a> {
@@ -116,21 +132,24 @@ pub enum AttemptAnswer<'a> {
 }
 
 impl<'a> Future for AttemptAnswer<'a> {
-    /// The body, borrowed from the scenario on `sim`, read from the socket (owned) on `tcp`.
+    /// The body, borrowed from the scenario on `sim`, read from the socket
+    /// (owned) on `tcp`.
     type Output = Result<Cow<'a, str>, FeedError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            AttemptAnswer::Sim(answer) => Pin::new(answer).poll(cx).map(|r| r.map(Cow::Borrowed)),
-            // `http::outcome` is the specification's one mapping of a finished exchange: a
-            // `2xx` response is the body, anything else an error.
+            AttemptAnswer::Sim(answer) => {
+                Pin::new(answer).poll(cx).map(|r| r.map(Cow::Borrowed))
+            }
+            // `http::outcome` is the specification's one mapping of a finished
+            // exchange: a `2xx` response is the body, anything else an error.
             AttemptAnswer::Tcp(attempt) => {
-                Pin::new(attempt)
-                    .poll(cx)
-                    .map(|finished| match http::outcome(finished) {
+                Pin::new(attempt).poll(cx).map(|finished| {
+                    match http::outcome(finished) {
                         (_, Some(body)) => Ok(Cow::Owned(body)),
                         (_, None) => Err(FeedError),
-                    })
+                    }
+                })
             }
         }
     }
@@ -150,14 +169,16 @@ impl Due for AttemptAnswer<'_> {
 pub struct Fetched<'a> {
     /// Attempts made and whether the source failed.
     pub summary: FetchSummary,
-    /// The body, if the last attempt answered: borrowed from the scenario on `sim`, read from
-    /// the socket on `tcp`.
+    /// The body, if the last attempt answered: borrowed from the scenario on
+    /// `sim`, read from the socket on `tcp`.
     pub body: Option<Cow<'a, str>>,
 }
 
 // ANCHOR: fetch_with_retry
-/// Fetches source number `index`: up to `settings.max_attempts()` attempts, each raced against
-/// the timeout, each failure followed at once by the next attempt, on the transport `opts` names.
+// ANCHOR: fetch_with_retry_fn
+/// Fetches source number `index`: up to `settings.max_attempts()` attempts,
+/// each raced against the timeout, each failure followed at once by the next
+/// attempt, on the transport `opts` names.
 pub fn fetch_with_retry<'a>(
     index: usize,
     source: &'a Source,
@@ -178,7 +199,9 @@ pub fn fetch_with_retry<'a>(
         state: FetchState::Start,
     }
 }
+// ANCHOR_END: fetch_with_retry_fn
 
+// ANCHOR: fetch_struct
 /// Future for [`fetch_with_retry`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
@@ -202,20 +225,24 @@ pub struct FetchWithRetry<'a> {
     /// Where the fetch is.
     state: FetchState<'a>,
 }
+// ANCHOR_END: fetch_struct
 
+// ANCHOR: fetch_state
 /// The states of a [`FetchWithRetry`].
 ///
-/// Like every enum (and every future the compiler writes), it is as big as its biggest state,
-/// `Waiting`, which holds the attempt in flight; clippy suggests boxing it. Not here: a fetch
-/// spends nearly all its life in `Waiting`, so a box would save no memory and cost an
-/// allocation per attempt.
+/// Like every enum (and every future the compiler writes), it is as big as its
+/// biggest state, `Waiting`, which holds the attempt in flight; clippy suggests
+/// boxing it. Not here: a fetch spends nearly all its life in `Waiting`, so a
+/// box would save no memory and cost an allocation per attempt.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 enum FetchState<'a> {
-    /// Created, never polled: no attempt has started. (Futures are lazy: creating one must not
-    /// start the clock, or a source queued behind the concurrency limit would time out waiting.)
+    /// Created, never polled: no attempt has started. (Futures are lazy:
+    /// creating one must not start the clock, or a source queued behind the
+    /// concurrency limit would time out waiting.)
     Start,
-    /// Attempt `attempt` is in flight: the feed's answer raced against the deadline.
+    /// Attempt `attempt` is in flight: the feed's answer raced against the
+    /// deadline.
     Waiting {
         /// From 1.
         attempt: u32,
@@ -225,19 +252,25 @@ enum FetchState<'a> {
     /// The fetch has returned its result; there is nothing left to do.
     Done,
 }
+// ANCHOR_END: fetch_state
 
+// ANCHOR: fetch_poll_wait
 impl<'a> Future for FetchWithRetry<'a> {
     type Output = Fetched<'a>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fetched<'a>> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Fetched<'a>> {
         loop {
             match &mut self.state {
                 // Start -> Waiting { attempt: 1 }.
                 FetchState::Start => self.start_attempt(1),
                 FetchState::Waiting { attempt, answer } => {
                     let attempt = *attempt;
-                    // Pending until the answer or the deadline; both have our waker (the
-                    // deadline's timer, and the answer's timer or socket).
+                    // Pending until the answer or the deadline; both have our
+                    // waker (the deadline's timer, and the answer's timer or
+                    // socket).
                     let outcome = match ready!(Pin::new(answer).poll(cx)) {
                         Ok(Ok(body)) => (AttemptOutcome::Answered, Some(body)),
                         Ok(Err(FeedError)) => (AttemptOutcome::Error, None),
@@ -248,10 +281,15 @@ impl<'a> Future for FetchWithRetry<'a> {
                         attempt,
                         outcome: outcome.0,
                     });
-                    if outcome.0 == AttemptOutcome::Answered || attempt == self.max_attempts {
-                        // Waiting -> Done. Overwriting the state drops the attempt's `Timeout`,
-                        // and with it whichever timer has not fired: the loser is cancelled. On
-                        // tcp, an attempt that timed out still holds its connection: this drop
+                    // ANCHOR_END: fetch_poll_wait
+                    // ANCHOR: fetch_poll_next
+                    if outcome.0 == AttemptOutcome::Answered
+                        || attempt == self.max_attempts
+                    {
+                        // Waiting -> Done. Overwriting the state drops the
+                        // attempt's `Timeout`, and with it whichever timer has
+                        // not fired: the loser is cancelled. On tcp, an attempt
+                        // that timed out still holds its connection: this drop
                         // is where that socket leaves the poller and is closed.
                         self.state = FetchState::Done;
                         let summary = FetchSummary::after(attempt, outcome.0);
@@ -260,19 +298,24 @@ impl<'a> Future for FetchWithRetry<'a> {
                             body: outcome.1,
                         });
                     }
-                    // Waiting { attempt } -> Waiting { attempt + 1 }: retry at once, same slot.
-                    // (The old attempt, and on tcp its socket, is dropped by the overwrite.)
+                    // Waiting { attempt } -> Waiting { attempt + 1 }: retry at
+                    // once, same slot. (The old attempt, and on tcp its socket,
+                    // is dropped by the overwrite.)
                     self.start_attempt(attempt + 1);
                 }
-                FetchState::Done => panic!("FetchWithRetry polled after it completed"),
+                FetchState::Done => {
+                    panic!("FetchWithRetry polled after it completed")
+                }
             }
         }
     }
 }
+// ANCHOR_END: fetch_poll_next
 
+// ANCHOR: start_attempt
 impl FetchWithRetry<'_> {
-    /// Starts attempt `attempt`: records it and starts its deadline and its answer (a timer on
-    /// sim, a connection on tcp), both clocks from now.
+    /// Starts attempt `attempt`: records it and starts its deadline and its
+    /// answer (a timer on sim, a connection on tcp), both clocks from now.
     fn start_attempt(&mut self, attempt: u32) {
         self.trace.record(EventKind::AttemptStarted {
             source: self.index,
@@ -299,13 +342,15 @@ impl FetchWithRetry<'_> {
         };
     }
 }
+// ANCHOR_END: start_attempt
 // ANCHOR_END: fetch_with_retry
 
 // ANCHOR: tcp_attempt
-/// One attempt over TCP: connect to the feed server, send the request for `source`, read the
-/// response, recording each socket phase reached in `trace` under `(index, attempt)`. Resolves
-/// to the response, or to what ended the exchange without one. It has no deadline of its own:
-/// [`FetchWithRetry`] races it against the attempt's [`Timeout`], and drops it (closing its
+/// One attempt over TCP: connect to the feed server, send the request for
+/// `source`, read the response, recording each socket phase reached in `trace`
+/// under `(index, attempt)`. Resolves to the response, or to what ended the
+/// exchange without one. It has no deadline of its own: [`FetchWithRetry`]
+/// races it against the attempt's [`Timeout`], and drops it (closing its
 /// socket) when the deadline wins.
 pub fn tcp_attempt<'a>(
     reactor: &Reactor,
@@ -341,12 +386,13 @@ pub struct TcpAttempt<'a> {
     trace: &'a Trace,
     /// Where the exchange is.
     state: TcpState,
-    /// When the exchange ended: the instant the [`Timeout`] compares with its deadline.
+    /// When the exchange ended: the instant the [`Timeout`] compares with its
+    /// deadline.
     finished_at: Option<Instant>,
 }
 
-/// The states of a [`TcpAttempt`]: one per socket future, each holding the connection (inside
-/// it) while it is that step's turn.
+/// The states of a [`TcpAttempt`]: one per socket future, each holding the
+/// connection (inside it) while it is that step's turn.
 #[derive(Debug)]
 enum TcpState {
     /// Connecting. (No socket until its first poll: `Connect` is lazy.)
@@ -367,35 +413,48 @@ enum TcpState {
 impl Future for TcpAttempt<'_> {
     type Output = Result<http::Response, ExchangeError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Self::Output> {
         let this = &mut *self;
         loop {
             match &mut this.state {
-                TcpState::Connecting(connecting) => match ready!(Pin::new(connecting).poll(cx)) {
-                    // Connecting -> Sending: the request, written to the connection.
-                    Ok(stream) => {
-                        this.reached(SocketPhase::Connected);
-                        let request = this.feeds.request(this.source);
-                        this.state = TcpState::Sending(write_all(stream, request));
+                TcpState::Connecting(connecting) => {
+                    match ready!(Pin::new(connecting).poll(cx)) {
+                        // Connecting -> Sending: the request, written to the
+                        // connection.
+                        Ok(stream) => {
+                            this.reached(SocketPhase::Connected);
+                            let request = this.feeds.request(this.source);
+                            this.state =
+                                TcpState::Sending(write_all(stream, request));
+                        }
+                        // Connecting -> Done: refused, say. No socket is left:
+                        // `Connect` dropped it.
+                        Err(error) => return this.finish(Err(error.into())),
                     }
-                    // Connecting -> Done: refused, say. No socket is left: `Connect` dropped it.
-                    Err(error) => return this.finish(Err(error.into())),
-                },
-                TcpState::Sending(sending) => match ready!(Pin::new(sending).poll(cx)) {
-                    // Sending -> Receiving: the connection moves on to the read.
-                    Ok(stream) => {
-                        this.reached(SocketPhase::RequestSent);
-                        this.state = TcpState::Receiving {
-                            read: read_response(stream),
-                            first_byte: false,
-                        };
+                }
+                TcpState::Sending(sending) => {
+                    match ready!(Pin::new(sending).poll(cx)) {
+                        // Sending -> Receiving: the connection moves on to the
+                        // read.
+                        Ok(stream) => {
+                            this.reached(SocketPhase::RequestSent);
+                            this.state = TcpState::Receiving {
+                                read: read_response(stream),
+                                first_byte: false,
+                            };
+                        }
+                        // Sending -> Done: `WriteAll` dropped the connection
+                        // with its error.
+                        Err(error) => return this.finish(Err(error.into())),
                     }
-                    // Sending -> Done: `WriteAll` dropped the connection with its error.
-                    Err(error) => return this.finish(Err(error.into())),
-                },
+                }
                 TcpState::Receiving { read, first_byte } => {
                     let polled = Pin::new(&mut *read).poll(cx);
-                    // The first byte, recorded once, whether the read is finished or not.
+                    // The first byte, recorded once, whether the read is
+                    // finished or not.
                     if !*first_byte && read.received() > 0 {
                         *first_byte = true;
                         this.reached(SocketPhase::FirstByte);
@@ -403,7 +462,9 @@ impl Future for TcpAttempt<'_> {
                     // Receiving -> Done, with the response or what went wrong.
                     return this.finish(ready!(polled));
                 }
-                TcpState::Done => panic!("TcpAttempt polled after it completed"),
+                TcpState::Done => {
+                    panic!("TcpAttempt polled after it completed")
+                }
             }
         }
     }
@@ -419,7 +480,8 @@ impl TcpAttempt<'_> {
         });
     }
 
-    /// -> Done: notes the instant, and drops the state (and with it any connection left).
+    /// -> Done: notes the instant, and drops the state (and with it any
+    /// connection left).
     fn finish(
         &mut self,
         finished: Result<http::Response, ExchangeError>,
@@ -430,10 +492,11 @@ impl TcpAttempt<'_> {
     }
 }
 
-/// An exchange is due when it ended: the [`Timeout`] then compares that instant with the
-/// deadline, so a response completed after the deadline is a timeout, however it was polled.
-/// (A poll that comes late sees the response late, and may call an answer that was on time a
-/// timeout; it can never do the reverse, which is the rule the specification needs.)
+/// An exchange is due when it ended: the [`Timeout`] then compares that instant
+/// with the deadline, so a response completed after the deadline is a timeout,
+/// however it was polled. (A poll that comes late sees the response late, and
+/// may call an answer that was on time a timeout; it can never do the reverse,
+/// which is the rule the specification needs.)
 impl Due for TcpAttempt<'_> {
     fn due_at(&self) -> Option<Instant> {
         self.finished_at
@@ -441,32 +504,36 @@ impl Due for TcpAttempt<'_> {
 }
 // ANCHOR_END: tcp_attempt
 
-/// Why an exchange over TCP ended without a response. Either counts as an `error` attempt; the
-/// reason is kept for the tests and for debugging.
+/// Why an exchange over TCP ended without a response. Either counts as an
+/// `error` attempt; the reason is kept for the tests and for debugging.
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
     /// A socket call failed: a refused connection, a reset.
     #[error("socket: {0}")]
     Io(#[from] io::Error),
-    /// The response was malformed, or short (the server closed the connection early).
+    /// The response was malformed, or short (the server closed the connection
+    /// early).
     #[error("response: {0}")]
     Http(#[from] HttpError),
 }
 
 // ANCHOR: read_response
-/// How many bytes one read may bring. The buffer lives on `poll`'s stack, for one poll: what a
-/// [`ReadResponse`] keeps between polls is the parser, which holds the bytes that matter.
+// ANCHOR: read_response_fn
+/// How many bytes one read may bring. The buffer lives on `poll`'s stack, for
+/// one poll: what a [`ReadResponse`] keeps between polls is the parser, which
+/// holds the bytes that matter.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Reads per poll at most. A fast server could keep a socket readable for a long time (a large
-/// body); after this many reads the future wakes itself and yields, so the other tasks get
-/// their turn (tokio calls this a task's *budget*).
+/// Reads per poll at most. A fast server could keep a socket readable for a
+/// long time (a large body); after this many reads the future wakes itself and
+/// yields, so the other tasks get their turn (tokio calls this a task's
+/// *budget*).
 const READS_PER_POLL: usize = 32;
 
 /// Reads one HTTP response from `stream`, feeding each read to a
-/// [`ResponseParser`], until the parser has a whole
-/// response or the server closes the connection. The connection is closed when the future
-/// finishes or is dropped.
+/// [`ResponseParser`], until the parser has a whole response or the server
+/// closes the connection. The connection is closed when the future finishes or
+/// is dropped.
 pub fn read_response(stream: TcpConnection) -> ReadResponse {
     ReadResponse {
         state: ReadState::Reading {
@@ -476,7 +543,9 @@ pub fn read_response(stream: TcpConnection) -> ReadResponse {
         received: 0,
     }
 }
+// ANCHOR_END: read_response_fn
 
+// ANCHOR: read_response_state
 /// Future for [`read_response`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
@@ -490,7 +559,8 @@ pub struct ReadResponse {
 /// The states of a [`ReadResponse`].
 #[derive(Debug)]
 enum ReadState {
-    /// Reading: the connection, and the parser that has been fed every byte read so far.
+    /// Reading: the connection, and the parser that has been fed every byte
+    /// read so far.
     Reading {
         /// The connection.
         stream: TcpConnection,
@@ -500,6 +570,7 @@ enum ReadState {
     /// The future has returned its result, and the connection is closed.
     Done,
 }
+// ANCHOR_END: read_response_state
 
 impl ReadResponse {
     /// How many bytes of the response have arrived so far.
@@ -508,10 +579,14 @@ impl ReadResponse {
     }
 }
 
+// ANCHOR: read_response_poll
 impl Future for ReadResponse {
     type Output = Result<http::Response, ExchangeError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Self::Output> {
         let this = &mut *self;
         let ReadState::Reading { stream, parser } = &mut this.state else {
             panic!("ReadResponse polled after it completed");
@@ -519,9 +594,11 @@ impl Future for ReadResponse {
         let mut buffer = [0; READ_BUFFER_BYTES];
         for _ in 0..READS_PER_POLL {
             let finished = match stream.get_ref().read(&mut buffer) {
-                // The server closed the connection: the end of the response, or a short one.
+                // The server closed the connection: the end of the response, or
+                // a short one.
                 Ok(0) => parser.eof().map_err(ExchangeError::from),
-                // Bytes: to the parser. Not complete yet: Reading -> Reading, read again.
+                // Bytes: to the parser. Not complete yet: Reading -> Reading,
+                // read again.
                 Ok(n) => {
                     this.received += n;
                     match parser.feed(&buffer[..n]) {
@@ -530,27 +607,33 @@ impl Future for ReadResponse {
                         Err(error) => Err(error.into()),
                     }
                 }
-                // Nothing has arrived yet: wait until the socket is readable, then read again.
-                // Pending leaves the state as it is.
+                // ANCHOR_END: read_response_poll
+                // ANCHOR: read_response_wait
+                // Nothing has arrived yet: wait until the socket is readable,
+                // then read again. Pending leaves the state as it is.
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     ready!(stream.poll_ready(Direction::Read, cx))?;
                     continue;
                 }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {
+                    continue;
+                }
                 // A reset, say.
                 Err(error) => Err(error.into()),
             };
-            // Reading -> Done. Overwriting the state drops the connection: this is where a
-            // finished exchange's socket leaves the poller and is closed.
+            // Reading -> Done. Overwriting the state drops the connection: this
+            // is where a finished exchange's socket leaves the poller and is
+            // closed.
             this.state = ReadState::Done;
             return Poll::Ready(finished);
         }
-        // Used up this poll's reads with the socket still readable: yield, and be polled again
-        // after the tasks already queued.
+        // Used up this poll's reads with the socket still readable: yield, and
+        // be polled again after the tasks already queued.
         cx.waker().wake_by_ref();
         Poll::Pending
     }
 }
+// ANCHOR_END: read_response_wait
 // ANCHOR_END: read_response
 
 #[cfg(test)]
@@ -583,7 +666,8 @@ mod tests {
         let (source, _) = fixture(Fault::Hang);
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        let mut answer = feed_answer(&reactor, &source, 1, Duration::from_millis(100));
+        let mut answer =
+            feed_answer(&reactor, &source, 1, Duration::from_millis(100));
         assert!(Pin::new(&mut answer).poll(&mut cx).is_pending());
         reactor.fire_due(later(200));
         assert_eq!(wakes.count(), 1, "woken once the latency has passed...");
@@ -605,7 +689,8 @@ mod tests {
         let opts = RunOptions::default();
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        let mut fetch = fetch_with_retry(3, &source, &settings, &opts, &reactor, &trace);
+        let mut fetch =
+            fetch_with_retry(3, &source, &settings, &opts, &reactor, &trace);
         assert!(
             trace.events().is_empty(),
             "Start: nothing happens before the first poll"
@@ -619,8 +704,9 @@ mod tests {
         ));
         assert_eq!(reactor.pending_timers(), 2);
 
-        // The answer comes (an error): Waiting { 1 } -> Waiting { 2 }. The first deadline is
-        // cancelled, the second attempt's two timers are registered.
+        // The answer comes (an error): Waiting { 1 } -> Waiting { 2 }. The
+        // first deadline is cancelled, the second attempt's two timers are
+        // registered.
         reactor.fire_due(later(150));
         assert_eq!(wakes.count(), 1);
         assert!(Pin::new(&mut fetch).poll(&mut cx).is_pending());
@@ -651,7 +737,8 @@ mod tests {
         let opts = RunOptions::default();
         let (waker, _) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        let mut fetch = fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
+        let mut fetch =
+            fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
         assert!(Pin::new(&mut fetch).poll(&mut cx).is_pending());
         // The answer's latency passes: still pending (the feed says nothing).
         reactor.fire_due(later(150));
@@ -663,7 +750,8 @@ mod tests {
             fetch.state,
             FetchState::Waiting { attempt: 2, .. }
         ));
-        // Both of attempt 2's timers pass: the fetch fails with a timeout after 2 attempts.
+        // Both of attempt 2's timers pass: the fetch fails with a timeout after
+        // 2 attempts.
         reactor.fire_due(later(450));
         let Poll::Ready(fetched) = Pin::new(&mut fetch).poll(&mut cx) else {
             panic!("the second deadline ends the fetch");
@@ -673,7 +761,8 @@ mod tests {
         assert_eq!(fetched.body, None);
     }
 
-    /// A feed slower than the timeout (latency 1 s, timeout 400 ms), with a single attempt.
+    /// A feed slower than the timeout (latency 1 s, timeout 400 ms), with a
+    /// single attempt.
     fn too_slow() -> (Source, Settings) {
         let (source, settings) = fixture(Fault::None);
         let source = Source {
@@ -689,14 +778,16 @@ mod tests {
 
     #[test]
     fn a_feed_slower_than_the_timeout_times_out_however_late_the_poll() {
-        // Polled again only once both of the attempt's timers have fired (at 2 s, a busy
-        // executor): the answer was due after the deadline, so the attempt is a timeout.
+        // Polled again only once both of the attempt's timers have fired (at 2
+        // s, a busy executor): the answer was due after the deadline, so the
+        // attempt is a timeout.
         let (reactor, trace) = (Reactor::new(), Trace::new());
         let (source, settings) = too_slow();
         let opts = RunOptions::default();
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        let mut fetch = fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
+        let mut fetch =
+            fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
         assert!(Pin::new(&mut fetch).poll(&mut cx).is_pending());
         assert_eq!(reactor.fire_due(later(2000)), 2, "both timers are due");
         assert_eq!(wakes.count(), 2);
@@ -708,11 +799,13 @@ mod tests {
     }
 
     #[test]
-    fn a_blocked_executor_thread_does_not_turn_a_late_answer_into_an_on_time_one() {
-        // The same on the real executor and clock, with latency 60 ms and timeout 20 ms. The
-        // fetch is spawned first, so it is polled first and starts its timers; then a task
-        // blocks the thread for 200 ms (a hog among thousands of tasks). When the executor
-        // fires the timers, both are long due, and the fetch is polled once to decide.
+    fn a_blocked_executor_thread_does_not_turn_a_late_answer_into_an_on_time_one()
+     {
+        // The same on the real executor and clock, with latency 60 ms and
+        // timeout 20 ms. The fetch is spawned first, so it is polled first and
+        // starts its timers; then a task blocks the thread for 200 ms (a hog
+        // among thousands of tasks). When the executor fires the timers, both
+        // are long due, and the fetch is polled once to decide.
         let trace = Trace::new();
         let source = Source {
             latency_ms: 60,
@@ -747,7 +840,8 @@ mod tests {
         let (source, settings) = fixture(Fault::None);
         let opts = RunOptions::default();
         let (waker, _) = CountingWaker::new();
-        let mut fetch = fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
+        let mut fetch =
+            fetch_with_retry(0, &source, &settings, &opts, &reactor, &trace);
         assert!(
             Pin::new(&mut fetch)
                 .poll(&mut Context::from_waker(&waker))
@@ -763,20 +857,22 @@ mod tests {
         );
     }
 
-    // Not in the model-checking build (`--cfg loom`), which has no `rosetta-conformance` (see
-    // Cargo.toml) and runs only the `loom` tests.
+    // Not in the model-checking build (`--cfg loom`), which has no
+    // `rosetta-conformance` (see Cargo.toml) and runs only the `loom` tests.
     #[cfg(not(loom))]
     mod tcp {
         //! The attempt over TCP, against canned servers on loopback
-        //! (`rosetta_conformance::canned`), each doing exactly what its test needs. Outcomes
-        //! and event orders are asserted, never durations: the deadlines are far from what the
-        //! servers do (an answer within milliseconds, or never).
+        //! (`rosetta_conformance::canned`), each doing exactly what its test
+        //! needs. Outcomes and event orders are asserted, never durations: the
+        //! deadlines are far from what the servers do (an answer within
+        //! milliseconds, or never).
 
         use std::io::Write;
 
         use rosetta_conformance::canned::{
-            ALL_PHASES, ANSWER, ANSWER_BODY, CannedServer, PHASES_UNTIL_REQUEST_SENT, Reply,
-            SHORT_BODY, SOURCE, UNAVAILABLE, endless_head, refusing_feeds,
+            ALL_PHASES, ANSWER, ANSWER_BODY, CannedServer,
+            PHASES_UNTIL_REQUEST_SENT, Reply, SHORT_BODY, SOURCE, UNAVAILABLE,
+            endless_head, refusing_feeds,
         };
 
         use super::*;
@@ -785,7 +881,8 @@ mod tests {
         use crate::executor::reactor::Registration;
         use crate::test_support::loopback_pair;
 
-        /// The source every test fetches, [`SOURCE`], with `retries` and `timeout_ms`.
+        /// The source every test fetches, [`SOURCE`], with `retries` and
+        /// `timeout_ms`.
         fn scenario_parts(retries: u32, timeout_ms: u64) -> (Source, Settings) {
             let source = Source {
                 name: SOURCE.into(),
@@ -801,15 +898,17 @@ mod tests {
             (source, settings)
         }
 
-        /// Fetches [`SOURCE`] from `feeds` on a new executor; returns what it came to, the
-        /// trace's events, and the sockets still registered afterwards.
+        /// Fetches [`SOURCE`] from `feeds` on a new executor; returns what it
+        /// came to, the trace's events, and the sockets still registered
+        /// afterwards.
         fn fetch_over_tcp(
             feeds: Feeds,
             retries: u32,
             timeout_ms: u64,
         ) -> (Fetched<'static>, Vec<EventKind>, usize) {
             let (source, settings) = scenario_parts(retries, timeout_ms);
-            let opts = RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
+            let opts =
+                RunOptions::with_time_scale(1.0).on(Transport::Tcp(feeds));
             let trace = Trace::new();
             let executor = Executor::new();
             let reactor = executor.reactor();
@@ -820,7 +919,8 @@ mod tests {
                 summary: fetched.summary,
                 body: fetched.body.map(|body| Cow::Owned(body.into_owned())),
             };
-            let events = trace.events().into_iter().map(|event| event.kind).collect();
+            let events =
+                trace.events().into_iter().map(|event| event.kind).collect();
             (fetched, events, reactor.registered_sockets())
         }
 
@@ -847,7 +947,8 @@ mod tests {
                 .collect()
         }
 
-        /// The events of one attempt: started, the socket phases it reached, finished.
+        /// The events of one attempt: started, the socket phases it reached,
+        /// finished.
         fn one_attempt(
             attempt: u32,
             reached: &[SocketPhase],
@@ -859,9 +960,13 @@ mod tests {
             events
         }
 
-        /// Turns `reactor` (a second at most per turn, twenty turns at most: a lost wake fails
-        /// the test) until `waker`'s count moves past `seen`.
-        fn turn_until_woken(reactor: &Reactor, wakes: &CountingWaker, seen: usize) {
+        /// Turns `reactor` (a second at most per turn, twenty turns at most: a
+        /// lost wake fails the test) until `waker`'s count moves past `seen`.
+        fn turn_until_woken(
+            reactor: &Reactor,
+            wakes: &CountingWaker,
+            seen: usize,
+        ) {
             for _ in 0..20 {
                 if wakes.count() > seen {
                     return;
@@ -873,11 +978,13 @@ mod tests {
 
         #[test]
         fn read_response_reads_a_response_delivered_one_byte_at_a_time() {
-            // In lockstep: the test writes one byte, turns the reactor until the reader is
-            // woken, polls it once, and checks that it took that byte and waits for the next.
+            // In lockstep: the test writes one byte, turns the reactor until
+            // the reader is woken, polls it once, and checks that it took that
+            // byte and waits for the next.
             let reactor = Reactor::new();
             let (client, mut server) = loopback_pair();
-            let stream: TcpConnection = Registration::new(&reactor, client).unwrap();
+            let stream: TcpConnection =
+                Registration::new(&reactor, client).unwrap();
             let mut reading = read_response(stream);
             let (waker, wakes) = CountingWaker::new();
             let mut cx = Context::from_waker(&waker);
@@ -892,7 +999,11 @@ mod tests {
                 let polled = Pin::new(&mut reading).poll(&mut cx);
                 assert_eq!(reading.received(), sent + 1, "one byte per read");
                 if sent + 1 < ANSWER.len() {
-                    assert!(polled.is_pending(), "incomplete after {} bytes", sent + 1);
+                    assert!(
+                        polled.is_pending(),
+                        "incomplete after {} bytes",
+                        sent + 1
+                    );
                     continue;
                 }
                 let Poll::Ready(Ok(complete)) = polled else {
@@ -909,7 +1020,11 @@ mod tests {
                 "closed when the read finished"
             );
             let mut rest = [0];
-            assert_eq!(server.read(&mut rest).unwrap(), 0, "and the server sees it");
+            assert_eq!(
+                server.read(&mut rest).unwrap(),
+                0,
+                "and the server sees it"
+            );
         }
 
         #[test]
@@ -924,7 +1039,9 @@ mod tests {
             let mut cx = Context::from_waker(&waker);
             let mut polls = 0;
             let finished = loop {
-                if let Poll::Ready(finished) = Pin::new(&mut reading).poll(&mut cx) {
+                if let Poll::Ready(finished) =
+                    Pin::new(&mut reading).poll(&mut cx)
+                {
                     break finished;
                 }
                 polls += 1;
@@ -944,9 +1061,11 @@ mod tests {
         }
 
         #[test]
-        fn an_answer_is_the_body_read_from_the_socket_with_every_phase_recorded() {
+        fn an_answer_is_the_body_read_from_the_socket_with_every_phase_recorded()
+         {
             let server = CannedServer::start([Reply::answer(ANSWER)]);
-            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 10_000);
+            let (fetched, events, registered) =
+                fetch_over_tcp(server.feeds(), 0, 10_000);
             assert_eq!(
                 fetched,
                 Fetched {
@@ -964,15 +1083,24 @@ mod tests {
 
         #[test]
         fn a_503_is_an_error_and_the_retry_reads_the_body() {
-            let server = CannedServer::start([Reply::answer(UNAVAILABLE), Reply::answer(ANSWER)]);
-            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 1, 10_000);
+            let server = CannedServer::start([
+                Reply::answer(UNAVAILABLE),
+                Reply::answer(ANSWER),
+            ]);
+            let (fetched, events, registered) =
+                fetch_over_tcp(server.feeds(), 1, 10_000);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(2, AttemptOutcome::Answered)
             );
             assert_eq!(fetched.body.as_deref(), Some(ANSWER_BODY));
-            let mut expected = one_attempt(1, &ALL_PHASES, AttemptOutcome::Error);
-            expected.extend(one_attempt(2, &ALL_PHASES, AttemptOutcome::Answered));
+            let mut expected =
+                one_attempt(1, &ALL_PHASES, AttemptOutcome::Error);
+            expected.extend(one_attempt(
+                2,
+                &ALL_PHASES,
+                AttemptOutcome::Answered,
+            ));
             assert_eq!(events, expected);
             assert_eq!(registered, 0);
             server.join();
@@ -980,10 +1108,11 @@ mod tests {
 
         #[test]
         fn a_server_that_never_answers_is_a_timeout_and_the_socket_is_closed() {
-            // Two attempts, both hang: each is a timeout, and each socket is closed when its
-            // attempt is dropped (the server sees both closes).
+            // Two attempts, both hang: each is a timeout, and each socket is
+            // closed when its attempt is dropped (the server sees both closes).
             let server = CannedServer::start([Reply::hang(), Reply::hang()]);
-            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 1, 300);
+            let (fetched, events, registered) =
+                fetch_over_tcp(server.feeds(), 1, 300);
             assert_eq!(fetched.summary.failure, Some(FailReason::Timeout));
             assert_eq!(fetched.summary.attempts, 2);
             let sent = PHASES_UNTIL_REQUEST_SENT;
@@ -991,31 +1120,40 @@ mod tests {
             expected.extend(one_attempt(2, &sent, AttemptOutcome::Timeout));
             assert_eq!(events, expected);
             assert_eq!(registered, 0, "no socket left in the poller");
-            let closes: Vec<bool> = server.join().iter().map(|s| s.closed_by_client).collect();
+            let closes: Vec<bool> =
+                server.join().iter().map(|s| s.closed_by_client).collect();
             assert_eq!(closes, [true, true], "both sockets closed");
         }
 
-        /// A server that sends a byte every 20 ms of a head that never ends: every read gets
-        /// something, so only the attempt's deadline ends it, and its socket is closed then.
+        /// A server that sends a byte every 20 ms of a head that never ends:
+        /// every read gets something, so only the attempt's deadline ends it,
+        /// and its socket is closed then.
         #[test]
         fn a_trickle_cannot_outlast_the_deadline() {
-            let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+            let trickle =
+                Reply::trickle(endless_head(1_000), Duration::from_millis(20));
             let server = CannedServer::start([trickle]);
-            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 300);
+            let (fetched, events, registered) =
+                fetch_over_tcp(server.feeds(), 0, 300);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(1, AttemptOutcome::Timeout)
             );
-            assert_eq!(events, one_attempt(1, &ALL_PHASES, AttemptOutcome::Timeout));
+            assert_eq!(
+                events,
+                one_attempt(1, &ALL_PHASES, AttemptOutcome::Timeout)
+            );
             assert_eq!(registered, 0);
             assert!(server.join()[0].closed_by_client, "the trickle ran out");
         }
 
-        /// A server that resets the connection instead of answering: the read fails, an error.
+        /// A server that resets the connection instead of answering: the read
+        /// fails, an error.
         #[test]
         fn a_reset_is_an_error() {
             let server = CannedServer::start([Reply::reset()]);
-            let (fetched, events, registered) = fetch_over_tcp(server.feeds(), 0, 10_000);
+            let (fetched, events, registered) =
+                fetch_over_tcp(server.feeds(), 0, 10_000);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(1, AttemptOutcome::Error)
@@ -1028,12 +1166,16 @@ mod tests {
 
         #[test]
         fn a_refused_connection_is_an_error_with_no_phase() {
-            let (fetched, events, registered) = fetch_over_tcp(refusing_feeds(), 0, 10_000);
+            let (fetched, events, registered) =
+                fetch_over_tcp(refusing_feeds(), 0, 10_000);
             assert_eq!(
                 fetched.summary,
                 FetchSummary::after(1, AttemptOutcome::Error)
             );
-            assert_eq!(events, [started(1), finished(1, AttemptOutcome::Error)]);
+            assert_eq!(
+                events,
+                [started(1), finished(1, AttemptOutcome::Error)]
+            );
             assert_eq!(registered, 0);
         }
     }

@@ -1,9 +1,11 @@
-//! Test helpers: a waker that counts how often it was woken, and loopback sockets.
+//! Test helpers: a waker that counts how often it was woken, and loopback
+//! sockets.
 //!
-//! The unit tests poll futures by hand, one step at a time, and check after each step whether
-//! the future asked to be polled again. `Waker::noop()` would do for polling, but it cannot tell
-//! whether a wake-up happened; this one can. The socket tests make their own connections on
-//! loopback ([`loopback_pair`]), so that each test decides exactly what the other end does.
+//! The unit tests poll futures by hand, one step at a time, and check after
+//! each step whether the future asked to be polled again. `Waker::noop()` would
+//! do for polling, but it cannot tell whether a wake-up happened; this one can.
+//! The socket tests make their own connections on loopback ([`loopback_pair`]),
+//! so that each test decides exactly what the other end does.
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -38,9 +40,10 @@ impl Wake for CountingWaker {
     }
 }
 
-/// A connected pair on loopback: the client end, non-blocking (the one a reactor watches), and
-/// the server end, blocking, with a 20-second watchdog on its reads and writes (the test's
-/// hands: a test whose client never does its part fails instead of hanging).
+/// A connected pair on loopback: the client end, non-blocking (the one a
+/// reactor watches), and the server end, blocking, with a 20-second watchdog on
+/// its reads and writes (the test's hands: a test whose client never does its
+/// part fails instead of hanging).
 pub fn loopback_pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();

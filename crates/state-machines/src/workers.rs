@@ -1,10 +1,11 @@
-//! Steps 3 and 4 as tasks: [`hand_off`] (one per answered source) and [`worker`] (one per
-//! partition).
+//! Steps 3 and 4 as tasks: [`hand_off`] (one per answered source) and
+//! [`worker`] (one per partition).
 //!
-//! Every source that answers becomes one task. It looks up, all at once, every distinct station
-//! the source's body names; then it reads the body again and hands each record to its worker,
-//! waiting for room in that worker's queue. Each worker is a task that takes records out of its
-//! queue until the queue closes, and then resolves to its tally.
+//! Every source that answers becomes one task. It looks up, all at once, every
+//! distinct station the source's body names; then it reads the body again and
+//! hands each record to its worker, waiting for room in that worker's queue.
+//! Each worker is a task that takes records out of its queue until the queue
+//! closes, and then resolves to its tally.
 //!
 //! Read next: [`crate::run`], which wires all of this together.
 
@@ -23,17 +24,19 @@ use crate::executor::Executor;
 use crate::executor::channel::{Receiver, Send, Sender};
 
 // ANCHOR: hand_off
-/// Enriches the records of one answered source and hands each to its worker's queue (`queues`,
-/// one per worker); records of unknown stations, and the lines `survey` rejected, go to
-/// `rejected`.
+/// Enriches the records of one answered source and hands each to its worker's
+/// queue (`queues`, one per worker); records of unknown stations, and the lines
+/// `survey` rejected, go to `rejected`.
 ///
-/// Two passes over the body, as every style does (`rosetta_pipeline::enrich` says why): the
-/// caller's `survey` was the first, and found the distinct stations; this future waits for all
-/// of their regions, then makes the second pass, one record at a time. So the work kept waiting
-/// grows with the stations, never with the records.
+/// Two passes over the body, as every style does (`rosetta_pipeline::enrich`
+/// says why): the caller's `survey` was the first, and found the distinct
+/// stations; this future waits for all of their regions, then makes the second
+/// pass, one record at a time. So the work kept waiting grows with the
+/// stations, never with the records.
 ///
-/// The lookups start here, through `cache`, on `executor`: the moment the source has answered,
-/// not at the future's first poll.
+/// The lookups start here, through `cache`, on `executor`: the moment the
+/// source has answered, not at the future's first poll.
+// ANCHOR: hand_off_fn
 pub fn hand_off<'a>(
     mut survey: Survey<'a>,
     cache: &SingleFlightCache<'a>,
@@ -43,8 +46,9 @@ pub fn hand_off<'a>(
     trace: &'a Trace,
 ) -> HandOff<'a> {
     rejected.borrow_mut().append(&mut survey.rejected);
-    // Every lookup starts now; a station that another source asked for already joins the lookup
-    // under way (or finds its answer), which is what single-flight means.
+    // Every lookup starts now; a station that another source asked for already
+    // joins the lookup under way (or finds its answer), which is what
+    // single-flight means.
     let waits = survey
         .stations
         .iter()
@@ -62,13 +66,15 @@ pub fn hand_off<'a>(
         },
     }
 }
+// ANCHOR_END: hand_off_fn
 
+// ANCHOR: hand_off_struct
 /// Future for [`hand_off`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you poll them"]
 pub struct HandOff<'a> {
-    /// A sender for each worker's queue. They keep the queues open until this task is dropped,
-    /// which the executor does the moment the task is done.
+    /// A sender for each worker's queue. They keep the queues open until this
+    /// task is dropped, which the executor does the moment the task is done.
     queues: Vec<Sender<Enriched>>,
     /// Where records of unknown stations go.
     rejected: &'a RefCell<Vec<Rejection>>,
@@ -77,32 +83,41 @@ pub struct HandOff<'a> {
     /// Where the source is.
     state: HandOffState<'a>,
 }
+// ANCHOR_END: hand_off_struct
 
+// ANCHOR: hand_off_states
 /// The states of an [`HandOff`].
 #[derive(Debug)]
 enum HandOffState<'a> {
-    /// Waiting for the region of every distinct station of the source, all at once.
+    /// Waiting for the region of every distinct station of the source, all at
+    /// once.
     LookingUp {
         /// The first pass over the body, kept for the second.
         survey: Survey<'a>,
-        /// The lookups still in flight, each with its station's index in `survey.stations`.
-        /// A few per source: polling all of them at each wake-up costs less than the
-        /// per-slot wakers of [`crate::executor::join::BoundedJoin`] would save.
+        /// The lookups still in flight, each with its station's index in
+        /// `survey.stations`. A few per source: polling all of them at each
+        /// wake-up costs less than the per-slot wakers of
+        /// [`crate::executor::join::BoundedJoin`] would save.
         waits: Vec<(usize, RegionWait<'a>)>,
-        /// The regions found so far, by station index (`None`: unknown, or not yet found).
+        /// The regions found so far, by station index (`None`: unknown, or not
+        /// yet found).
         found: Vec<Option<String>>,
     },
     /// The second pass: handing the records off, one at a time.
     HandingOff {
-        /// The records not yet taken out of the body, each enriched or rejected.
+        /// The records not yet taken out of the body, each enriched or
+        /// rejected.
         records: Enrich<'a>,
-        /// The record on its way to a queue, and its worker: at most one at a time.
+        /// The record on its way to a queue, and its worker: at most one at a
+        /// time.
         sending: Option<(usize, Send<Enriched>)>,
     },
     /// Every record is in a queue, or rejected.
     Done,
 }
+// ANCHOR_END: hand_off_states
 
+// ANCHOR: looking_up
 impl Future for HandOff<'_> {
     type Output = ();
 
@@ -111,36 +126,50 @@ impl Future for HandOff<'_> {
         loop {
             match &mut this.state {
                 HandOffState::LookingUp { waits, found, .. } => {
-                    // Poll each lookup still in flight (a cache hit is ready at once); keep the
-                    // ones that are not done, each with our waker.
-                    waits.retain_mut(|(station, wait)| match Pin::new(wait).poll(cx) {
-                        Poll::Ready(region) => {
-                            found[*station] = region.map(str::to_string);
-                            false
+                    // Poll each lookup still in flight (a cache hit is ready at
+                    // once); keep the ones that are not done, each with our
+                    // waker.
+                    waits.retain_mut(|(station, wait)| {
+                        match Pin::new(wait).poll(cx) {
+                            Poll::Ready(region) => {
+                                found[*station] = region.map(str::to_string);
+                                false
+                            }
+                            Poll::Pending => true,
                         }
-                        Poll::Pending => true,
                     });
                     if !waits.is_empty() {
                         return Poll::Pending;
                     }
-                    // LookingUp -> HandingOff: every region is known; start the second pass.
+                    // LookingUp -> HandingOff: every region is known; start the
+                    // second pass.
                     this.state = this.start_second_pass();
                 }
+                // ANCHOR_END: looking_up
+                // ANCHOR: handing_off
                 HandOffState::HandingOff { records, sending } => {
                     if let Some((worker, send)) = sending {
-                        // Pending while the worker's queue is full: backpressure.
+                        // Pending while the worker's queue is full:
+                        // backpressure.
                         let sent = ready!(Pin::new(send).poll(cx));
-                        sent.expect("a worker's queue stays open until every record is handed off");
+                        sent.expect(
+                            "a worker's queue stays open until every record \
+                             is handed off",
+                        );
                         this.trace.hand_off(*worker);
                     }
                     *sending = match records.next() {
                         Some(Ok(enriched)) => {
-                            let worker = worker_for(&enriched.record.station, this.queues.len());
+                            let worker = worker_for(
+                                &enriched.record.station,
+                                this.queues.len(),
+                            );
                             Some((worker, this.queues[worker].send(enriched)))
                         }
-                        // Nothing to wait for: on to the next record, in this same poll. (A
-                        // body of nothing but unknown stations is read to its end in one poll;
-                        // tokio would make the task yield after a budget of 128 such steps.)
+                        // Nothing to wait for: on to the next record, in this
+                        // same poll. (A body of nothing but unknown stations is
+                        // read to its end in one poll; tokio would make the
+                        // task yield after a budget of 128 such steps.)
                         Some(Err(unknown_station)) => {
                             this.rejected.borrow_mut().push(unknown_station);
                             None
@@ -152,21 +181,27 @@ impl Future for HandOff<'_> {
                         }
                     };
                 }
-                HandOffState::Done => panic!("HandOff polled after it completed"),
+                // ANCHOR_END: handing_off
+                HandOffState::Done => {
+                    panic!("HandOff polled after it completed")
+                }
             }
         }
     }
 }
 
+// ANCHOR: start_second_pass
 impl<'a> HandOff<'a> {
-    /// Hands the survey and the regions found to the second pass and returns the `HandingOff`
-    /// state, reading the body a second time.
+    /// Hands the survey and the regions found to the second pass and returns
+    /// the `HandingOff` state, reading the body a second time.
     ///
-    /// The second pass's iterator *owns* the survey (with its body) and the regions, and keeps
-    /// a position in the body rather than a borrow of it. It could not borrow them from this
-    /// future: a future holding both a value and a borrow of it would be a struct pointing into
-    /// itself, the very thing `Pin` exists for, and safe code cannot build one by hand. (A state
-    /// machine the compiler generates may: it is `!Unpin`, and relies on being pinned.)
+    /// The second pass's iterator *owns* the survey (with its body) and the
+    /// regions, and keeps a position in the body rather than a borrow of it. It
+    /// could not borrow them from this future: a future holding both a value
+    /// and a borrow of it would be a struct pointing into itself, the very
+    /// thing `Pin` exists for, and safe code cannot build one by hand. (A state
+    /// machine the compiler generates may: it is `!Unpin`, and relies on being
+    /// pinned.)
     fn start_second_pass(&mut self) -> HandOffState<'a> {
         let HandOffState::LookingUp { survey, found, .. } =
             std::mem::replace(&mut self.state, HandOffState::Done)
@@ -179,12 +214,13 @@ impl<'a> HandOff<'a> {
         }
     }
 }
+// ANCHOR_END: start_second_pass
 
 // ANCHOR_END: hand_off
 
 // ANCHOR: worker
-/// A worker: adds every record of `queue` to a tally, and resolves to the tally when the queue
-/// is closed and empty.
+/// A worker: adds every record of `queue` to a tally, and resolves to the tally
+/// when the queue is closed and empty.
 pub fn worker(queue: Receiver<Enriched>) -> Worker {
     Worker {
         queue,
@@ -205,11 +241,16 @@ pub struct Worker {
 impl Future for Worker {
     type Output = WorkerTally;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WorkerTally> {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<WorkerTally> {
         let this = &mut *self;
-        // Polled again after it handed its tally over: a bug in the caller. Answering with an
-        // empty tally would lose every record of the first answer without a word.
-        let tally = this.tally.as_mut().expect("Worker polled after completion");
+        // Polled again after it handed its tally over: a bug in the caller.
+        // Answering with an empty tally would lose every record of the first
+        // answer without a word.
+        let tally =
+            this.tally.as_mut().expect("Worker polled after completion");
         // Take everything that is in the queue now; `Pending` when it is empty.
         while let Some(enriched) = ready!(this.queue.poll_recv(cx)) {
             tally.add(enriched);
@@ -249,12 +290,19 @@ mod tests {
         ]))
     }
 
-    /// Five lines: three stations (one unknown), one line that does not parse, Oslo twice.
-    const BODY: &str = "Oslo;1.0\nnot a record\nRome;2.0\nAtlantis;3.0\nOslo;4.0\n";
+    /// Five lines: three stations (one unknown), one line that does not parse,
+    /// Oslo twice.
+    const BODY: &str =
+        "Oslo;1.0\nnot a record\nRome;2.0\nAtlantis;3.0\nOslo;4.0\n";
 
     /// Takes the next record out of `receiver`, which must have one.
-    fn received(receiver: &mut Receiver<Enriched>, cx: &mut Context<'_>) -> (String, u32) {
-        let Poll::Ready(Some(enriched)) = Pin::new(&mut receiver.recv()).poll(cx) else {
+    fn received(
+        receiver: &mut Receiver<Enriched>,
+        cx: &mut Context<'_>,
+    ) -> (String, u32) {
+        let Poll::Ready(Some(enriched)) =
+            Pin::new(&mut receiver.recv()).poll(cx)
+        else {
             panic!("a record is in the queue");
         };
         (enriched.region, enriched.record.line)
@@ -266,8 +314,10 @@ mod tests {
         let (trace, rejected) = (Trace::new(), RefCell::new(Vec::new()));
         let executor = Executor::new();
         let reactor = executor.reactor();
-        let cache = SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
-        // One worker, whose queue holds one record: every second hand-off has to wait.
+        let cache =
+            SingleFlightCache::new(&registry, Duration::from_secs(1), &trace);
+        // One worker, whose queue holds one record: every second hand-off has
+        // to wait.
         let (queue, mut receiver) = channel(1);
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
@@ -275,18 +325,23 @@ mod tests {
         let survey = rosetta_pipeline::enrich::survey(0, BODY);
         let unparsed = survey.rejected.clone();
         let queues = [queue];
-        let mut task = hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
-        // The lookups start with the task, one per distinct station, each a task of its own;
-        // the line that did not parse is already rejected.
+        let mut task =
+            hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
+        // The lookups start with the task, one per distinct station, each a
+        // task of its own; the line that did not parse is already rejected.
         assert_eq!((cache.lookups(), executor.spawned()), (3, 3));
         assert_eq!(*rejected.borrow(), unparsed);
 
         // LookingUp: three lookups in flight.
         assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
-        assert!(matches!(&task.state, HandOffState::LookingUp { waits, .. } if waits.len() == 3));
-        executor.block_on(std::future::ready(())); // the lookup tasks start their timers
+        assert!(
+            matches!(&task.state, HandOffState::LookingUp { waits, .. } if waits.len() == 3)
+        );
+        // the lookup tasks start their timers
+        executor.block_on(std::future::ready(()));
         reactor.fire_due(Instant::now() + Duration::from_secs(2));
-        executor.block_on(std::future::ready(())); // ...and finish, each waking us
+        // ...and finish, each waking us
+        executor.block_on(std::future::ready(()));
         assert_eq!(wakes.count(), 3);
 
         // LookingUp -> HandingOff: record 1 goes in, record 3 waits for room.
@@ -334,19 +389,23 @@ mod tests {
         let trace = Trace::new();
         let rejected = RefCell::new(Vec::new());
         let executor = Executor::new();
-        let cache = SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
+        let cache =
+            SingleFlightCache::new(&registry, Duration::from_millis(1), &trace);
         let (queue, receiver) = channel(2);
         let worker = executor.spawn(worker(receiver));
         let queues = [queue];
-        for (index, body) in ["Oslo;1.0\nRome;2.0\n", "Rome;3.0\nOslo;4.0\nOslo;5.0\n"]
-            .into_iter()
-            .enumerate()
+        for (index, body) in
+            ["Oslo;1.0\nRome;2.0\n", "Rome;3.0\nOslo;4.0\nOslo;5.0\n"]
+                .into_iter()
+                .enumerate()
         {
             let survey = rosetta_pipeline::enrich::survey(index, body);
-            let task = hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
+            let task =
+                hand_off(survey, &cache, &executor, &queues, &rejected, &trace);
             let _detached = executor.spawn(task);
         }
-        // The worker, two lookups, two sources: the second source found both stations asked for.
+        // The worker, two lookups, two sources: the second source found both
+        // stations asked for.
         assert_eq!((cache.lookups(), executor.spawned()), (2, 5));
         drop(queues);
         assert_eq!(executor.block_on(worker).records, 5);
@@ -365,7 +424,9 @@ mod tests {
             "empty: waits"
         );
         for _ in 0..2 {
-            assert!(Pin::new(&mut queue.send(filler())).poll(&mut cx).is_ready());
+            assert!(
+                Pin::new(&mut queue.send(filler())).poll(&mut cx).is_ready()
+            );
         }
         assert_eq!(wakes.count(), 1, "the first send woke the worker");
         assert!(
@@ -382,8 +443,8 @@ mod tests {
     #[test]
     #[should_panic(expected = "Worker polled after completion")]
     fn a_worker_polled_after_completion_panics() {
-        // Like every other future of the crate: a second answer would be an empty tally, and
-        // the records of the first would be silently lost.
+        // Like every other future of the crate: a second answer would be an
+        // empty tally, and the records of the first would be silently lost.
         let (queue, receiver) = channel::<Enriched>(1);
         drop(queue);
         let mut worker = worker(receiver);

@@ -213,20 +213,20 @@ fn line_at(text: &str, offset: usize) -> usize {
 
 /// One chapter link of `SUMMARY.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct SummaryLink {
+pub(crate) struct SummaryLink {
     /// Line of the link in `SUMMARY.md`, from 1.
     line: usize,
     /// The link's text: the chapter's title in the table of contents.
     title: String,
     /// The target as written, relative to `src/`.
-    target: String,
+    pub(crate) target: String,
 }
 
 /// The chapter links of `SUMMARY.md`, in order, read by mdBook's own summary parser
 /// (`mdbook-summary`, the crate `mdbook build` reads it with), so that what is checked is what
 /// the build will list, and a summary mdBook would refuse is refused here with its reason. A
 /// draft chapter (`[Title]()`) has no file and is left out, as mdBook leaves it out of the build.
-fn summary_links(summary: &str) -> anyhow::Result<Vec<SummaryLink>> {
+pub(crate) fn summary_links(summary: &str) -> anyhow::Result<Vec<SummaryLink>> {
     let parsed = mdbook_summary::parse_summary(summary).context("mdBook cannot read it")?;
     let mut links = Vec::new();
     // mdBook's summary keeps no line numbers: find each target's line, in order, from the line
@@ -465,6 +465,7 @@ pub fn check_sources(book_dir: &Path, code_root: &Path) -> Vec<Problem> {
             what: "is not in SUMMARY.md (mdBook would leave it out of the book)".into(),
         });
     }
+    problems.extend(crate::listing_width::check(book_dir));
     problems.sort();
     problems
 }
@@ -478,7 +479,7 @@ fn html_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The values of every `name="..."` attribute in `html` (double quotes, as mdBook writes them).
-fn attribute_values<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
+pub(crate) fn attribute_values<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
     let pattern = format!(" {name}=\"");
     let mut values = Vec::new();
     let mut rest = html;
@@ -697,6 +698,10 @@ mod tests {
                  for Rust (mark it `text`, `sh`, `toml`, ...)",
                 "src/chapter.md:19: a ```rust block included from outside `crates/` or \
                  `solutions/`, so nothing compiles it",
+                // The listing_width check, run with the others.
+                "src/chapter.md:20: `listings/demo.rs` line 1 of the listing (line 1 of the \
+                 file) is 88 characters wide, over 80 (if it is output shown word for word, \
+                 mark its code block `text,output`)",
                 "src/chapter.md:5: includes `../../crates/demo/src/gone.rs`, which does not exist",
                 "src/chapter.md:7: includes `../../crates/demo/src/lib.rs:half`, but that file has \
                  `ANCHOR: half` but no `ANCHOR_END: half` after it",

@@ -51,26 +51,70 @@ pub fn run(root: &Path, args: &[String], out: &mut impl Write) -> anyhow::Result
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use mdbook_driver::MDBook;
-    use rosetta_learn::course::CHAPTERS;
+    use rosetta_learn::course::{CHAPTERS, Course};
 
     use crate::tidy::workspace_root;
 
     #[test]
     fn the_runners_chapter_numbers_and_titles_are_the_books() {
-        // mdBook numbers the chapters of `SUMMARY.md` itself: the runner's list must match.
+        // mdBook numbers the chapters of `SUMMARY.md` itself: the runner's list must match, in
+        // the book's reading order.
         let book = MDBook::load(workspace_root().join("book")).expect("the book loads");
+        let mut in_book = Vec::new();
         for (file, number, title) in CHAPTERS {
-            let chapter = book
+            let found = book
                 .book
                 .chapters()
-                .find(|chapter| chapter.path.as_deref() == Some(std::path::Path::new(file)));
-            let Some(chapter) = chapter else {
+                .enumerate()
+                .find(|(_, chapter)| chapter.path.as_deref() == Some(Path::new(file)));
+            let Some((position, chapter)) = found else {
                 panic!("{file}: not in SUMMARY.md");
             };
-            let numbers: Option<&[u32]> = chapter.number.as_ref().map(|n| n.as_slice());
-            assert_eq!(numbers, Some(&[*number][..]), "{file}: chapter number");
+            let numbers: Option<Vec<String>> = chapter
+                .number
+                .as_ref()
+                .map(|n| n.iter().map(u32::to_string).collect());
+            assert_eq!(
+                numbers.map(|n| n.join(".")).as_deref(),
+                Some(*number),
+                "{file}: chapter number"
+            );
             assert_eq!(chapter.name, *title, "{file}: chapter title");
+            in_book.push(position);
+        }
+        assert!(
+            in_book.is_sorted(),
+            "CHAPTERS lists the chapters in the book's order"
+        );
+    }
+
+    #[test]
+    fn the_exercises_follow_the_chapters_in_reading_order() {
+        // An exercise's number is its place in the course, and the course follows the book: no
+        // exercise comes before one of an earlier chapter.
+        let course = Course::load(&workspace_root().join("exercises")).expect("info.toml loads");
+        let place = |file: &str| CHAPTERS.iter().position(|(name, ..)| *name == file);
+        let mut previous: Option<(usize, &str)> = None;
+        for exercise in &course.exercises {
+            let Some(here) = place(&exercise.chapter) else {
+                panic!(
+                    "{}: chapter {} is not in the runner's CHAPTERS",
+                    exercise.dir, exercise.chapter
+                );
+            };
+            if let Some((before, dir)) = previous {
+                assert!(
+                    here >= before,
+                    "{} ({}) comes after {dir} ({}), an exercise of a later chapter",
+                    exercise.dir,
+                    exercise.chapter,
+                    CHAPTERS[before].0
+                );
+            }
+            previous = Some((here, &exercise.dir));
         }
     }
 }

@@ -10,6 +10,9 @@
 //!   (no `mdbook` install needed), checking its includes, links, chapters and listings on the
 //!   way (see [`book`]). A test builds it the same way, so `cargo test --workspace` fails on a
 //!   broken book.
+//! - `cargo xtask book --browser`: the same, then the built book opened in a headless Chromium
+//!   and checked page by page as a reader sees it (see [`browser`]). A test runs it too, when a
+//!   Chromium is installed (and always in CI, where it fails without one).
 //! - `cargo xtask figures`: reruns the commands whose output and pictures the book shows, and
 //!   writes them to `book/src/figures/` (see [`figures`]). Commit the result.
 //! - `cargo xtask diff STYLE_A STYLE_B [FILE]`: one file of the skeleton (`fetch.rs` unless
@@ -19,9 +22,11 @@
 //!   skips the builds). Its slow part also runs as a test of `rosetta-learn`.
 
 mod book;
+mod browser;
 mod diff;
 mod exercises;
 mod figures;
+mod listing_width;
 mod tidy;
 
 use std::process::ExitCode;
@@ -30,7 +35,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   tidy      check the repository rules
-  book      build the book into target/book, checking includes, links and listings
+  book [--browser]
+            build the book into target/book, checking includes, links and listings;
+            --browser: then check it in a headless Chromium (console, figures, links,
+            search, code blocks at 1280 px, chapter 1 on a phone)
   figures   regenerate book/src/figures/ (timelines, comparison, benchmarks)
   diff A B [FILE]
             two styles' FILE (fetch.rs, cache.rs, workers.rs or lib.rs) side by side
@@ -55,7 +63,9 @@ fn main() -> ExitCode {
         },
         Some("book") => {
             let dest = root.join("target/book");
+            let in_browser = std::env::args().skip(2).any(|arg| arg == "--browser");
             match book::build_and_check(&root.join("book"), &root, &dest) {
+                Ok(index) if in_browser => browser_check(&root.join("book"), &dest, &index),
                 Ok(index) => {
                     println!("book: ok; open {}", index.display());
                     ExitCode::SUCCESS
@@ -100,6 +110,42 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `cargo xtask book --browser`, after the build and the static checks passed: the book in a
+/// headless Chromium. Exit 1 with one line per problem, 2 if the check cannot run.
+fn browser_check(
+    book_dir: &std::path::Path,
+    dest: &std::path::Path,
+    index: &std::path::Path,
+) -> ExitCode {
+    let Some(chromium) = browser::find_chromium() else {
+        eprintln!(
+            "book --browser: no Chromium found; install it (`{}`) or set ROSETTA_CHROMIUM",
+            browser::INSTALL
+        );
+        return ExitCode::from(2);
+    };
+    let report = browser::chapter_pages(book_dir)
+        .and_then(|pages| browser::check(&chromium, dest, &pages, browser::PHONE_PAGE));
+    match report {
+        Ok(report) if report.problems.is_empty() => {
+            println!("browser: {}", report.summary());
+            println!("book: ok; open {}", index.display());
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            for problem in &report.problems {
+                eprintln!("browser: {problem}");
+            }
+            eprintln!("browser: {}", report.summary());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("book --browser: the check could not run: {error:#}");
             ExitCode::from(2)
         }
     }

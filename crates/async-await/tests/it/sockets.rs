@@ -1,19 +1,21 @@
-//! The tcp attempt ([`tcp_attempt`]) on every runtime, against canned servers on loopback
-//! ([`rosetta_conformance::canned`]): what it answers, which socket phases it reaches, and that
-//! its socket is closed when the attempt is abandoned at its deadline.
+//! The tcp attempt ([`tcp_attempt`]) on every runtime, against canned servers
+//! on loopback ([`rosetta_conformance::canned`]): what it answers, which socket
+//! phases it reaches, and that its socket is closed when the attempt is
+//! abandoned at its deadline.
 //!
-//! Every test asserts an outcome, never a duration: the deadlines are far from what the
-//! servers do (an answer within milliseconds, or never), so a slow machine cannot flip a
-//! result. Every canned server gives up after its watchdog, so a broken client fails a test
-//! instead of hanging it.
+//! Every test asserts an outcome, never a duration: the deadlines are far from
+//! what the servers do (an answer within milliseconds, or never), so a slow
+//! machine cannot flip a result. Every canned server gives up after its
+//! watchdog, so a broken client fails a test instead of hanging it.
 
 use std::time::{Duration, Instant};
 
 use rosetta_async_await::fetch::tcp_attempt;
 use rosetta_async_await::runtime::{AsyncStd, Runtime, Smol, Tokio};
 use rosetta_conformance::canned::{
-    ALL_PHASES, ANSWER_BODY, ANSWER_IN_PIECES, CannedServer, PHASES_UNTIL_REQUEST_SENT, Reply,
-    SHORT_BODY, SOURCE, UNAVAILABLE, endless_head, refusing_feeds,
+    ALL_PHASES, ANSWER_BODY, ANSWER_IN_PIECES, CannedServer,
+    PHASES_UNTIL_REQUEST_SENT, Reply, SHORT_BODY, SOURCE, UNAVAILABLE,
+    endless_head, refusing_feeds,
 };
 use rosetta_pipeline::options::later;
 use rosetta_pipeline::run::AttemptOutcome;
@@ -22,12 +24,13 @@ use rosetta_pipeline::transport::Feeds;
 
 /// Long enough for an answering server on the slowest machine.
 const PATIENT: Duration = Duration::from_secs(10);
-/// Far shorter than what a trickling or hanging server takes, and far longer than a connect
-/// and a write on loopback: an attempt given this much is abandoned in its read loop.
+/// Far shorter than what a trickling or hanging server takes, and far longer
+/// than a connect and a write on loopback: an attempt given this much is
+/// abandoned in its read loop.
 const IMPATIENT: Duration = Duration::from_millis(300);
 
-/// Runs one tcp attempt for source [`SOURCE`] on `R`, limited to `limit` from now. Returns its
-/// outcome and body, and the socket phases it reached.
+/// Runs one tcp attempt for source [`SOURCE`] on `R`, limited to `limit` from
+/// now. Returns its outcome and body, and the socket phases it reached.
 fn attempt_on<R: Runtime>(
     feeds: Feeds,
     limit: Duration,
@@ -36,15 +39,18 @@ fn attempt_on<R: Runtime>(
         let mut phases = Vec::new();
         let deadline = later(Instant::now(), limit);
         let reached = |phase| phases.push(phase);
-        let outcome = tcp_attempt(&runtime, &feeds, SOURCE, deadline, reached).await;
+        let outcome =
+            tcp_attempt(&runtime, &feeds, SOURCE, deadline, reached).await;
         (outcome, phases)
     })
     .unwrap()
 }
 
 fn answers_across_several_reads<R: Runtime>() {
-    let server =
-        CannedServer::start([Reply::in_pieces(ANSWER_IN_PIECES, Duration::from_millis(5))]);
+    let server = CannedServer::start([Reply::in_pieces(
+        ANSWER_IN_PIECES,
+        Duration::from_millis(5),
+    )]);
     let (outcome, phases) = attempt_on::<R>(server.feeds(), PATIENT);
     server.join();
     let answered = (AttemptOutcome::Answered, Some(ANSWER_BODY.to_string()));
@@ -110,11 +116,13 @@ fn a_refused_connection_is_an_error_on_every_runtime() {
     refused::<Smol>();
 }
 
-/// A server that sends a byte of a head that never ends every 20 ms: each read gets
-/// something, so only a deadline for the whole attempt can stop it. It writes until the client
-/// has closed (a write fails), at most a thousand bytes.
+/// A server that sends a byte of a head that never ends every 20 ms: each read
+/// gets something, so only a deadline for the whole attempt can stop it. It
+/// writes until the client has closed (a write fails), at most a thousand
+/// bytes.
 fn trickles_until_the_deadline<R: Runtime>() {
-    let trickle = Reply::trickle(endless_head(1_000), Duration::from_millis(20));
+    let trickle =
+        Reply::trickle(endless_head(1_000), Duration::from_millis(20));
     let server = CannedServer::start([trickle]);
     let (outcome, phases) = attempt_on::<R>(server.feeds(), IMPATIENT);
     assert_eq!(outcome, (AttemptOutcome::Timeout, None), "{}", R::NAME);
@@ -131,10 +139,10 @@ fn a_trickle_cannot_outlast_the_deadline_on_every_runtime() {
 }
 
 // ANCHOR: abandoned_attempt
-/// An attempt against a server that reads the request and never answers: it is abandoned at
-/// its deadline, and by the time `tcp_attempt` returns, its socket is closed (not later, when
-/// the runtime shuts down): the process holds no socket to the server any more, and the server
-/// reads the end of the stream.
+/// An attempt against a server that reads the request and never answers: it is
+/// abandoned at its deadline, and by the time `tcp_attempt` returns, its socket
+/// is closed (not later, when the runtime shuts down): the process holds no
+/// socket to the server any more, and the server reads the end of the stream.
 fn abandoned_at_the_deadline_closes_its_socket<R: Runtime>() {
     let server = CannedServer::start([Reply::hang()]);
     let feeds = server.feeds();
@@ -142,7 +150,8 @@ fn abandoned_at_the_deadline_closes_its_socket<R: Runtime>() {
         let mut phases = Vec::new();
         let deadline = later(Instant::now(), IMPATIENT);
         let reached = |phase| phases.push(phase);
-        let outcome = tcp_attempt(&runtime, &feeds, SOURCE, deadline, reached).await;
+        let outcome =
+            tcp_attempt(&runtime, &feeds, SOURCE, deadline, reached).await;
         // Counted at once, inside the runtime, which is still running.
         (outcome, phases, open_sockets_to(feeds))
     })
@@ -160,8 +169,9 @@ fn abandoned_at_the_deadline_closes_its_socket<R: Runtime>() {
     assert!(closed, "{}: the server never saw the close", R::NAME);
 }
 
-/// How many sockets of this process are connected to the server of `feeds` (Linux: counted
-/// in `/proc`; elsewhere the server's view, `closed_by_client`, is the only check).
+/// How many sockets of this process are connected to the server of `feeds`
+/// (Linux: counted in `/proc`; elsewhere the server's view, `closed_by_client`,
+/// is the only check).
 fn open_sockets_to(feeds: Feeds) -> usize {
     #[cfg(target_os = "linux")]
     return rosetta_conformance::tcp::sockets_to(feeds.addr.port());

@@ -1,7 +1,8 @@
-//! Pitfall 2 (`src/pitfalls.rs`): a `std::sync::MutexGuard` held across `.await` makes the
-//! future `!Send`, and `tokio::spawn` refuses it, even on a current-thread runtime: `spawn`
-//! demands `Send` whatever the flavour. `lock_across_await.stderr` is the compiler's answer,
-//! checked by `tests/it/compile_errors.rs` and shown in the book.
+//! Pitfall 2 (`src/pitfalls.rs`): a `std::sync::MutexGuard` held across
+//! `.await` makes the future `!Send`, and `tokio::spawn` refuses it, even on a
+//! current-thread runtime: `spawn` demands `Send` whatever the flavour.
+//! `lock_across_await.stderr` is the compiler's answer, checked by
+//! `tests/it/compile_errors.rs` and shown in the book.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +21,8 @@ fn main() {
         .unwrap();
     let counter = Arc::new(Mutex::new(0));
     one_thread.block_on(async {
-        let task = tokio::spawn(add_then_wait(counter, Duration::from_millis(1)));
+        let wait = Duration::from_millis(1);
+        let task = tokio::spawn(add_then_wait(counter, wait));
         task.await.unwrap();
     });
 }

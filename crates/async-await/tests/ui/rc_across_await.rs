@@ -1,7 +1,8 @@
-//! Pitfall 5 (`Send` bounds): an `Rc` held across `.await` makes the future `!Send`, and
-//! `tokio::spawn` refuses it. `rc_across_await.stderr` is the compiler's answer, checked by
-//! `tests/it/compile_errors.rs` and shown in the book. (`crates/book-examples` has the same
-//! case as a `compile_fail` doctest, and the fix with an `Arc`.)
+//! Pitfall 5 (`Send` bounds): an `Rc` held across `.await` makes the future
+//! `!Send`, and `tokio::spawn` refuses it. `rc_across_await.stderr` is the
+//! compiler's answer, checked by `tests/it/compile_errors.rs` and shown in the
+//! book. (`crates/book-examples` has the same case as a `compile_fail` doctest,
+//! and the fix with an `Arc`.)
 
 use std::rc::Rc;
 
@@ -15,7 +16,8 @@ fn main() {
         .build()
         .unwrap();
     one_thread.block_on(async {
-        let task = tokio::spawn(count_later(Rc::new(1))); // ...so this future is not `Send`.
+        // ...so this future is not `Send`.
+        let task = tokio::spawn(count_later(Rc::new(1)));
         task.await.unwrap();
     });
 }

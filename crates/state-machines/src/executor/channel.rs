@@ -1,23 +1,27 @@
-//! A bounded channel, written here: [`Send`] and [`Recv`] futures over a `VecDeque` and wakers.
+//! A bounded channel, written here: [`Send`] and [`Recv`] futures over a
+//! `VecDeque` and wakers.
 //!
-//! This is the hand-off between the enrichment tasks and the workers. Its bound is the point:
-//! when a worker's queue holds `capacity` records, a [`Send`] is `Pending` until the worker
-//! takes one out. That wait is *backpressure*: producers slow down to the pace of the consumer
-//! instead of burying it in records.
+//! This is the hand-off between the enrichment tasks and the workers. Its bound
+//! is the point: when a worker's queue holds `capacity` records, a [`Send`] is
+//! `Pending` until the worker takes one out. That wait is *backpressure*:
+//! producers slow down to the pace of the consumer instead of burying it in
+//! records.
 //!
-//! Two lists of wakers make it work. The receiver leaves its waker when the queue is empty, and
-//! every send wakes it. Senders blocked on a full queue wait in line (`blocked`, in arrival
-//! order), and every receive wakes the first of them: one free place, one sender woken. The
-//! place is then *promised* to that sender: a new [`Send`] that arrives before the woken one
-//! runs waits behind it instead of taking the place, so items arrive in the order their senders
-//! did. The woken sender must then use the place or pass the promise on to the next in line,
-//! which is why [`Send`] has a `Drop`.
+//! Two lists of wakers make it work. The receiver leaves its waker when the
+//! queue is empty, and every send wakes it. Senders blocked on a full queue
+//! wait in line (`blocked`, in arrival order), and every receive wakes the
+//! first of them: one free place, one sender woken. The place is then
+//! *promised* to that sender: a new [`Send`] that arrives before the woken one
+//! runs waits behind it instead of taking the place, so items arrive in the
+//! order their senders did. The woken sender must then use the place or pass
+//! the promise on to the next in line, which is why [`Send`] has a `Drop`.
 //!
-//! The channel closes when every [`Sender`] is gone: the receiver then gets what is left in the
-//! queue, then `None`.
+//! The channel closes when every [`Sender`] is gone: the receiver then gets
+//! what is left in the queue, then `None`.
 //!
-//! `Rc<RefCell<..>>` inside: the whole pipeline runs on one thread. In production you would use
-//! smol's channel crate or `tokio::sync::mpsc`, which do the same across threads, without locks.
+//! `Rc<RefCell<..>>` inside: the whole pipeline runs on one thread. In
+//! production you would use smol's channel crate or `tokio::sync::mpsc`, which
+//! do the same across threads, without locks.
 //!
 //! Read next: [`crate::workers`], where the pipeline's tasks use this channel.
 
@@ -43,14 +47,15 @@ struct Channel<T> {
     receiver: Option<Waker>,
     /// Senders waiting for room, by ticket: the lowest ticket is first in line.
     blocked: BTreeMap<u64, Waker>,
-    /// Free places promised to senders that were taken out of `blocked` and woken, and have
-    /// not sent yet. Nobody else may take them.
+    /// Free places promised to senders that were taken out of `blocked` and
+    /// woken, and have not sent yet. Nobody else may take them.
     promised: usize,
     /// The next ticket.
     next_ticket: u64,
 }
 
 // ANCHOR: channel
+// ANCHOR: channel_ends
 /// Creates a bounded channel holding at most `capacity` items (at least 1).
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "a channel needs room for at least one item");
@@ -70,7 +75,8 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     (sender, Receiver { channel })
 }
 
-/// The sending end. Clone it for more senders; the channel closes when the last is dropped.
+/// The sending end. Clone it for more senders; the channel closes when the last
+/// is dropped.
 pub struct Sender<T> {
     channel: Rc<RefCell<Channel<T>>>,
 }
@@ -83,9 +89,12 @@ pub struct Receiver<T> {
 /// The error of a [`Send`] whose receiver is gone; it gives the item back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
+// ANCHOR_END: channel_ends
 
+// ANCHOR: channel_send
 impl<T> Sender<T> {
-    /// A future that puts `item` into the queue, waiting while the queue is full.
+    /// A future that puts `item` into the queue, waiting while the queue is
+    /// full.
     pub fn send(&self, item: T) -> Send<T> {
         Send {
             sender: self.clone(),
@@ -106,10 +115,13 @@ pub struct Send<T> {
     ticket: Option<u64>,
 }
 
-// `Send` never pins its item (it only moves it into the queue), so `Send` may move even when `T`
-// may not. Saying so is safe, and lets `poll` use plain `&mut self`.
+// `Send` never pins its item (it only moves it into the queue), so `Send` may
+// move even when `T` may not. Saying so is safe, and lets `poll` use plain
+// `&mut self`.
 impl<T> Unpin for Send<T> {}
+// ANCHOR_END: channel_send
 
+// ANCHOR: send_poll_check
 impl<T> Future for Send<T> {
     type Output = Result<(), SendError<T>>;
 
@@ -121,45 +133,57 @@ impl<T> Future for Send<T> {
             return Poll::Ready(Err(SendError(item)));
         }
         let may_send = match this.ticket {
-            // Never waited: the fast path, but only into a place nobody waits or was woken for.
-            // (Checking only for room would let a newcomer take the place a woken sender is on
-            // its way to, and jump the line.)
+            // Never waited: the fast path, but only into a place nobody waits
+            // or was woken for. (Checking only for room would let a newcomer
+            // take the place a woken sender is on its way to, and jump the
+            // line.)
             None => {
                 channel.blocked.is_empty()
                     && channel.queue.len() + channel.promised < channel.capacity
             }
-            // In line: our ticket left `blocked` when a receive woke us for a free place.
+            // In line: our ticket left `blocked` when a receive woke us for a
+            // free place.
             Some(ticket) => !channel.blocked.contains_key(&ticket),
         };
+        // ANCHOR_END: send_poll_check
+        // ANCHOR: send_poll_wait
         if !may_send {
-            // Wait in line (keeping our ticket, and so our place, if we had one).
-            let ticket = *this.ticket.get_or_insert_with(|| channel.take_ticket());
+            // Wait in line (keeping our ticket, and so our place, if we had
+            // one).
+            let ticket =
+                *this.ticket.get_or_insert_with(|| channel.take_ticket());
             channel.blocked.insert(ticket, cx.waker().clone());
             this.item = Some(item);
             return Poll::Pending;
         }
-        // In it goes, into the place promised to us if we were woken for one; the receiver wakes.
+        // In it goes, into the place promised to us if we were woken for one;
+        // the receiver wakes.
         if this.ticket.take().is_some() {
             channel.promised -= 1;
         }
         channel.queue.push_back(item);
         let receiver = channel.receiver.take();
-        drop(channel); // wake outside the borrow: the woken may look at the channel
+        // wake outside the borrow: the woken may look at the channel
+        drop(channel);
         receiver.into_iter().for_each(Waker::wake);
         Poll::Ready(Ok(()))
     }
 }
+// ANCHOR_END: send_poll_wait
 
+// ANCHOR: send_drop
 impl<T> Drop for Send<T> {
-    /// A `Send` dropped before it sent leaves the line. If it had been woken to use a free
-    /// place (its ticket is no longer in the list), it passes the promise to the next in line,
-    /// or that place would go unused while someone waits for it.
+    /// A `Send` dropped before it sent leaves the line. If it had been woken to
+    /// use a free place (its ticket is no longer in the list), it passes the
+    /// promise to the next in line, or that place would go unused while someone
+    /// waits for it.
     fn drop(&mut self) {
         let (Some(ticket), Some(_)) = (self.ticket, &self.item) else {
             return;
         };
         let mut channel = self.sender.channel.borrow_mut();
-        // Receiver gone: it emptied the line itself, and nothing is promised any more.
+        // Receiver gone: it emptied the line itself, and nothing is promised
+        // any more.
         if channel.receiver_alive && channel.blocked.remove(&ticket).is_none() {
             channel.promised -= 1;
             let next = channel.wake_next_sender();
@@ -168,11 +192,14 @@ impl<T> Drop for Send<T> {
         }
     }
 }
+// ANCHOR_END: send_drop
 
+// ANCHOR: poll_recv
 impl<T> Receiver<T> {
-    /// Polls for the next item: `Some(item)`, or `None` once every sender is gone and the queue
-    /// is empty. (A future that owns the receiver calls this directly; it cannot also hold a
-    /// [`Recv`] borrowing it. tokio's `Receiver::poll_recv` exists for the same reason.)
+    /// Polls for the next item: `Some(item)`, or `None` once every sender is
+    /// gone and the queue is empty. (A future that owns the receiver calls this
+    /// directly; it cannot also hold a [`Recv`] borrowing it. tokio's
+    /// `Receiver::poll_recv` exists for the same reason.)
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut channel = self.channel.borrow_mut();
         if let Some(item) = channel.queue.pop_front() {
@@ -189,11 +216,13 @@ impl<T> Receiver<T> {
         Poll::Pending
     }
 
-    /// A future resolving to the next item, or `None` once the channel is closed and empty.
+    /// A future resolving to the next item, or `None` once the channel is
+    /// closed and empty.
     pub fn recv(&mut self) -> Recv<'_, T> {
         Recv { receiver: self }
     }
 }
+// ANCHOR_END: poll_recv
 
 /// Future for [`Receiver::recv`].
 #[must_use = "futures do nothing unless you poll them"]
@@ -217,8 +246,8 @@ impl<T> Channel<T> {
         self.next_ticket
     }
 
-    /// Takes the first blocked sender out of the line and promises it a free place; the caller
-    /// wakes it (outside the borrow).
+    /// Takes the first blocked sender out of the line and promises it a free
+    /// place; the caller wakes it (outside the borrow).
     fn wake_next_sender(&mut self) -> Option<Waker> {
         let (_, waker) = self.blocked.pop_first()?;
         self.promised += 1;
@@ -240,7 +269,8 @@ impl<T> Drop for Sender<T> {
         let mut channel = self.channel.borrow_mut();
         channel.senders -= 1;
         if channel.senders == 0 {
-            // Closed: the receiver must hear about it, or it would wait forever.
+            // Closed: the receiver must hear about it, or it would wait
+            // forever.
             let receiver = channel.receiver.take();
             drop(channel);
             receiver.into_iter().for_each(Waker::wake);
@@ -301,7 +331,10 @@ mod tests {
     use super::*;
     use crate::test_support::CountingWaker;
 
-    fn poll<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
+    fn poll<F: Future + Unpin>(
+        future: &mut F,
+        waker: &Waker,
+    ) -> Poll<F::Output> {
         Pin::new(future).poll(&mut Context::from_waker(waker))
     }
 
@@ -348,15 +381,16 @@ mod tests {
             "full: `a` waits in line"
         );
 
-        // A receive frees the place and wakes `a`. Before `a` runs, a new send arrives: the
-        // place is `a`'s, so the newcomer waits behind it.
+        // A receive frees the place and wakes `a`. Before `a` runs, a new send
+        // arrives: the place is `a`'s, so the newcomer waits behind it.
         assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(1)));
         assert_eq!(a_wakes.count(), 1);
         let mut c = sender.send(3);
         assert!(poll(&mut c, &c_waker).is_pending(), "the newcomer waits");
         assert_eq!(poll(&mut a, &a_waker), Poll::Ready(Ok(())));
 
-        // Then the newcomer's turn comes: the items arrive in the order the senders did.
+        // Then the newcomer's turn comes: the items arrive in the order the
+        // senders did.
         assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(2)));
         assert_eq!(c_wakes.count(), 1);
         assert_eq!(poll(&mut c, &c_waker), Poll::Ready(Ok(())));
@@ -371,7 +405,8 @@ mod tests {
         assert!(poll(&mut sender.send(2), &waker).is_ready());
         let mut a = sender.send(3);
         assert!(poll(&mut a, &waker).is_pending());
-        // Two places free up: one is promised to `a`, the other is free for anyone.
+        // Two places free up: one is promised to `a`, the other is free for
+        // anyone.
         assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(1)));
         assert_eq!(poll(&mut receiver.recv(), &waker), Poll::Ready(Some(2)));
         assert!(

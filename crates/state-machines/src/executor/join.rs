@@ -1,20 +1,24 @@
 //! [`BoundedJoin`]: run futures at most `limit` at a time, started in order.
 //!
-//! This is futures-rs's `buffer_unordered` and `for_each_concurrent` in one small future, and
-//! the interesting part is not the limit but the *wakers*. The simple way to join many futures
-//! is to poll every one of them whenever any of them wakes the task. With 100 fetches in flight
-//! that is 100 polls for every timer that fires, and the run spends its time polling futures
-//! that have nothing to say.
+//! This is futures-rs's `buffer_unordered` and `for_each_concurrent` in one
+//! small future, and the interesting part is not the limit but the *wakers*.
+//! The simple way to join many futures is to poll every one of them whenever
+//! any of them wakes the task. With 100 fetches in flight that is 100 polls for
+//! every timer that fires, and the run spends its time polling futures that
+//! have nothing to say.
 //!
-//! So, like `FuturesUnordered`, each slot gets a waker of its own (a `SlotWaker`). When it is
-//! called, it notes *which* slot woke in a shared list and then wakes the task that polls the
-//! join. The join's `poll` then polls only the slots in that list.
+//! So, like `FuturesUnordered`, each slot gets a waker of its own (a
+//! `SlotWaker`). When it is called, it notes *which* slot woke in a shared list
+//! and then wakes the task that polls the join. The join's `poll` then polls
+//! only the slots in that list.
 //!
-//! And, like `FuturesUnordered`, the join bounds the work of one `poll`. It takes the list once,
-//! at the start, and polls each listed slot once; a slot that wakes again meanwhile (a future
-//! that yields: wakes itself and returns `Pending`) waits for the next `poll`. Draining the list
-//! until it is empty instead would never end while one future keeps yielding, and the executor,
-//! stuck inside this one `poll`, could neither fire a timer nor run another task.
+//! And, like `FuturesUnordered`, the join bounds the work of one `poll`. It
+//! takes the list once, at the start, and polls each listed slot once; a slot
+//! that wakes again meanwhile (a future that yields: wakes itself and returns
+//! `Pending`) waits for the next `poll`. Draining the list until it is empty
+//! instead would never end while one future keeps yielding, and the executor,
+//! stuck inside this one `poll`, could neither fire a timer nor run another
+//! task.
 //!
 //! Read next: [`crate::cache`].
 
@@ -27,20 +31,27 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::executor::sync::{AtomicBool, Mutex, MutexGuard};
 
 // ANCHOR: bounded_join
-/// Runs the futures of `futures`, at most `limit` at a time, starting each one (in iterator
-/// order) as soon as a slot is free, and calls `on_done(index, output)` the moment one finishes.
-/// Resolves when all have finished.
+// ANCHOR: bounded_join_fn
+/// Runs the futures of `futures`, at most `limit` at a time, starting each one
+/// (in iterator order) as soon as a slot is free, and calls `on_done(index,
+/// output)` the moment one finishes. Resolves when all have finished.
 ///
-/// One `poll` polls each running future at most once; a future started in a freed slot gets
-/// its first poll at the next `poll` (the join wakes its task for it).
+/// One `poll` polls each running future at most once; a future started in a
+/// freed slot gets its first poll at the next `poll` (the join wakes its task
+/// for it).
 ///
-/// The futures must be `Unpin` (they live in a `Vec` and are polled through `Pin::new`);
-/// `Box::pin` a future that is not.
-pub fn bounded_join<I, F>(futures: I, limit: usize, on_done: F) -> BoundedJoin<I, F>
+/// The futures must be `Unpin` (they live in a `Vec` and are polled through
+/// `Pin::new`); `Box::pin` a future that is not.
+pub fn bounded_join<I, F>(
+    futures: I,
+    limit: usize,
+    on_done: F,
+) -> BoundedJoin<I, F>
 where
     I: Iterator<Item: Future + Unpin>,
     F: FnMut(usize, <I::Item as Future>::Output),
 {
+    // ANCHOR_END: bounded_join_fn
     assert!(limit > 0, "at least one future must be allowed to run");
     let woken = Arc::new(WokenSlots::default());
     let slots = (0..limit)
@@ -67,6 +78,7 @@ where
     }
 }
 
+// ANCHOR: bounded_join_struct
 /// Future for [`bounded_join`].
 #[must_use = "futures do nothing unless you poll them"]
 pub struct BoundedJoin<I: Iterator, F> {
@@ -93,7 +105,9 @@ struct Slot<Fut> {
     /// The same waker's shared part, for its `queued` flag.
     slot_waker: Arc<SlotWaker>,
 }
+// ANCHOR_END: bounded_join_struct
 
+// ANCHOR: slot_waker
 /// What the slot wakers share with the join.
 #[derive(Debug, Default)]
 struct WokenSlots {
@@ -109,16 +123,19 @@ struct WokenSlots {
 struct SlotWaker {
     /// The slot.
     slot: usize,
-    /// True while the slot is in the woken list, so that a future that wakes its slot a
-    /// thousand times before the next poll lists it once (the executor's `scheduled` flag,
-    /// again).
+    /// True while the slot is in the woken list, so that a future that wakes
+    /// its slot a thousand times before the next poll lists it once (the
+    /// executor's `scheduled` flag, again).
     queued: AtomicBool,
     /// Where to say so.
     woken: Arc<WokenSlots>,
 }
+// ANCHOR_END: slot_waker
 
+// ANCHOR: slot_waker_wake
 impl SlotWaker {
-    /// Puts the slot on the woken list, unless it is already there. Returns true if it was not.
+    /// Puts the slot on the woken list, unless it is already there. Returns
+    /// true if it was not.
     fn list(&self) -> bool {
         if self.queued.swap(true, Ordering::AcqRel) {
             return false;
@@ -134,7 +151,8 @@ impl Wake for SlotWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Already listed: whoever listed it has woken the parent (or will poll the list).
+        // Already listed: whoever listed it has woken the parent (or will poll
+        // the list).
         if self.list()
             && let Some(parent) = lock(&self.woken.parent).as_ref()
         {
@@ -142,7 +160,9 @@ impl Wake for SlotWaker {
         }
     }
 }
+// ANCHOR_END: slot_waker_wake
 
+// ANCHOR: bounded_join_poll_take
 impl<I, F> Future for BoundedJoin<I, F>
 where
     I: Iterator<Item: Future + Unpin> + Unpin,
@@ -154,50 +174,61 @@ where
         let this = self.get_mut();
         this.remember_parent(cx.waker());
         this.start_more();
-        // Take the list once: the slots that woke before this poll (and the ones just started).
-        // Whatever is listed from now on waits for the next poll, so this loop ends.
+        // Take the list once: the slots that woke before this poll (and the
+        // ones just started). Whatever is listed from now on waits for the next
+        // poll, so this loop ends.
         let woken = std::mem::take(&mut *lock(&this.woken.slots));
+        // ANCHOR_END: bounded_join_poll_take
+        // ANCHOR: bounded_join_poll_slots
         for slot in woken {
             let Slot {
                 running,
                 waker,
                 slot_waker,
             } = &mut this.slots[slot];
-            // Off the list before the poll, so that a wake during the poll lists it again.
-            // (`swap`, not `store`: reading the flag a waker set makes what that waker's thread
-            // did before waking visible to the poll.)
+            // Off the list before the poll, so that a wake during the poll
+            // lists it again. (`swap`, not `store`: reading the flag a waker
+            // set makes what that waker's thread did before waking visible to
+            // the poll.)
             slot_waker.queued.swap(false, Ordering::AcqRel);
             let Some((index, future)) = running else {
                 continue; // stale: the future that woke has finished
             };
-            let Poll::Ready(output) = Pin::new(future).poll(&mut Context::from_waker(waker)) else {
+            let Poll::Ready(output) =
+                Pin::new(future).poll(&mut Context::from_waker(waker))
+            else {
                 continue;
             };
             let index = *index;
             *running = None;
             this.free.push(slot);
             (this.on_done)(index, output);
-            // The freed slot takes the next future, which is listed for the next poll.
+            // The freed slot takes the next future, which is listed for the
+            // next poll.
             this.start_more();
         }
         if this.exhausted && this.free.len() == this.slots.len() {
             return Poll::Ready(());
         }
-        // Slots listed during this poll: a slot that woke has woken our task already, but one
-        // that `start_more` filled has not. Ask for the next poll ourselves (a wake too many is
-        // harmless: the executor queues a task once).
+        // Slots listed during this poll: a slot that woke has woken our task
+        // already, but one that `start_more` filled has not. Ask for the next
+        // poll ourselves (a wake too many is harmless: the executor queues a
+        // task once).
         if !lock(&this.woken.slots).is_empty() {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
     }
 }
+// ANCHOR_END: bounded_join_poll_slots
 
+// ANCHOR: bounded_join_helpers
 impl<I, F> BoundedJoin<I, F>
 where
     I: Iterator<Item: Future + Unpin>,
 {
-    /// Fills free slots with the next futures, in order, and lists them for a first poll.
+    /// Fills free slots with the next futures, in order, and lists them for a
+    /// first poll.
     fn start_more(&mut self) {
         while !self.exhausted
             && let Some(&slot) = self.free.last()
@@ -224,6 +255,7 @@ where
         }
     }
 }
+// ANCHOR_END: bounded_join_helpers
 
 impl<I: Iterator, F> fmt::Debug for BoundedJoin<I, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,8 +268,8 @@ impl<I: Iterator, F> fmt::Debug for BoundedJoin<I, F> {
 }
 // ANCHOR_END: bounded_join
 
-/// Locks a mutex, ignoring poisoning: the data behind these locks (lists of slot numbers and a
-/// waker) is valid whatever a panicking thread was doing.
+/// Locks a mutex, ignoring poisoning: the data behind these locks (lists of
+/// slot numbers and a waker) is valid whatever a panicking thread was doing.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -268,18 +300,23 @@ mod tests {
         let done = RefCell::new(Vec::new());
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        // `map` is lazy: each sleep is created (and its clock started) when its slot takes it.
+        // `map` is lazy: each sleep is created (and its clock started) when its
+        // slot takes it.
         let sleeps = [300, 100, 200, 100]
             .into_iter()
             .map(|ms| Labelled(sleep(&reactor, Duration::from_millis(ms)), ms));
-        let mut join = bounded_join(sleeps, 2, |index, ms| done.borrow_mut().push((index, ms)));
+        let mut join = bounded_join(sleeps, 2, |index, ms| {
+            done.borrow_mut().push((index, ms))
+        });
 
-        // Two slots: futures 0 and 1 start (and register their timers); 2 and 3 wait.
+        // Two slots: futures 0 and 1 start (and register their timers); 2 and 3
+        // wait.
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(reactor.pending_timers(), 2);
 
-        // 150 ms on, future 1 is done and its slot takes future 2, which is polled (and starts
-        // its timer) at the next poll: the join wakes its task for it.
+        // 150 ms on, future 1 is done and its slot takes future 2, which is
+        // polled (and starts its timer) at the next poll: the join wakes its
+        // task for it.
         reactor.fire_due(Instant::now() + Duration::from_millis(150));
         assert_eq!(wakes.count(), 1, "a slot waker woke the parent");
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
@@ -310,7 +347,10 @@ mod tests {
         struct Counted<'c>(&'c RefCell<Vec<u32>>, usize, Sleep);
         impl Future for Counted<'_> {
             type Output = ();
-            fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            fn poll(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<()> {
                 self.0.borrow_mut()[self.1] += 1;
                 Pin::new(&mut self.2).poll(cx)
             }
@@ -319,10 +359,9 @@ mod tests {
         let polls = RefCell::new(vec![0; 3]);
         let (waker, _) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
-        let futures = [1, 10, 10]
-            .into_iter()
-            .enumerate()
-            .map(|(i, secs)| Counted(&polls, i, sleep(&reactor, Duration::from_secs(secs))));
+        let futures = [1, 10, 10].into_iter().enumerate().map(|(i, secs)| {
+            Counted(&polls, i, sleep(&reactor, Duration::from_secs(secs)))
+        });
         let mut join = bounded_join(futures, 3, |_, ()| {});
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(*polls.borrow(), [1, 1, 1]);
@@ -337,7 +376,8 @@ mod tests {
 
     #[test]
     fn a_slot_that_yields_does_not_keep_the_join_busy() {
-        // Slot A yields (wakes itself, returns `Pending`) until slot B's sleep sets a flag.
+        // Slot A yields (wakes itself, returns `Pending`) until slot B's sleep
+        // sets a flag.
         let reactor = Reactor::new();
         let flag = std::cell::Cell::new(false);
         let a_polls = std::cell::Cell::new(0);
@@ -346,8 +386,8 @@ mod tests {
                 return Poll::Ready(());
             }
             a_polls.set(a_polls.get() + 1);
-            // A watchdog instead of a hang: without the fix, one `poll` of the join polls A
-            // forever and B's timer can never fire.
+            // A watchdog instead of a hang: without the fix, one `poll` of the
+            // join polls A forever and B's timer can never fire.
             assert!(a_polls.get() < 1_000, "the join spins on a yielding slot");
             cx.waker().wake_by_ref();
             Poll::Pending
@@ -358,12 +398,14 @@ mod tests {
             flag.set(true);
             Poll::Ready(())
         });
-        let futures: [Pin<Box<dyn Future<Output = ()> + '_>>; 2] = [Box::pin(a), Box::pin(b)];
+        let futures: [Pin<Box<dyn Future<Output = ()> + '_>>; 2] =
+            [Box::pin(a), Box::pin(b)];
         let (waker, wakes) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         let mut join = bounded_join(futures.into_iter(), 2, |_, ()| {});
 
-        // Each poll of the join polls A once, and asks to be polled again for it.
+        // Each poll of the join polls A once, and asks to be polled again for
+        // it.
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(a_polls.get(), 1);
         assert!(
@@ -373,7 +415,8 @@ mod tests {
         assert!(Pin::new(&mut join).poll(&mut cx).is_pending());
         assert_eq!(a_polls.get(), 2);
 
-        // B's timer fires (time moved on by hand); a few more polls finish both.
+        // B's timer fires (time moved on by hand); a few more polls finish
+        // both.
         reactor.fire_due(Instant::now() + Duration::from_millis(10));
         let mut polls = 0;
         while Pin::new(&mut join).poll(&mut cx).is_pending() {
@@ -386,7 +429,11 @@ mod tests {
     #[test]
     fn an_empty_join_is_ready_at_once() {
         let (waker, _) = CountingWaker::new();
-        let mut join = bounded_join(std::iter::empty::<std::future::Ready<()>>(), 4, |_, ()| {});
+        let mut join = bounded_join(
+            std::iter::empty::<std::future::Ready<()>>(),
+            4,
+            |_, ()| {},
+        );
         assert!(
             Pin::new(&mut join)
                 .poll(&mut Context::from_waker(&waker))

@@ -1,27 +1,33 @@
-//! Model checks, with loom, of the parts a waker on another thread can race with.
+//! Model checks, with loom, of the parts a waker on another thread can race
+//! with.
 //!
 //! Built only with `RUSTFLAGS="--cfg loom"` (`.ci/run` runs them):
-//! `RUSTFLAGS="--cfg loom" cargo test -p rosetta-state-machines --release --lib loom`.
+//! `RUSTFLAGS="--cfg loom" cargo test -p rosetta-state-machines --release --lib
+//! loom`.
 //!
-//! Every model has the same shape: a future hands a clone of its waker to a second thread and
-//! returns `Pending`; that thread sets a flag and calls the waker, while the executor polls,
-//! checks its run queue and waits in its poller. loom runs the model once for every
-//! interleaving of the two threads (up to a few preemptions) and fails if any of them panics (a
-//! false "deadlock"), or leaves every thread blocked (a lost wake-up: the executor waiting
-//! forever).
+//! Every model has the same shape: a future hands a clone of its waker to a
+//! second thread and returns `Pending`; that thread sets a flag and calls the
+//! waker, while the executor polls, checks its run queue and waits in its
+//! poller. loom runs the model once for every interleaving of the two threads
+//! (up to a few preemptions) and fails if any of them panics (a false
+//! "deadlock"), or leaves every thread blocked (a lost wake-up: the executor
+//! waiting forever).
 //!
-//! loom cannot model epoll or kqueue (a thread blocked in the kernel is invisible to it), so in
-//! this build the poller is a stand-in (`sync::poller`): its `wait` parks the executor's thread
-//! and its `notify` unparks it, which is the contract the real poller's `notify` keeps (a notify
-//! before the wait makes the wait return at once). Everything else the wake path touches, the
-//! run queue, the `scheduled` flags, the check of the waking thread before the notify, and the
-//! look at the queue before the wait, is the executor's real code.
+//! loom cannot model epoll or kqueue (a thread blocked in the kernel is
+//! invisible to it), so in this build the poller is a stand-in
+//! (`sync::poller`): its `wait` parks the executor's thread and its `notify`
+//! unparks it, which is the contract the real poller's `notify` keeps (a notify
+//! before the wait makes the wait return at once). Everything else the wake
+//! path touches, the run queue, the `scheduled` flags, the check of the waking
+//! thread before the notify, and the look at the queue before the wait, is the
+//! executor's real code.
 //!
-//! The flag is set and read with `Relaxed` on purpose. The future relies on the executor for
-//! ordering, as futures do: what a thread did before calling `wake` must be visible to the poll
-//! that the wake causes. That holds only because the executor clears a task's `scheduled` flag
-//! with a `swap` that reads the flag the waker set (a plain `store` would not do), and loom
-//! checks it.
+//! The flag is set and read with `Relaxed` on purpose. The future relies on the
+//! executor for ordering, as futures do: what a thread did before calling
+//! `wake` must be visible to the poll that the wake causes. That holds only
+//! because the executor clears a task's `scheduled` flag with a `swap` that
+//! reads the flag the waker set (a plain `store` would not do), and loom checks
+//! it.
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
@@ -35,12 +41,14 @@ use loom::thread::{self, JoinHandle};
 use crate::executor::Executor;
 use crate::executor::join::bounded_join;
 
-/// Runs `model` under loom, with at most three preemptions per run unless `LOOM_MAX_PREEMPTIONS`
-/// says otherwise: enough for these two-thread races, small enough to finish in seconds.
+/// Runs `model` under loom, with at most three preemptions per run unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise: enough for these two-thread races,
+/// small enough to finish in seconds.
 fn check(model: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound.get_or_insert(3);
-    // Counted with `std`'s atomics: the counter is the test's, not part of the model.
+    // Counted with `std`'s atomics: the counter is the test's, not part of the
+    // model.
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = std::sync::Arc::clone(&runs);
     builder.check(move || {
@@ -52,7 +60,8 @@ fn check(model: impl Fn() + Sync + Send + 'static) {
     assert!(runs > 1, "a model with one interleaving checks nothing");
 }
 
-/// Calls `waker` from a new thread after setting `flag`; the thread's handle goes to `helper`.
+/// Calls `waker` from a new thread after setting `flag`; the thread's handle
+/// goes to `helper`.
 fn wake_from_another_thread(
     waker: &Waker,
     flag: &Arc<AtomicBool>,
@@ -65,9 +74,9 @@ fn wake_from_another_thread(
     }));
 }
 
-/// A future that is ready once `flag` is set; at its first poll it starts the waking thread,
-/// and, if `yield_first`, also wakes itself (so that the thread's wake can find the task
-/// already queued, or being polled).
+/// A future that is ready once `flag` is set; at its first poll it starts the
+/// waking thread, and, if `yield_first`, also wakes itself (so that the
+/// thread's wake can find the task already queued, or being polled).
 fn ready_when_woken<'f>(
     flag: &'f Arc<AtomicBool>,
     helper: &'f RefCell<Option<JoinHandle<()>>>,
@@ -89,18 +98,19 @@ fn ready_when_woken<'f>(
     })
 }
 
-/// Lets the waking thread finish on its own. (Not `join`: loom 0.7's `join` trips over the
-/// unpark token that a wake may leave on the executor's thread, an artefact of the model
-/// checker, not of the executor; loom runs every thread to its end anyway before it moves on
-/// to the next interleaving.)
+/// Lets the waking thread finish on its own. (Not `join`: loom 0.7's `join`
+/// trips over the unpark token that a wake may leave on the executor's thread,
+/// an artefact of the model checker, not of the executor; loom runs every
+/// thread to its end anyway before it moves on to the next interleaving.)
 fn join_helper(helper: &RefCell<Option<JoinHandle<()>>>) {
     drop(helper.borrow_mut().take());
 }
 
 #[test]
 fn loom_a_wake_from_another_thread_ends_the_park() {
-    // The executor has no task and no timer: it waits in the poller without a timeout, and the
-    // other thread's wake (its `notify`) must end the wait, whenever it comes.
+    // The executor has no task and no timer: it waits in the poller without a
+    // timeout, and the other thread's wake (its `notify`) must end the wait,
+    // whenever it comes.
     check(|| {
         let executor = Executor::new();
         let flag = Arc::new(AtomicBool::new(false));
@@ -116,9 +126,9 @@ fn loom_a_wake_from_another_thread_ends_the_park() {
 
 #[test]
 fn loom_a_wake_racing_with_the_poll_is_not_lost() {
-    // The future also wakes itself, so the other thread's wake may find the task already
-    // queued (and so not queue it again), or being polled. Either way a poll must follow
-    // that sees the flag.
+    // The future also wakes itself, so the other thread's wake may find the
+    // task already queued (and so not queue it again), or being polled. Either
+    // way a poll must follow that sees the flag.
     check(|| {
         let executor = Executor::new();
         let flag = Arc::new(AtomicBool::new(false));
@@ -134,8 +144,8 @@ fn loom_a_wake_racing_with_the_poll_is_not_lost() {
 
 #[test]
 fn loom_a_spawned_task_is_woken_from_another_thread() {
-    // The same through a spawned task's waker (`poll_task`), with `block_on` waiting on the
-    // task's handle.
+    // The same through a spawned task's waker (`poll_task`), with `block_on`
+    // waiting on the task's handle.
     check(|| {
         let flag = Arc::new(AtomicBool::new(false));
         let helper = RefCell::new(None);
@@ -150,8 +160,8 @@ fn loom_a_spawned_task_is_woken_from_another_thread() {
 
 #[test]
 fn loom_a_join_slot_is_woken_from_another_thread() {
-    // A slot waker called on another thread: it lists its slot and wakes the task polling the
-    // join, while the join may be taking the list.
+    // A slot waker called on another thread: it lists its slot and wakes the
+    // task polling the join, while the join may be taking the list.
     check(|| {
         let executor = Executor::new();
         let flag = Arc::new(AtomicBool::new(false));

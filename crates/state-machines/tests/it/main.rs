@@ -1,12 +1,15 @@
-//! Integration tests of the state-machines style: the standard conformance battery (report equal
-//! to the reference's, trace invariants; see `rosetta-conformance`) on both transports, no socket
-//! left open after a run full of hangs and timeouts, and what is particular to this style: one
-//! thread for everything, and a size for every hand-written future.
+//! Integration tests of the state-machines style: the standard conformance
+//! battery (report equal to the reference's, trace invariants; see
+//! `rosetta-conformance`) on both transports, no socket left open after a run
+//! full of hangs and timeouts, and what is particular to this style: one thread
+//! for everything, and a size for every hand-written future.
 
 #[cfg(target_os = "linux")]
 use rosetta_conformance::tcp::check_sockets_closed;
 use rosetta_conformance::tcp::check_style_on_tcp;
-use rosetta_conformance::{check_against_reference, check_style, time_scale_for};
+use rosetta_conformance::{
+    check_against_reference, check_style, time_scale_for,
+};
 use rosetta_pipeline::Scenario;
 use rosetta_state_machines as style;
 
@@ -29,7 +32,8 @@ fn closes_every_socket() {
 
 #[test]
 fn everything_runs_on_the_calling_thread() {
-    // One executor, one reactor, no helper thread: every event comes from the caller's thread.
+    // One executor, one reactor, no helper thread: every event comes from the
+    // caller's thread.
     let scenario = Scenario::builtin("classroom").unwrap();
     let (_, trace) = check_against_reference(
         style::NAME,

@@ -1,8 +1,9 @@
-//! Integration tests of the threads style: the standard conformance battery (report equal to the
-//! reference's, trace invariants; see `rosetta-conformance`) on both transports, no socket left
-//! open, and what is particular to this
-//! style: threads named after their job, attempts only on the fetch threads; and timing as
-//! tight as the specification allows, with thousands of threads competing for the cores.
+//! Integration tests of the threads style: the standard conformance battery
+//! (report equal to the reference's, trace invariants; see
+//! `rosetta-conformance`) on both transports, no socket left open, and what is
+//! particular to this style: threads named after their job, attempts only on
+//! the fetch threads; and timing as tight as the specification allows, with
+//! thousands of threads competing for the cores.
 
 mod scale;
 mod timing;

@@ -1,13 +1,15 @@
-//! A big body costs threads per *station*, not per record: the enrich step surveys the body,
-//! looks up its few distinct stations (a thread each), then streams the records to the workers.
+//! A big body costs threads per *station*, not per record: the enrich step
+//! surveys the body, looks up its few distinct stations (a thread each), then
+//! streams the records to the workers.
 
 use std::fmt::Write;
 
 use rosetta_conformance::{check_against_reference, check_trace};
 use rosetta_pipeline::Scenario;
 
-/// Two sources of 10,000 records each over the same three stations (one of them unknown to the
-/// registry), with small queues so that backpressure holds the enrich threads back.
+/// Two sources of 10,000 records each over the same three stations (one of them
+/// unknown to the registry), with small queues so that backpressure holds the
+/// enrich threads back.
 fn two_big_sources() -> Scenario {
     let mut body = String::new();
     for line in 0..10_000 {
@@ -34,8 +36,12 @@ fn two_big_sources() -> Scenario {
 #[test]
 fn a_big_body_starts_threads_per_station_not_per_record() {
     let scenario = two_big_sources();
-    let (report, trace) =
-        check_against_reference(rosetta_threads::NAME, rosetta_threads::run, &scenario, 0.0);
+    let (report, trace) = check_against_reference(
+        rosetta_threads::NAME,
+        rosetta_threads::run,
+        &scenario,
+        0.0,
+    );
     check_trace(rosetta_threads::NAME, &scenario, &report, &trace);
     let names = trace.thread_names();
     let count = |prefix: &str| {
@@ -44,8 +50,9 @@ fn a_big_body_starts_threads_per_station_not_per_record() {
             .filter(|name| name.starts_with(prefix))
             .count()
     };
-    // One enrich thread per source, and at most one lookup thread per distinct station and
-    // source (a station already cached needs none): 6, whatever the number of records.
+    // One enrich thread per source, and at most one lookup thread per distinct
+    // station and source (a station already cached needs none): 6, whatever the
+    // number of records.
     assert_eq!(count("enrich-"), 2, "{names:?}");
     assert!(count("lookup-") <= 6, "{names:?}");
     assert!(names.len() <= 2 + 2 + 6 + 2, "{names:?}");

@@ -1,5 +1,6 @@
-//! What the trace shows about the threads style in particular: threads named after their job,
-//! and attempts only on the fetch threads, never more of them than there are slots.
+//! What the trace shows about the threads style in particular: threads named
+//! after their job, and attempts only on the fetch threads, never more of them
+//! than there are slots.
 
 use std::collections::HashSet;
 
@@ -17,7 +18,8 @@ fn threads_are_named_after_their_job() {
         time_scale_for("classroom"),
     );
     let names = trace.thread_names();
-    let has = |prefix: &str| names.values().any(|name| name.starts_with(prefix));
+    let has =
+        |prefix: &str| names.values().any(|name| name.starts_with(prefix));
     assert!(has("fetch-"), "{names:?}");
     assert!(has("enrich-"), "{names:?}");
     assert!(has("lookup-"), "{names:?}");
