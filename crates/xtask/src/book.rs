@@ -88,17 +88,21 @@ pub fn build(book_dir: &Path, dest: &Path) -> anyhow::Result<()> {
 
 /// An `{{#include ...}}` (or `{{#rustdoc_include ...}}`) found in a Markdown file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Include {
+pub(crate) struct Include {
     /// Line number in the Markdown file, from 1.
-    line: usize,
+    pub(crate) line: usize,
+    /// Everything after `include`, as written (`path:anchor`).
+    pub(crate) argument: String,
     /// The path as written, relative to the Markdown file's folder.
-    path: String,
+    pub(crate) path: String,
+    /// What follows the path's `:`, if anything: an anchor or a line range.
+    pub(crate) selector: Option<String>,
     /// The anchor, if the include names one (`file.rs:anchor`).
-    anchor: Option<String>,
+    pub(crate) anchor: Option<String>,
 }
 
 /// Finds the includes of one line. `\{{#include}}` (escaped) is not an include.
-fn includes_in_line(line_no: usize, line: &str) -> Vec<Include> {
+pub(crate) fn includes_in_line(line_no: usize, line: &str) -> Vec<Include> {
     let mut found = Vec::new();
     let mut rest = line;
     let mut offset = 0;
@@ -121,7 +125,9 @@ fn includes_in_line(line_no: usize, line: &str) -> Vec<Include> {
                 .map(str::to_string);
             found.push(Include {
                 line: line_no,
+                argument: argument.to_string(),
                 path: path.to_string(),
+                selector: selector.map(str::to_string),
                 anchor,
             });
         }
@@ -174,7 +180,7 @@ fn anchor_problem(text: &str, name: &str) -> Option<String> {
 
 /// Turns `a/b/../c` into `a/c` without touching the file system (so a missing file can still be
 /// named in the error).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -265,18 +271,18 @@ pub(crate) fn summary_links(summary: &str) -> anyhow::Result<Vec<SummaryLink>> {
 
 /// A fenced code block of a Markdown file.
 #[derive(Debug)]
-struct Fence {
+pub(crate) struct Fence {
     /// Line of the opening fence, from 1.
-    line: usize,
+    pub(crate) line: usize,
     /// The info string (`rust`, `rust,ignore`, `text`, ...), trimmed.
-    info: String,
+    pub(crate) info: String,
     /// The lines between the fences, each with its line number in the file.
-    body: Vec<(usize, String)>,
+    pub(crate) body: Vec<(usize, String)>,
 }
 
 /// The fenced code blocks of `text`, found by pulldown-cmark: backtick and tilde fences, inside
 /// lists and block quotes too. Indented code blocks have no info string and are not fences.
-fn fences(text: &str) -> Vec<Fence> {
+pub(crate) fn fences(text: &str) -> Vec<Fence> {
     let mut found = Vec::new();
     let mut open: Option<Fence> = None;
     for (event, range) in Parser::new_ext(text, markdown_options()).into_offset_iter() {
