@@ -824,8 +824,8 @@ mod tests {
 
     #[test]
     fn every_stated_time_agrees_with_info_toml() {
-        // The README, the exercise index and the instructor guide each say how long the
-        // exercises take, in words: the range of all but the longest, and the longest. Those
+        // The README, the exercise index, chapter 1 and the instructor guide each say how long
+        // the exercises take, in words: the range of all but the longest, and the longest. Those
         // words are built here from info.toml and must appear, so that retuning an estimate
         // fails this test until the prose says it too.
         let course = course();
@@ -852,6 +852,14 @@ mod tests {
             (
                 "book/src/exercises.md",
                 format!("Each exercise takes {low} to {high} minutes, except {number},"),
+            ),
+            (
+                "book/src/why-async.md",
+                format!(
+                    "{} small crates under `exercises/`, in the chapters' order, most of {low} \
+                     to {high} minutes (one, {number},",
+                    course.exercises.len()
+                ),
             ),
             (
                 "book/src/instructor-guide.md",
