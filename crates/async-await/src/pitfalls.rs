@@ -123,9 +123,9 @@ pub fn blocking_vs_async_wait(
 /// a multi-threaded runtime may resume the future on another thread.
 /// `tokio::spawn` demands `Send` futures, whatever the runtime's flavour, and
 /// refuses this one with "future cannot be sent between threads safely":
-/// `tests/ui/lock_across_await.rs` is that program, and
-/// `tests/ui/lock_across_await.stderr` the compiler's whole answer, checked
-/// word for word by `trybuild`.
+/// `lock_across_await.rs` in `crates/compile-errors/tests/ui/` is that
+/// program, and `lock_across_await.stderr` beside it the compiler's whole
+/// answer, checked word for word by `trybuild`.
 ///
 /// The fix is to end the guard's scope before the `.await`, as below (the
 /// pipeline's [`SingleFlightCache`](crate::cache::SingleFlightCache) does the
@@ -205,9 +205,9 @@ pub fn second_lock_on_one_thread() -> bool {
 /// seed's Python bug. Python warns at run time ("coroutine was never awaited");
 /// Rust warns at compile time, because futures are `#[must_use]`. The lint
 /// `unused_must_use` is a warning by default, and this workspace denies it,
-/// making it an error: `tests/ui/never_awaited.rs` is the call without
-/// `.await`, and `tests/ui/never_awaited.stderr` the compiler's answer, checked
-/// by `trybuild`.
+/// making it an error: `never_awaited.rs` in `crates/compile-errors/tests/ui/`
+/// is the call without `.await`, and `never_awaited.stderr` beside it the
+/// compiler's answer, checked by `trybuild`.
 ///
 /// The lint only sees a future thrown away on the spot. `let _ =
 /// process_data(..)` compiles (clippy's `let_underscore_future` lint flags it),

@@ -9,7 +9,7 @@
 //! `AsyncFnOnce` bound in place of two type parameters.
 //!
 //! The compiler's refusals that the chapter shows are trybuild tests in
-//! `crates/async-await/tests/ui/`: `async_fn_in_public_trait`,
+//! `crates/compile-errors/tests/ui/`: `async_fn_in_public_trait`,
 //! `trait_future_not_send` and `closure_future_borrows`.
 //!
 //! A trait whose method returns `impl Future` cannot be used as `dyn`:

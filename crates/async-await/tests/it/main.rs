@@ -10,11 +10,10 @@
 //! - `deadlines`: a race between two timers, polled late, is decided by their
 //!   deadlines;
 //! - `runtimes`: the adapters side by side: what they share, and where they
-//!   differ;
-//! - `compile_errors`: the compiler messages the book shows, pinned with
-//!   `trybuild`.
+//!   differ.
+//!
+//! The compiler messages the book shows are pinned in `rosetta-compile-errors`.
 
-mod compile_errors;
 mod deadlines;
 mod runtimes;
 mod sockets;

@@ -1,7 +1,7 @@
 //! Chapter 7.1 (`book/src/spawning.md`): a task that borrows a local.
 //! `tokio::spawn` wants a `'static` future, and this one borrows `name`,
 //! which `main` owns. The compiler's answer, `spawn_borrowed_local.stderr`,
-//! is checked by `tests/it/compile_errors.rs` and shown in the book.
+//! is checked by `tests/compile_errors.rs` and shown in the book.
 
 async fn size(name: &str) -> usize {
     name.len()

@@ -2,7 +2,7 @@
 //! nothing, and because futures are `#[must_use]` the compiler says so. It is a
 //! warning by default (`unused_must_use`); this workspace denies it, as the
 //! `#![deny]` line does here. `never_awaited.stderr` is the compiler's answer,
-//! checked by `tests/it/compile_errors.rs` and shown in the book.
+//! checked by `tests/compile_errors.rs` and shown in the book.
 
 #![deny(unused_must_use)]
 use std::sync::atomic::{AtomicU32, Ordering};

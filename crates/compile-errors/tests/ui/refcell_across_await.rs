@@ -2,7 +2,7 @@
 //! `.await` inside a spawned task. The `Ref` is not `Send`, so the
 //! task's future is not either (`lock_across_await.rs` has the same
 //! with a `MutexGuard`). `refcell_across_await.stderr` is checked by
-//! `tests/it/compile_errors.rs` and shown in the book.
+//! `tests/compile_errors.rs` and shown in the book.
 
 use std::cell::RefCell;
 use tokio::task::yield_now;

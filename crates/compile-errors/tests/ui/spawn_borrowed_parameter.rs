@@ -2,7 +2,7 @@
 //! parameter. The same mistake as `spawn_borrowed_local.rs`, with
 //! another message: the borrow comes from the caller, so it "escapes"
 //! the function. `spawn_borrowed_parameter.stderr` is checked by
-//! `tests/it/compile_errors.rs` and shown in the book.
+//! `tests/compile_errors.rs` and shown in the book.
 
 async fn size(name: &str) -> usize {
     name.len()

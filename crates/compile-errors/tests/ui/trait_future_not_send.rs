@@ -1,6 +1,6 @@
 //! Chapter 8.2: a trait whose `async fn` says nothing about `Send`, and a
 //! generic function that spawns its future on tokio. The compiler's answer,
-//! `trait_future_not_send.stderr`, is checked by `tests/it/compile_errors.rs`
+//! `trait_future_not_send.stderr`, is checked by `tests/compile_errors.rs`
 //! and shown in the book.
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! `.await` makes the future `!Send`, and `tokio::spawn` refuses it, even on a
 //! current-thread runtime: `spawn` demands `Send` whatever the flavour.
 //! `lock_across_await.stderr` is the compiler's answer, checked by
-//! `tests/it/compile_errors.rs` and shown in the book.
+//! `tests/compile_errors.rs` and shown in the book.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

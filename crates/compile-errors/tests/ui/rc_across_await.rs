@@ -1,6 +1,6 @@
 //! Pitfall 5 (`Send` bounds): an `Rc` held across `.await` makes the future
 //! `!Send`, and `tokio::spawn` refuses it. `rc_across_await.stderr` is the
-//! compiler's answer, checked by `tests/it/compile_errors.rs` and shown in the
+//! compiler's answer, checked by `tests/compile_errors.rs` and shown in the
 //! book. (`crates/book-examples` has the same case as a `compile_fail` doctest,
 //! and the fix with an `Arc`.)
 
