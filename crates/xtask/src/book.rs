@@ -75,6 +75,19 @@ pub fn build_and_check(
     Ok(dest.join("index.html"))
 }
 
+/// The repository's book, built and checked once per test run ([`build_and_check`] into
+/// `target/test-book`), for every test that needs it: the checks here and the browser's.
+#[cfg(test)]
+pub(crate) fn the_built_book() -> &'static Result<PathBuf, Vec<Problem>> {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, Vec<Problem>>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = crate::tidy::workspace_root();
+        let dest = root.join("target/test-book");
+        let _ = std::fs::remove_dir_all(&dest);
+        build_and_check(&root.join("book"), &root, &dest)
+    })
+}
+
 /// Builds the book with mdBook's own driver, into `dest` instead of `book.toml`'s `build-dir`.
 pub fn build(book_dir: &Path, dest: &Path) -> anyhow::Result<()> {
     let mut book = mdbook_driver::MDBook::load(book_dir)
@@ -138,22 +151,26 @@ pub(crate) fn includes_in_line(line_no: usize, line: &str) -> Vec<Include> {
     found
 }
 
-/// True if `line` holds `marker` (`ANCHOR` or `ANCHOR_END`), a colon, then exactly `name`, the
-/// way mdBook matches them (`ANCHOR:\s*name`, the name ending at a non-word character).
+/// True if `line` holds `marker` (`ANCHOR` or `ANCHOR_END`), a colon, then exactly `name`.
 fn has_marker(line: &str, marker: &str, name: &str) -> bool {
+    marker_name(line, marker) == Some(name)
+}
+
+/// The name after `marker` (`ANCHOR` or `ANCHOR_END`) and its colon in `line`, the way mdBook
+/// finds it (`ANCHOR:\s*([\w_-]+)`), or `None` if the line holds no such marker.
+pub(crate) fn marker_name<'l>(line: &'l str, marker: &str) -> Option<&'l str> {
     let pattern = format!("{marker}:");
-    line.match_indices(&pattern).any(|(at, _)| {
-        // `ANCHOR:` must not be the tail of `ANCHOR_END:` and vice versa.
+    line.match_indices(&pattern).find_map(|(at, _)| {
+        // `ANCHOR:` must not be the tail of a longer word.
         let before_ok = !line[..at]
             .chars()
             .next_back()
             .is_some_and(|c| c.is_alphanumeric() || c == '_');
         let after = line[at + pattern.len()..].trim_start();
-        let word: String = after
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-            .collect();
-        before_ok && word == name
+        let len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(after.len());
+        (before_ok && len > 0).then(|| &after[..len])
     })
 }
 
@@ -500,23 +517,29 @@ pub(crate) fn attribute_values<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
 
 /// Decodes `%XX` escapes (UTF-8) and the `&amp;` entity in a link.
 fn decode_link(link: &str) -> String {
-    let link = link.replace("&amp;", "&");
-    let bytes = link.as_bytes();
+    percent_decode(&link.replace("&amp;", "&"))
+}
+
+/// Decodes `%XX` escapes (bytes of UTF-8) in a URL's path or fragment.
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        let hex = bytes
-            .get(index + 1..index + 3)
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        if bytes[index] == b'%'
-            && let Some(byte) = hex
-        {
-            out.push(byte);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -642,11 +665,7 @@ mod tests {
 
     #[test]
     fn the_book_builds_and_passes_every_check() {
-        let root = crate::tidy::workspace_root();
-        let dest = scratch("real");
-        let result = build_and_check(&root.join("book"), &root, &dest);
-        let _ = std::fs::remove_dir_all(&dest);
-        if let Err(problems) = result {
+        if let Err(problems) = the_built_book() {
             let list: Vec<String> = problems.iter().map(Problem::to_string).collect();
             panic!("the book has problems:\n{}", list.join("\n"));
         }

@@ -183,31 +183,19 @@ fn anchored<'a>(code: &'a str, name: &str) -> Vec<(usize, &'a str)> {
     let mut taken = Vec::new();
     for (index, line) in code.lines().enumerate() {
         if inside {
-            if marker_name(line, "ANCHOR_END:") == Some(name) {
+            if book::marker_name(line, "ANCHOR_END") == Some(name) {
                 break;
             }
-            if marker_name(line, "ANCHOR_END:").is_none() && marker_name(line, "ANCHOR:").is_none()
+            if book::marker_name(line, "ANCHOR_END").is_none()
+                && book::marker_name(line, "ANCHOR").is_none()
             {
                 taken.push((index + 1, line));
             }
-        } else if marker_name(line, "ANCHOR:") == Some(name) {
+        } else if book::marker_name(line, "ANCHOR") == Some(name) {
             inside = true;
         }
     }
     taken
-}
-
-/// The name after `marker` (`ANCHOR:` or `ANCHOR_END:`) in `line`, as
-/// mdBook's `ANCHOR:\s*([\w_-]+)` finds it. (`ANCHOR:` inside `ANCHOR_END:`
-/// does not match: the `_END` stands between.)
-fn marker_name<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
-    line.match_indices(marker).find_map(|(at, _)| {
-        let rest = line[at + marker.len()..].trim_start();
-        let len = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .unwrap_or(rest.len());
-        (len > 0).then(|| &rest[..len])
-    })
 }
 
 #[cfg(test)]

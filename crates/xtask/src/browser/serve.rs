@@ -111,9 +111,15 @@ fn answer(mut connection: TcpStream, root: &Path) -> std::io::Result<()> {
 /// host maps it: percent-decoded, a folder meaning its `index.html`. `None` if it is not a file,
 /// or would leave `root` (a `..` segment).
 pub fn file_for(root: &Path, target: &str) -> Option<PathBuf> {
-    let path = target.split(['?', '#']).next()?;
-    let path = percent_decode(path.strip_prefix('/')?);
-    let relative = Path::new(&path);
+    let path = target.split(['?', '#']).next()?.strip_prefix('/')?;
+    file_at(root, &format!("/{}", crate::book::percent_decode(path)))
+}
+
+/// The file below `root` that the decoded path `path` (`/dir/page.html`) names: a folder means
+/// its `index.html`. `None` if it is not a file, or would leave `root`.
+pub fn file_at(root: &Path, path: &str) -> Option<PathBuf> {
+    let path = path.strip_prefix('/')?;
+    let relative = Path::new(path);
     if relative
         .components()
         .any(|c| !matches!(c, Component::Normal(_)))
@@ -125,31 +131,6 @@ pub fn file_for(root: &Path, target: &str) -> Option<PathBuf> {
         file = file.join("index.html");
     }
     file.is_file().then_some(file)
-}
-
-/// Decodes `%XX` escapes (bytes of UTF-8) in a URL's path or fragment.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = (bytes[index] == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                index += 3;
-            }
-            None => {
-                out.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The `Content-Type` of the book's kinds of file. The browser trusts it: an SVG served as
@@ -196,6 +177,9 @@ mod tests {
         assert_eq!(found("/figures/%2e%2e/index.html"), None);
         assert_eq!(found("index.html"), None);
         let _ = std::fs::remove_dir_all(&root);
-        assert_eq!(percent_decode("G%C3%B6teborg%zz"), "Göteborg%zz");
+        assert_eq!(
+            crate::book::percent_decode("G%C3%B6teborg%zz"),
+            "Göteborg%zz"
+        );
     }
 }
